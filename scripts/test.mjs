@@ -1,0 +1,35 @@
+// Runs every test file under test/ (or the folders/files given) with Node's test runner,
+// TypeScript loaded through tsx. Node's runner prints the closing pass/fail counts.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const roots = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
+function collect(p, out) {
+  const st = statSync(p);
+  if (st.isDirectory()) {
+    for (const name of readdirSync(p).sort()) {
+      if (name === 'node_modules' || name === 'fixtures') continue;
+      collect(join(p, name), out);
+    }
+  } else if (/\.test\.ts$/.test(p)) out.push(p);
+  return out;
+}
+const files = (roots.length ? roots : ['test']).flatMap((r) => collect(r, []));
+if (files.length === 0) {
+  console.error('test: no test files found');
+  process.exit(1);
+}
+const res = spawnSync(
+  process.execPath,
+  [
+    '--enable-experimental-regexp-engine-on-excessive-backtracks',
+    '--import', 'tsx',
+    '--test', '--test-concurrency=2', '--test-reporter=spec',
+    ...flags,
+    ...files.map((f) => relative(process.cwd(), f)),
+  ],
+  { stdio: 'inherit' },
+);
+process.exit(res.status ?? 1);
