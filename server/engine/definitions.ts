@@ -14,6 +14,7 @@ import {
   type Step,
 } from '../../protocol/insights';
 import type { ComputeRequest, SeriesSpec } from './api';
+import { captureGroupCount, compileRegExp } from './countMatches';
 import { InsightsError } from './errors';
 
 export type JsonPath = (string | number)[];
@@ -77,11 +78,6 @@ const SYNTAX_MESSAGES: Record<string, string> = {
   InvalidCharacter: 'invalid character in a string',
 };
 
-/** The regular expression flags the engine uses for a query (kept here so validation matches counting). */
-export function queryFlags(ignoreCase: boolean | undefined): string {
-  return ignoreCase ? 'i' : '';
-}
-
 /** Parses the text of a definitions file. Never throws: every problem is returned with its place. */
 export function parseDefinitions(text: string): ParsedDefinitions {
   const out: ParsedDefinitions = { insights: [], dashboards: [], problems: [], locations: {} };
@@ -100,7 +96,7 @@ export function parseDefinitions(text: string): ParsedDefinitions {
   }
   // After a syntax error the tree is only a guess; validating it would pile up misleading errors.
   if (syntax.length > 0) return out;
-  const p = new Problems(out.problems);
+  const p = new Problems(out.problems, text);
   if (!root) {
     p.add({ offset: 0, length: 0 } as Node, [], 'DEF_SCHEMA', 'the file is empty: write {"insights": [...]}');
     return out;
@@ -208,7 +204,10 @@ export function toComputeRequest(def: InsightDefinition, paths: string[]): Compu
 // ---------------------------------------------------------------------------------------------
 
 class Problems {
-  constructor(readonly list: DefinitionProblem[]) {}
+  constructor(
+    readonly list: DefinitionProblem[],
+    readonly text: string,
+  ) {}
   add(node: Node, path: JsonPath, code: string, message: string, severity: 'error' | 'warning' = 'error'): void {
     this.list.push({ message, code, path, offset: node.offset, length: node.length, severity });
   }
@@ -363,12 +362,16 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
       if (!literal) {
         let re: RegExp;
         try {
-          re = new RegExp(query, queryFlags(value.ignoreCase as boolean | undefined));
+          re = compileRegExp({ query, literal: false, ignoreCase: value.ignoreCase === true });
         } catch (err) {
-          p.add(qNode, qpath, 'DEF_BAD_REGEX', `${name}: query ${j + 1} (${shown}) is not a valid regular expression: ${regexReason(err)}`);
+          // The engine's message names the query and the position of the mistake; point there.
+          const first = (err as Error).message.split('\n')[0]!;
+          const pos = /at position (\d+)/.exec(first);
+          const start = pos ? stringOffset(p.text, qNode, Number(pos[1])) : undefined;
+          p.add(start !== undefined ? { offset: start, length: 1 } as Node : qNode, qpath, 'DEF_BAD_REGEX', `${name}: query ${j + 1}: ${first}`);
           return;
         }
-        if (kind === 'capture' && captureGroups(re) === 0) {
+        if (kind === 'capture' && captureGroupCount(re) === 0) {
           p.add(qNode, qpath, 'DEF_NO_CAPTURE_GROUP', `${name}: query ${j + 1} (${shown}) has no capture group; a capture insight needs one, e.g. "TODO\\\\((\\\\w+)\\\\)"`);
           return;
         }
@@ -405,9 +408,18 @@ function readDashboards(node: Node, p: Problems): DashboardDefinition[] {
   return out;
 }
 
-/** Number of capture groups of a regex: an alternation with "" always matches, and exec reports every group. */
-export function captureGroups(re: RegExp): number {
-  return new RegExp(`${re.source}|`, re.flags.replace('g', '')).exec('')!.length - 1;
+/**
+ * The offset in the file of character `index` of a JSON string's decoded value: escapes such as
+ * \\ or \u00e9 take more than one character in the file.
+ */
+function stringOffset(text: string, node: Node, index: number): number | undefined {
+  const raw = text.slice(node.offset, node.offset + node.length);
+  let i = 1;
+  for (let decoded = 0; decoded < index; decoded++) {
+    if (i >= raw.length - 1) return undefined;
+    i += raw[i] === '\\' ? (raw[i + 1] === 'u' ? 6 : 2) : 1;
+  }
+  return node.offset + i;
 }
 
 function regexReason(err: unknown): string {
