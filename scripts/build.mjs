@@ -32,6 +32,8 @@ await Promise.all(
         target: t.platform === 'node' ? 'node20' : 'es2022',
         sourcemap: true,
         external: t.external ?? [],
+        // jsonc-parser's UMD entry hides its modules from the bundler; its ESM build bundles cleanly.
+        mainFields: t.platform === 'node' ? ['module', 'main'] : ['browser', 'module', 'main'],
         logLevel: 'warning',
         loader: { '.css': 'text' },
       }),

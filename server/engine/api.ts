@@ -23,6 +23,8 @@ export interface ComputeRequest {
   series: SeriesSpec[];
   /** Also compute lines per language at every point. */
   languages?: boolean;
+  /** Size limit for the languages count (bytes; 0 = none; default 1 MiB). */
+  languagesMaxFileSize?: number;
   step: Step;
   points: number;
   /** The last point; default now. */

@@ -1,0 +1,79 @@
+// Help text for `code-insights --help` and `code-insights COMMAND --help`.
+const SHARED = `
+Repositories and history:
+  PATH...                  working trees, bare repositories, or folders searched for them (default: .)
+  --step day|week|month|quarter|year   bucket size (calendar-aligned, UTC)
+  --points N               number of points: N-1 boundaries before --end, plus --end itself
+  --end ISO-DATE           the last point (default: now)
+  --rev REV                sample REV instead of the default branch (origin/HEAD, else HEAD)
+  --repo REGEX             only repositories whose identity or path matches (repeatable)
+  --submodules             also look inside submodules
+
+Output and cache:
+  --format table|csv|json  default table (with a sparkline per series)
+  --cache FILE             cache file (default: ~/.cache/code-insights/cache.sqlite)
+  --no-cache               neither read nor write a cache
+  --stats                  print repos, commits, blobs read and time to stderr
+`;
+
+const SERIES = `Usage: code-insights series [PATH...] -q REGEX [-q REGEX ...] [options]
+
+Counts a query at the commit of every point of the default branch's history.
+
+Queries:
+  -q, --query REGEX        a JavaScript regular expression, applied to each line (repeatable)
+  --label TEXT             a label for the query in the same position (repeatable)
+  --literal                queries are plain text, not regular expressions
+  -i, --ignore-case        match regardless of case
+  --count matches|lines|files   what to count (default matches)
+  --include GLOB           only files matching (repeatable; a glob without "/" matches the file name)
+  --exclude GLOB           skip files matching (repeatable)
+  --max-file-size BYTES    skip larger files (default 1048576; 0 = no limit)
+${SHARED}
+Example:
+  code-insights series . -q 'TODO' -q 'FIXME' --step month --points 12
+`;
+
+const CAPTURE = `Usage: code-insights capture [PATH...] -q REGEX-WITH-GROUP [--limit N] [options]
+
+One series per distinct value of the query's first capture group, sorted by the latest value.
+
+  --limit N                how many values become series (default 20)
+  (every option of "series")
+${SHARED}
+Example:
+  code-insights capture . -q '"react": "\\^?(\\d+)' --step month --points 12
+`;
+
+const LANGUAGES = `Usage: code-insights languages [PATH...] [--at ISO-DATE | --step STEP --points N] [options]
+
+Lines per language (physical lines; binary, vendored and oversized files skipped).
+
+  --at ISO-DATE            at the commit of that time (default: now)
+  --max-file-size BYTES    skip larger files (default 1048576; 0 = no limit)
+${SHARED}`;
+
+const RUN = `Usage: code-insights run [PATH...] [--config .vscode/insights.json] [options]
+
+Computes every insight of a definitions file. Without one, shows the default insights:
+TODO/FIXME/HACK counts and lines per language, monthly over a year.
+
+  --config FILE            the definitions file (default: .vscode/insights.json if present)
+${SHARED}`;
+
+export const HELP = `code-insights: time series of code metrics from git history
+
+Usage: code-insights COMMAND [options]
+
+Commands:
+  series      count queries over history          code-insights series . -q TODO
+  capture     one series per captured value       code-insights capture . -q 'lodash@(\\d+)'
+  languages   lines per language, now or over time
+  run         every insight of .vscode/insights.json (or the defaults)
+  push        send computed points to an org server
+  org         run or administer the org service
+
+Run "code-insights COMMAND --help" for a command's options.
+`;
+
+export const COMMAND_HELP: Record<string, string> = { series: SERIES, capture: CAPTURE, languages: LANGUAGES, run: RUN };

@@ -1,0 +1,496 @@
+// The pipeline: discover repos ► sample commits per bucket ► diff trees between consecutive
+// sampled commits ► read each new blob once ► count every query in one pass ► running totals.
+import { cpus } from 'node:os';
+import picomatch from 'picomatch';
+import type { LanguageCount, LanguagesPoint, Progress, RepoPoint, RepoStatus, SeriesResult } from '../../protocol/insights';
+import type { ComputeOptions, ComputeRequest, ComputeResult, SeriesSpec } from './api';
+import { bucketTimes, type Bucket } from './buckets';
+import { CatFile, type BlobAnswer } from './blobReader';
+import { Matcher, ZERO, looksBinary, type BlobCounts, type CaptureCounts } from './countMatches';
+// TEMP until detectLanguage/countLines land
+const countLines = (b: Buffer) => { let n = 0; let i = -1; while ((i = b.indexOf(10, i + 1)) >= 0) n++; return b.length && b[b.length - 1] !== 10 ? n + 1 : n; };
+const detectLanguage = (p: string) => (p.endsWith('.ts') ? 'TypeScript' : p.endsWith('.py') ? 'Python' : p.endsWith('.md') ? 'Markdown' : undefined);
+const isVendored = (p: string) => p.includes('node_modules/');
+import { discoverRepos, type RepoLocation } from './discoverRepos';
+import { AbortedError, InsightsError, throwIfAborted } from './errors';
+import { repoIdentity } from './repoIdentity';
+import { resolveRev, sampleCommits, type ChainCommit } from './sampleCommits';
+import { languagesUnitId, seriesId } from './seriesId';
+import { diffPairs, listTree, type FileChange, type TreeEntry } from './treeChanges';
+import { InsightsCache, defaultCacheFile } from '../store/cache';
+
+export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
+/** Larger blobs cannot become one JavaScript string; they are skipped whatever the limit. */
+const HARD_MAX_BLOB = 256 << 20;
+
+type LangValue = Map<string, { lines: number; files: number }>;
+type UnitValue = number | CaptureCounts | LangValue;
+
+interface Unit {
+  /** Cache key of per-commit values: the series id, or the languages unit id. */
+  key: string;
+  kind: 'count' | 'capture' | 'languages';
+  spec?: SeriesSpec;
+  matcher?: number;
+  pathOk: (path: string) => boolean;
+  /** Bytes; Infinity = no limit. */
+  limit: number;
+}
+
+interface BlobState {
+  size: number;
+  binary: boolean;
+  lines?: number;
+  counts?: (BlobCounts | CaptureCounts)[];
+  missing?: boolean;
+  /** Not read: larger than every unit's limit. */
+  skipped?: boolean;
+}
+
+interface RepoOutcome {
+  status: RepoStatus;
+  /** Per bucket: the commit and the values of every unit, or undefined when the repo has no commit then. */
+  points: ({ commit: ChainCommit; values: UnitValue[] } | undefined)[];
+}
+
+function pathFilter(include: string[], exclude: string[]): (path: string) => boolean {
+  // Globs without a slash match the file name anywhere; with a slash, the path from the repo root.
+  const split = (globs: string[]) => {
+    const base = globs.filter((g) => !g.includes('/'));
+    const full = globs.filter((g) => g.includes('/'));
+    const a = base.length ? picomatch(base, { dot: true, basename: true }) : undefined;
+    const b = full.length ? picomatch(full, { dot: true }) : undefined;
+    if (!a && !b) return undefined;
+    return (p: string) => (a ? a(p) : false) || (b ? b(p) : false);
+  };
+  const inc = split(include);
+  const exc = split(exclude);
+  if (!inc && !exc) return () => true;
+  return (p) => (!inc || inc(p)) && !(exc && exc(p));
+}
+
+function limitOf(bytes: number): number {
+  return bytes === 0 ? Infinity : bytes;
+}
+
+function zeroOf(u: Unit): UnitValue {
+  return u.kind === 'count' ? 0 : new Map();
+}
+
+function cloneValue(v: UnitValue): UnitValue {
+  if (typeof v === 'number') return v;
+  const m = new Map();
+  for (const [k, x] of v as Map<string, unknown>) m.set(k, typeof x === 'number' ? x : { ...(x as object) });
+  return m;
+}
+
+function serialise(v: UnitValue): string {
+  if (typeof v === 'number') return String(v);
+  return JSON.stringify([...(v as Map<string, unknown>)].map(([k, x]) => (typeof x === 'number' ? [k, x] : [k, (x as { lines: number }).lines, (x as { files: number }).files])));
+}
+
+function deserialise(u: Unit, s: string): UnitValue {
+  if (u.kind === 'count') return Number(s);
+  const rows = JSON.parse(s) as [string, number, number?][];
+  if (u.kind === 'capture') return new Map(rows.map((r) => [r[0], r[1]]));
+  return new Map(rows.map((r) => [r[0], { lines: r[1], files: r[2] ?? 0 }]));
+}
+
+function countsToString(c: BlobCounts | CaptureCounts): string {
+  return c instanceof Map ? JSON.stringify([...c]) : `${c.matches},${c.lines},${c.files}`;
+}
+
+function countsFromString(s: string, capture: boolean): BlobCounts | CaptureCounts {
+  if (capture) return new Map(JSON.parse(s) as [string, number][]);
+  const [matches, lines, files] = s.split(',').map(Number);
+  return { matches, lines, files };
+}
+
+export async function computeInsights(req: ComputeRequest, opts: ComputeOptions = {}): Promise<ComputeResult> {
+  const started = performance.now();
+  const signal = opts.signal;
+  const matchers = req.series.map((s) => new Matcher({ query: s.query, literal: s.literal, ignoreCase: s.ignoreCase, capture: !!s.capture }));
+  const units: Unit[] = req.series.map((s, i) => ({
+    key: seriesId(s),
+    kind: s.capture ? 'capture' : 'count',
+    spec: s,
+    matcher: i,
+    pathOk: pathFilter(s.include, s.exclude),
+    limit: limitOf(s.maxFileSize),
+  }));
+  if (req.languages) {
+    const max = req.languagesMaxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+    units.push({ key: languagesUnitId(max), kind: 'languages', pathOk: (p) => !isVendored(p) && detectLanguage(p) !== undefined, limit: limitOf(max) });
+  }
+  const repoFilters = (req.repoFilters ?? []).map((r) => {
+    try {
+      return new RegExp(r);
+    } catch (e) {
+      throw new InsightsError('BAD_REPO_FILTER', `repository filter "${r}" is not a valid regular expression: ${(e as Error).message}`);
+    }
+  });
+  const buckets = bucketTimes(req.step, req.points, req.end ?? new Date());
+  const timesSec = buckets.map((b) => Math.floor(b.time.getTime() / 1000));
+
+  const progress: Progress = { phase: 'discover', reposDone: 0, reposTotal: 0, commitsDone: 0, commitsTotal: 0, blobsDone: 0, blobsTotal: 0 };
+  const report = () => opts.onProgress?.({ ...progress });
+  report();
+  const locations = await discoverRepos(req.paths, { submodules: req.submodules, signal });
+  progress.reposTotal = locations.length;
+  progress.phase = 'history';
+  report();
+
+  const cacheFile = opts.cacheFile === null ? undefined : (opts.cacheFile ?? defaultCacheFile());
+  const warnings: string[] = [];
+  const { cache, warning } = opts.cacheFile === null ? { cache: undefined, warning: undefined } : await InsightsCache.open(cacheFile);
+  if (warning) warnings.push(warning);
+
+  const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, bytesRead: 0, elapsedMs: 0 };
+  const blobs = new Map<string, BlobState>();
+  const maxLimit = Math.max(...units.map((u) => u.limit), 0);
+  const needLines = !!req.languages;
+  const outcomes: RepoOutcome[] = [];
+  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, blobs, maxLimit, needLines, stats, progress, report, signal, repoFilters };
+
+  const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
+  let next = 0;
+  const finishRepo = (o: RepoOutcome) => {
+    outcomes.push(o);
+    progress.reposDone++;
+    report();
+    if (opts.onPartial && progress.reposDone < locations.length) opts.onPartial(assemble(ctx, outcomes, warnings, started));
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, locations.length) }, async () => {
+        while (next < locations.length) {
+          const loc = locations[next++];
+          finishRepo(await processRepo(loc, ctx));
+        }
+      }),
+    );
+  } finally {
+    // Every row written is a fact about content-addressed objects, so what finished is kept
+    // even when the run was cancelled.
+    try {
+      cache?.save();
+    } catch (e) {
+      warnings.push(`could not save the cache ${cacheFile}: ${(e as Error).message}`);
+    }
+    cache?.close();
+  }
+  progress.phase = 'done';
+  report();
+  return assemble(ctx, outcomes, warnings, started);
+}
+
+interface RepoContext {
+  req: ComputeRequest;
+  units: Unit[];
+  matchers: Matcher[];
+  buckets: Bucket[];
+  timesSec: number[];
+  cache: InsightsCache | undefined;
+  blobs: Map<string, BlobState>;
+  maxLimit: number;
+  needLines: boolean;
+  stats: ComputeResult['stats'];
+  progress: Progress;
+  report: () => void;
+  signal?: AbortSignal;
+  repoFilters: RegExp[];
+}
+
+async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOutcome> {
+  const status: RepoStatus = { repo: loc.path, path: loc.path };
+  const none = (): RepoOutcome => ({ status, points: ctx.buckets.map(() => undefined) });
+  try {
+    const head = await resolveRev(loc.gitDir, ctx.req.rev, ctx.signal);
+    status.repo = await repoIdentity(loc.gitDir, head.sha, ctx.signal);
+    if (ctx.repoFilters.length && !ctx.repoFilters.some((r) => r.test(status.repo) || r.test(loc.path))) {
+      status.warning = 'excluded by the repository filter';
+      return none();
+    }
+    const sample = await sampleCommits(loc.gitDir, head.sha, ctx.timesSec, ctx.signal);
+    const notes: string[] = [];
+    if (head.detached) notes.push(`HEAD is detached at ${head.sha.slice(0, 12)}; sampling its history`);
+    if (sample.shallowCut) {
+      notes.push(
+        `shallow clone: history is cut at ${sample.shallowCut.sha.slice(0, 12)} (${new Date(sample.shallowCut.time * 1000).toISOString()}); earlier points have no value for this repository (run "git fetch --unshallow" for the full history)`,
+      );
+    }
+    const values = await computeRepo(loc, ctx, sample.commits, notes);
+    if (notes.length) status.warning = notes.join('; ');
+    return { status, points: sample.commits.map((c) => (c ? { commit: c, values: values.get(c.sha)! } : undefined)) };
+  } catch (e) {
+    if (e instanceof AbortedError) throw e;
+    if (e instanceof InsightsError && e.code === 'GIT_NOT_FOUND') throw e;
+    status.error = e instanceof InsightsError ? e.message : `unexpected failure: ${(e as Error).message}`;
+    return none();
+  }
+}
+
+async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainCommit | undefined)[], notes: string[]): Promise<Map<string, UnitValue[]>> {
+  const { units, cache, blobs, signal } = ctx;
+  // Distinct sampled commits, oldest first; consecutive buckets often share a commit.
+  const distinct: ChainCommit[] = [];
+  for (const c of sampled) if (c && distinct[distinct.length - 1]?.sha !== c.sha) distinct.push(c);
+  ctx.stats.commitsSampled += distinct.length;
+  ctx.progress.commitsTotal += distinct.length;
+
+  const values: (UnitValue[] | undefined)[] = distinct.map((c) => {
+    if (!cache) return undefined;
+    const row: UnitValue[] = [];
+    for (const u of units) {
+      const s = cache.getCommitValue(u.key, c.sha);
+      if (s === undefined) return undefined;
+      row.push(deserialise(u, s));
+    }
+    return row;
+  });
+
+  const fullEntries: TreeEntry[] = [];
+  const changes: FileChange[][] = distinct.map(() => []);
+  let catFile: CatFile | undefined;
+  let checker: CatFile | undefined;
+  let missing = 0;
+
+  const onContent = (a: BlobAnswer) => {
+    ctx.progress.blobsDone++;
+    if (a.size < 0 || !a.content) {
+      blobs.set(a.oid, { size: 0, binary: false, missing: true });
+      missing++;
+      return;
+    }
+    const buf = a.content;
+    ctx.stats.blobsRead++;
+    ctx.stats.bytesRead += buf.length;
+    const binary = looksBinary(buf);
+    const st: BlobState = { size: a.size, binary };
+    if (ctx.needLines && !binary) st.lines = countLines(buf);
+    if (!binary && ctx.matchers.length) {
+      let text: string | undefined;
+      st.counts = ctx.matchers.map((m) => {
+        if (!m.mayMatch(buf)) return m.capture ? new Map() : ZERO;
+        text ??= buf.toString('utf8');
+        return m.count(text);
+      });
+    }
+    blobs.set(a.oid, st);
+    if (cache) {
+      cache.putBlob(a.oid, { size: st.size, binary, lines: st.lines });
+      ctx.matchers.forEach((m, i) => {
+        if (st.counts) cache.putCount(m.key, a.oid, countsToString(st.counts[i]));
+      });
+    }
+    if (ctx.progress.blobsDone % 256 === 0) ctx.report();
+  };
+
+  const read = (oid: string) => {
+    catFile ??= new CatFile(loc.gitDir, true, signal);
+    ctx.progress.blobsTotal++;
+    catFile.request(oid, onContent);
+  };
+
+  const withSize = (oid: string, size: number) => {
+    if (size > ctx.maxLimit || size > HARD_MAX_BLOB) {
+      blobs.set(oid, { size, binary: false, skipped: true });
+      return;
+    }
+    read(oid);
+  };
+
+  const fromCache = (oid: string): BlobState | undefined => {
+    if (!cache) return undefined;
+    const f = cache.getBlob(oid);
+    if (!f || (ctx.needLines && !f.binary && f.lines === undefined)) return undefined;
+    const st: BlobState = { size: f.size, binary: f.binary, lines: f.lines };
+    if (!f.binary && ctx.matchers.length) {
+      const counts: (BlobCounts | CaptureCounts)[] = [];
+      for (const m of ctx.matchers) {
+        const s = cache.getCount(m.key, oid);
+        if (s === undefined) return undefined;
+        counts.push(countsFromString(s, m.capture));
+      }
+      st.counts = counts;
+    }
+    return st;
+  };
+
+  const need = (path: string, oid: string, size: number) => {
+    if (blobs.has(oid)) return;
+    if (!units.some((u) => u.pathOk(path))) return;
+    const cached = fromCache(oid);
+    if (cached) {
+      blobs.set(oid, cached);
+      ctx.stats.blobsFromCache++;
+      return;
+    }
+    blobs.set(oid, { size, binary: false }); // placeholder: requested
+    if (size >= 0) withSize(oid, size);
+    else {
+      checker ??= new CatFile(loc.gitDir, false, signal);
+      checker.request(oid, (a) => {
+        if (a.size < 0) {
+          blobs.set(oid, { size: 0, binary: false, missing: true });
+          missing++;
+        } else withSize(oid, a.size);
+      });
+    }
+  };
+
+  try {
+    // Tree phase: the first commit to compute is listed whole unless a cached commit precedes it.
+    const pairs: { older: string; newer: string; index: number }[] = [];
+    for (let i = 0; i < distinct.length; i++) {
+      if (values[i]) continue;
+      if (i === 0) {
+        await listTree(loc.gitDir, distinct[0].sha, (e) => {
+          fullEntries.push(e);
+          need(e.path, e.oid, e.size);
+        }, signal);
+      } else pairs.push({ older: distinct[i - 1].sha, newer: distinct[i].sha, index: i });
+    }
+    await diffPairs(loc.gitDir, pairs, (pi, c) => {
+      changes[pairs[pi].index].push(c);
+      if (c.new) need(c.path, c.new, -1);
+      if (c.old) need(c.path, c.old, -1);
+    }, signal);
+    ctx.progress.phase = 'blobs';
+    ctx.report();
+    if (checker) await checker.finish();
+    if (catFile) await catFile.finish();
+  } finally {
+    checker?.kill();
+    catFile?.kill();
+  }
+  throwIfAborted(signal);
+  if (missing > 0) {
+    notes.push(`${missing} objects are missing from the repository (a partial clone?); their files count as 0 and these values are not cached`);
+  }
+
+  // Count phase: running totals along the sampled commits.
+  const contribution = (u: Unit, acc: UnitValue[], ui: number, path: string, oid: string, sign: 1 | -1) => {
+    if (!u.pathOk(path)) return;
+    const b = blobs.get(oid);
+    if (!b || b.missing || b.binary || b.size > u.limit || b.skipped) return;
+    if (u.kind === 'count') {
+      const c = b.counts![u.matcher!] as BlobCounts;
+      const n = c[u.spec!.count];
+      if (n) acc[ui] = (acc[ui] as number) + sign * n;
+    } else if (u.kind === 'capture') {
+      const m = acc[ui] as CaptureCounts;
+      for (const [k, n] of b.counts![u.matcher!] as CaptureCounts) {
+        const v = (m.get(k) ?? 0) + sign * n;
+        if (v === 0) m.delete(k);
+        else m.set(k, v);
+      }
+    } else {
+      const lang = detectLanguage(path);
+      if (!lang || b.lines === undefined) return;
+      const m = acc[ui] as LangValue;
+      const cur = m.get(lang) ?? { lines: 0, files: 0 };
+      cur.lines += sign * b.lines;
+      cur.files += sign;
+      if (cur.files === 0) m.delete(lang);
+      else m.set(lang, cur);
+    }
+  };
+
+  const out = new Map<string, UnitValue[]>();
+  for (let i = 0; i < distinct.length; i++) {
+    let row = values[i];
+    if (!row) {
+      if (i === 0) {
+        row = units.map(zeroOf);
+        for (const e of fullEntries) units.forEach((u, ui) => contribution(u, row!, ui, e.path, e.oid, 1));
+      } else {
+        row = values[i - 1]!.map(cloneValue);
+        for (const c of changes[i]) {
+          units.forEach((u, ui) => {
+            if (c.old) contribution(u, row!, ui, c.path, c.old, -1);
+            if (c.new) contribution(u, row!, ui, c.path, c.new, 1);
+          });
+        }
+      }
+      values[i] = row;
+      if (cache && missing === 0) units.forEach((u, ui) => cache.putCommitValue(u.key, distinct[i].sha, serialise(row![ui])));
+    }
+    ctx.progress.commitsDone++;
+    out.set(distinct[i].sha, row);
+  }
+  return out;
+}
+
+function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[], started: number): ComputeResult {
+  const { units, buckets } = ctx;
+  const sorted = [...outcomes].sort((a, b) => a.status.repo.localeCompare(b.status.repo));
+  const series: SeriesResult[] = [];
+  let languages: LanguagesPoint[] | undefined;
+
+  units.forEach((u, ui) => {
+    const repoPoint = (o: RepoOutcome, bi: number, value: number): RepoPoint => {
+      const p = o.points[bi]!;
+      return { repo: o.status.repo, commit: p.commit.sha, commitTime: new Date(p.commit.time * 1000).toISOString(), value };
+    };
+    if (u.kind === 'count') {
+      series.push({
+        id: u.key,
+        label: u.spec!.label,
+        query: u.spec!.query,
+        points: buckets.map((b, bi) => {
+          const repos = sorted.filter((o) => o.points[bi]).map((o) => repoPoint(o, bi, o.points[bi]!.values[ui] as number));
+          return { time: b.time.toISOString(), value: repos.reduce((s, r) => s + r.value, 0), repos };
+        }),
+      });
+    } else if (u.kind === 'capture') {
+      const totals = buckets.map((_, bi) => {
+        const m = new Map<string, number>();
+        for (const o of sorted) for (const [k, n] of (o.points[bi]?.values[ui] as CaptureCounts | undefined) ?? []) m.set(k, (m.get(k) ?? 0) + n);
+        return m;
+      });
+      const latest = totals[totals.length - 1];
+      const everSeen = new Set<string>();
+      for (const m of totals) for (const k of m.keys()) everSeen.add(k);
+      const ranked = [...everSeen].sort((a, b) => (latest.get(b) ?? 0) - (latest.get(a) ?? 0) || a.localeCompare(b));
+      for (const value of ranked.slice(0, u.spec!.capture!.limit)) {
+        series.push({
+          id: seriesId(u.spec!, value),
+          label: value,
+          query: u.spec!.query,
+          capture: value,
+          points: buckets.map((b, bi) => {
+            const repos = sorted
+              .filter((o) => o.points[bi])
+              .map((o) => repoPoint(o, bi, (o.points[bi]!.values[ui] as CaptureCounts).get(value) ?? 0));
+            return { time: b.time.toISOString(), value: totals[bi].get(value) ?? 0, repos };
+          }),
+        });
+      }
+    } else {
+      const toList = (m: LangValue): LanguageCount[] =>
+        [...m].map(([language, v]) => ({ language, lines: v.lines, files: v.files })).sort((a, b) => b.lines - a.lines || a.language.localeCompare(b.language));
+      languages = buckets.map((b, bi) => {
+        const total: LangValue = new Map();
+        const repos: LanguagesPoint['repos'] = [];
+        for (const o of sorted) {
+          const p = o.points[bi];
+          if (!p) continue;
+          const m = p.values[ui] as LangValue;
+          for (const [k, v] of m) {
+            const t = total.get(k) ?? { lines: 0, files: 0 };
+            t.lines += v.lines;
+            t.files += v.files;
+            total.set(k, t);
+          }
+          repos.push({ repo: o.status.repo, commit: p.commit.sha, commitTime: new Date(p.commit.time * 1000).toISOString(), languages: toList(m) });
+        }
+        return { time: b.time.toISOString(), languages: toList(total), repos };
+      });
+    }
+  });
+
+  const repos = sorted.map((o) => o.status);
+  if (warnings.length) repos.push(...warnings.map((w) => ({ repo: '(cache)', path: '', warning: w })));
+  return { series, languages, repos, stats: { ...ctx.stats, elapsedMs: Math.round(performance.now() - started) } };
+}

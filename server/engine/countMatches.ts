@@ -1,0 +1,169 @@
+// Counting one query over one blob: matches, lines and files at once, or captured values.
+// Semantics: the query applies to each line (a match never spans a line break); `matches`
+// counts non-overlapping non-empty matches, `lines` counts lines where the query matches
+// (as `git grep -c`), `files` is 1 when any line matches.
+import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { InsightsError } from './errors';
+
+// A catastrophic pattern such as (a+)+$ makes V8 fall back to its linear-time engine after
+// excessive backtracking instead of hanging: exact counts in bounded time.
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+
+export interface BlobCounts {
+  matches: number;
+  lines: number;
+  files: number;
+}
+
+export type CaptureCounts = Map<string, number>;
+
+export interface QuerySpec {
+  query: string;
+  literal: boolean;
+  ignoreCase: boolean;
+  /** Count per captured value of the first capture group. */
+  capture?: boolean;
+}
+
+export const ZERO: BlobCounts = Object.freeze({ matches: 0, lines: 0, files: 0 }) as BlobCounts;
+
+const META = /[\\^$.*+?()[\]{}|]/;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
+/** The longest prefix of `source` that compiles: where a person should look for the mistake. */
+function errorPosition(source: string, flags: string): number {
+  for (let k = source.length - 1; k >= 0; k--) {
+    try {
+      new RegExp(source.slice(0, k), flags);
+      return k;
+    } catch {
+      /* shorter */
+    }
+  }
+  return 0;
+}
+
+export function compileRegExp(spec: QuerySpec, extraFlags = ''): RegExp {
+  const source = spec.literal ? escapeRegExp(spec.query) : spec.query;
+  const flags = (spec.ignoreCase ? 'i' : '') + extraFlags;
+  try {
+    return new RegExp(source, flags);
+  } catch (e) {
+    const pos = errorPosition(source, flags);
+    const why = String((e as Error).message).replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
+    throw new InsightsError(
+      'BAD_REGEX',
+      `invalid regular expression "${spec.query}" at position ${pos}: ${why}\n  ${spec.query}\n  ${' '.repeat(pos)}^`,
+      { cause: e },
+    );
+  }
+}
+
+/** Number of capture groups a pattern defines. */
+export function captureGroupCount(re: RegExp): number {
+  return new RegExp(`${re.source}|`).exec('')!.length - 1;
+}
+
+export class Matcher {
+  /** Identifies what a blob's result depends on: same key, same per-blob result. */
+  readonly key: string;
+  readonly capture: boolean;
+  private readonly lineRe: RegExp;
+  private readonly wholeRe: RegExp | undefined;
+  /** UTF-8 byte strings of which at least one must occur for any match (literal queries). */
+  private readonly needles: Buffer[] | undefined;
+
+  constructor(readonly spec: QuerySpec) {
+    this.capture = !!spec.capture;
+    this.lineRe = compileRegExp(spec, 'g');
+    if (this.capture && captureGroupCount(this.lineRe) < 1) {
+      throw new InsightsError('NO_CAPTURE_GROUP', `capture query "${spec.query}" has no capture group; wrap the part to group by in parentheses, e.g. "version: (\\S+)"`);
+    }
+    // Whole-text pre-test with the m flag: any per-line match is also a whole-text match, so
+    // a blob with none is skipped without splitting lines. Lookarounds can see across line
+    // breaks, which breaks that argument, so such patterns skip the pre-test.
+    const source = this.lineRe.source;
+    this.wholeRe = /\(\?<?[=!]/.test(source) ? undefined : new RegExp(source, this.lineRe.flags.replace('g', '') + 'm');
+    if (!spec.ignoreCase) {
+      const alts = spec.literal ? [spec.query] : spec.query.split('|');
+      if (alts.every((a) => a.length > 0 && (spec.literal || !META.test(a)))) this.needles = alts.map((a) => Buffer.from(a, 'utf8'));
+    }
+    this.key = createHash('sha256')
+      .update(JSON.stringify(['q1', spec.query, spec.literal, spec.ignoreCase, this.capture]))
+      .digest('hex')
+      .slice(0, 32);
+  }
+
+  /** False when the blob certainly holds no match (decides without decoding). */
+  mayMatch(buf: Buffer): boolean {
+    if (!this.needles) return true;
+    for (const n of this.needles) if (buf.indexOf(n) >= 0) return true;
+    return false;
+  }
+
+  /** Counts over decoded text (UTF-8, invalid bytes replaced). */
+  count(text: string): BlobCounts | CaptureCounts {
+    if (this.wholeRe && !this.wholeRe.test(text)) return this.capture ? new Map() : ZERO;
+    return this.capture ? this.countCaptures(text) : this.countLines(text);
+  }
+
+  private forEachLine(text: string, fn: (line: string) => void): void {
+    const n = text.length;
+    let start = 0;
+    while (start < n) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = n;
+      fn(text.slice(start, end));
+      start = end + 1;
+    }
+  }
+
+  private countLines(text: string): BlobCounts {
+    const re = this.lineRe;
+    let matches = 0;
+    let lines = 0;
+    this.forEachLine(text, (line) => {
+      re.lastIndex = 0;
+      let any = false;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(line)) !== null) {
+        any = true;
+        if (m[0].length === 0) {
+          if (re.lastIndex >= line.length) break;
+          re.lastIndex++;
+        } else matches++;
+      }
+      if (any) lines++;
+    });
+    return { matches, lines, files: lines > 0 ? 1 : 0 };
+  }
+
+  private countCaptures(text: string): CaptureCounts {
+    const re = this.lineRe;
+    const out: CaptureCounts = new Map();
+    this.forEachLine(text, (line) => {
+      re.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(line)) !== null) {
+        if (m[0].length === 0) {
+          if (re.lastIndex >= line.length) break;
+          re.lastIndex++;
+          continue;
+        }
+        const v = m[1];
+        if (v !== undefined) out.set(v, (out.get(v) ?? 0) + 1);
+      }
+    });
+    return out;
+  }
+}
+
+/** Binary as git decides it: a NUL byte in the first 8000 bytes. */
+export function looksBinary(buf: Buffer): boolean {
+  const n = Math.min(buf.length, 8000);
+  return buf.subarray(0, n).indexOf(0) >= 0;
+}

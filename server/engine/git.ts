@@ -1,0 +1,106 @@
+// Runs git so that a repository's own configuration cannot make it execute programs:
+// no external diff or textconv, no fsmonitor, no pager, no credential prompts, no optional
+// index writes. Every engine call to git goes through here.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { InsightsError, AbortedError } from './errors';
+
+const SAFE_CONFIG = [
+  '-c', 'core.fsmonitor=false',
+  '-c', 'core.untrackedCache=false',
+  '-c', 'diff.external=',
+  '-c', 'core.pager=cat',
+  '-c', 'log.showSignature=false',
+  '-c', 'gc.auto=0',
+  '-c', 'maintenance.auto=false',
+];
+
+/** Environment for git children: inherited, minus anything that redirects git elsewhere. */
+function gitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (k.startsWith('GIT_') && k !== 'GIT_EXEC_PATH' && k !== 'GIT_CONFIG_NOSYSTEM' && k !== 'GIT_CONFIG_GLOBAL') delete env[k];
+  }
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.GIT_OPTIONAL_LOCKS = '0';
+  env.GIT_PAGER = 'cat';
+  env.GIT_ASKPASS = 'echo';
+  env.SSH_ASKPASS = 'echo';
+  env.LC_ALL = 'C';
+  return env;
+}
+
+export function gitArgs(gitDir: string | undefined, args: string[]): string[] {
+  return [...SAFE_CONFIG, ...(gitDir ? ['--git-dir', gitDir] : []), ...args];
+}
+
+export function spawnGit(gitDir: string | undefined, args: string[], cwd?: string): ChildProcess {
+  const child = spawn('git', gitArgs(gitDir, args), {
+    cwd: cwd ?? gitDir ?? process.cwd(),
+    env: gitEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
+  });
+  return child;
+}
+
+export function gitNotFound(cause?: unknown): InsightsError {
+  return new InsightsError(
+    'GIT_NOT_FOUND',
+    'git was not found on PATH. Install git (https://git-scm.com) or add it to PATH, then run again.',
+    { cause },
+  );
+}
+
+export interface GitResult {
+  stdout: Buffer;
+  stderr: string;
+  code: number;
+}
+
+/** Runs git to completion. Never rejects for a non-zero exit (see `code`); rejects if git cannot start or on abort. */
+export function runGitRaw(
+  gitDir: string | undefined,
+  args: string[],
+  opts: { cwd?: string; input?: string; signal?: AbortSignal } = {},
+): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) return reject(new AbortedError());
+    const child = spawnGit(gitDir, args, opts.cwd);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const onAbort = () => child.kill('SIGKILL');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(e.code === 'ENOENT' ? gitNotFound(e) : e);
+    });
+    child.on('close', (code) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (opts.signal?.aborted) return reject(new AbortedError());
+      resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 });
+    });
+    child.stdin!.on('error', () => { /* git may exit before reading all input */ });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    else child.stdin!.end();
+  });
+}
+
+/** Runs git and returns stdout as text; a non-zero exit becomes an InsightsError with git's own words. */
+export async function runGit(
+  gitDir: string | undefined,
+  args: string[],
+  opts: { cwd?: string; input?: string; signal?: AbortSignal; what?: string } = {},
+): Promise<string> {
+  const r = await runGitRaw(gitDir, args, opts);
+  if (r.code !== 0) {
+    throw new InsightsError('GIT_FAILED', `${opts.what ?? `git ${args[0]}`} failed: ${firstLine(r.stderr) || `exit code ${r.code}`}`);
+  }
+  return r.stdout.toString('utf8');
+}
+
+export function firstLine(s: string): string {
+  const line = s.split('\n').find((l) => l.trim().length > 0) ?? '';
+  return line.replace(/^(fatal|error): /, '').trim();
+}

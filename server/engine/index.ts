@@ -1,0 +1,8 @@
+// The engine's public surface: what the CLI, the insights server and the tests import.
+export * from './api';
+export { computeInsights, DEFAULT_MAX_FILE_SIZE } from './computeInsights';
+export { bucketTimes, floorToStep, parseDate } from './buckets';
+export { Matcher, compileRegExp } from './countMatches';
+export { InsightsError, AbortedError } from './errors';
+export { seriesId, canonicalDefinition, SEMANTICS_VERSION } from './seriesId';
+export { discoverRepos } from './discoverRepos';

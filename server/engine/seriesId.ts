@@ -1,0 +1,34 @@
+// Stable series ids: a hash of the canonical definition, so the same definition gives the
+// same id on every machine (labels are presentation and do not count).
+import { createHash } from 'node:crypto';
+import type { SeriesSpec } from './api';
+
+/** Bumped whenever a change to counting would change a number for the same definition. */
+export const SEMANTICS_VERSION = 1;
+
+export function canonicalDefinition(spec: SeriesSpec): Record<string, unknown> {
+  return {
+    v: SEMANTICS_VERSION,
+    kind: spec.capture ? 'capture' : 'series',
+    query: spec.query,
+    literal: spec.literal,
+    ignoreCase: spec.ignoreCase,
+    count: spec.count,
+    include: [...spec.include].sort(),
+    exclude: [...spec.exclude].sort(),
+    maxFileSize: spec.maxFileSize,
+  };
+}
+
+function hash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+}
+
+export function seriesId(spec: SeriesSpec, captureValue?: string): string {
+  const c = canonicalDefinition(spec);
+  return hash(captureValue === undefined ? c : { ...c, capture: captureValue });
+}
+
+export function languagesUnitId(maxFileSize: number): string {
+  return hash({ v: SEMANTICS_VERSION, kind: 'languages', maxFileSize });
+}

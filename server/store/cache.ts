@@ -1,0 +1,174 @@
+// The local cache (sql.js): per-blob results per matcher and per-commit values per series.
+// Every row is a fact about content-addressed objects (a blob id, a commit id), so rows are
+// valid for every repository and stay valid after an interrupted run. Saved atomically.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Database, SqlJsStatic, Statement } from 'sql.js';
+import initSqlJs from 'sql.js';
+
+const APP_ID = 'code-insights-cache';
+const SCHEMA_VERSION = '1';
+
+let sqlPromise: Promise<SqlJsStatic> | undefined;
+
+function wasmCandidates(file: string): string[] {
+  const out = [join(__dirname, file), join(__dirname, '..', 'dist', file), join(__dirname, '..', '..', 'dist', file)];
+  try {
+    out.push(join(dirname(require.resolve('sql.js')), file));
+  } catch {
+    /* bundled without node_modules */
+  }
+  return out;
+}
+
+export function loadSqlJs(): Promise<SqlJsStatic> {
+  sqlPromise ??= initSqlJs({ locateFile: (f: string) => wasmCandidates(f).find((p) => existsSync(p)) ?? f });
+  return sqlPromise;
+}
+
+export function defaultCacheFile(): string {
+  const base =
+    process.env.XDG_CACHE_HOME ||
+    (process.platform === 'darwin'
+      ? join(homedir(), 'Library', 'Caches')
+      : process.platform === 'win32'
+        ? process.env.LOCALAPPDATA || join(homedir(), 'AppData', 'Local')
+        : join(homedir(), '.cache'));
+  return join(base, 'code-insights', 'cache.sqlite');
+}
+
+export interface BlobFacts {
+  size: number;
+  binary: boolean;
+  /** Physical lines, when computed. */
+  lines?: number;
+}
+
+export class InsightsCache {
+  private readonly stmts = new Map<string, Statement>();
+  private dirty = false;
+
+  private constructor(
+    readonly db: Database,
+    readonly file: string | undefined,
+  ) {}
+
+  /**
+   * Opens (or creates) the cache. A corrupt or foreign file is moved aside and a fresh cache
+   * takes its place; `warning` says so.
+   */
+  static async open(file: string | undefined): Promise<{ cache: InsightsCache; warning?: string }> {
+    const SQL = await loadSqlJs();
+    let warning: string | undefined;
+    if (file && existsSync(file)) {
+      try {
+        const db = new SQL.Database(readFileSync(file));
+        const meta = db.exec(`SELECT value FROM meta WHERE key = 'app'`);
+        const ver = db.exec(`SELECT value FROM meta WHERE key = 'schema'`);
+        if (meta[0]?.values[0]?.[0] !== APP_ID) throw new Error('not a Code Insights cache');
+        if (ver[0]?.values[0]?.[0] !== SCHEMA_VERSION) {
+          db.close();
+          warning = `cache ${file} was written by another version; starting a new one`;
+        } else {
+          return { cache: new InsightsCache(db, file) };
+        }
+      } catch (e) {
+        const aside = `${file}.corrupt-${Date.now()}`;
+        try {
+          renameSync(file, aside);
+        } catch {
+          /* leave it; it will be overwritten on save */
+        }
+        warning = `cache ${file} is unreadable (${(e as Error).message}); moved it to ${aside} and rebuilding`;
+      }
+    }
+    const db = new SQL.Database();
+    db.run(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE blobs (oid TEXT PRIMARY KEY, size INTEGER NOT NULL, binary INTEGER NOT NULL, lines INTEGER) WITHOUT ROWID;
+      CREATE TABLE blob_counts (matcher TEXT NOT NULL, oid TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (matcher, oid)) WITHOUT ROWID;
+      CREATE TABLE commit_values (unit TEXT NOT NULL, oid TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (unit, oid)) WITHOUT ROWID;
+    `);
+    db.run(`INSERT INTO meta VALUES ('app', ?), ('schema', ?)`, [APP_ID, SCHEMA_VERSION]);
+    const cache = new InsightsCache(db, file);
+    cache.dirty = true;
+    return { cache, warning };
+  }
+
+  private stmt(sql: string): Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  private getOne(sql: string, params: (string | number)[]): unknown[] | undefined {
+    const s = this.stmt(sql);
+    s.bind(params);
+    const row = s.step() ? s.get() : undefined;
+    s.reset();
+    return row;
+  }
+
+  private write(sql: string, params: (string | number | null)[]): void {
+    const s = this.stmt(sql);
+    s.run(params);
+    this.dirty = true;
+  }
+
+  getBlob(oid: string): BlobFacts | undefined {
+    const r = this.getOne('SELECT size, binary, lines FROM blobs WHERE oid = ?', [oid]);
+    if (!r) return undefined;
+    return { size: r[0] as number, binary: r[1] === 1, lines: r[2] === null ? undefined : (r[2] as number) };
+  }
+
+  putBlob(oid: string, f: BlobFacts): void {
+    this.write('INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?)', [oid, f.size, f.binary ? 1 : 0, f.lines ?? null]);
+  }
+
+  getCount(matcher: string, oid: string): string | undefined {
+    return this.getOne('SELECT value FROM blob_counts WHERE matcher = ? AND oid = ?', [matcher, oid])?.[0] as string | undefined;
+  }
+
+  putCount(matcher: string, oid: string, value: string): void {
+    this.write('INSERT OR REPLACE INTO blob_counts VALUES (?, ?, ?)', [matcher, oid, value]);
+  }
+
+  getCommitValue(unit: string, commit: string): string | undefined {
+    return this.getOne('SELECT value FROM commit_values WHERE unit = ? AND oid = ?', [unit, commit])?.[0] as string | undefined;
+  }
+
+  putCommitValue(unit: string, commit: string, value: string): void {
+    this.write('INSERT OR REPLACE INTO commit_values VALUES (?, ?, ?)', [unit, commit, value]);
+  }
+
+  begin(): void {
+    this.db.run('BEGIN');
+  }
+
+  commit(): void {
+    this.db.run('COMMIT');
+  }
+
+  /** Writes to a temporary file and renames it over the cache, so a reader never sees half a file. */
+  save(): void {
+    if (!this.file || !this.dirty) return;
+    for (const s of this.stmts.values()) s.free();
+    this.stmts.clear();
+    const data = this.db.export();
+    mkdirSync(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    writeFileSync(tmp, data);
+    renameSync(tmp, this.file);
+    this.dirty = false;
+  }
+
+  close(): void {
+    for (const s of this.stmts.values()) s.free();
+    this.stmts.clear();
+    this.db.close();
+  }
+}

@@ -1,0 +1,173 @@
+// The engine against a brute-force reference on real repositories: for every point, list the
+// commit's whole tree with git and count each file from scratch. Running totals over tree
+// diffs must give exactly the same numbers.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestRepo, tempDir, GIT_ENV } from '../helpers/gitRepo';
+import { computeInsights } from '../../server/engine/computeInsights';
+import type { SeriesSpec } from '../../server/engine/api';
+import { Matcher, looksBinary, type BlobCounts } from '../../server/engine/countMatches';
+
+const END = new Date('2026-03-02T12:00:00Z');
+
+function spec(query: string, extra: Partial<SeriesSpec> = {}): SeriesSpec {
+  return { label: query, query, literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20, ...extra };
+}
+
+function gitOut(dir: string, args: string[]): Buffer {
+  return execFileSync('git', args, { cwd: dir, env: GIT_ENV, maxBuffer: 64 << 20 });
+}
+
+/** Counts from scratch at one commit: every regular file, size limit, binary skip, then the matcher. */
+function bruteForce(dir: string, commit: string, s: SeriesSpec): number {
+  const m = new Matcher({ query: s.query, literal: s.literal, ignoreCase: s.ignoreCase });
+  let total = 0;
+  const listing = gitOut(dir, ['ls-tree', '-r', '-z', '-l', commit]).toString('utf8').split('\0').filter(Boolean);
+  for (const rec of listing) {
+    const [meta, path] = rec.split('\t');
+    const [mode, , oid, size] = meta.split(/ +/);
+    if (mode !== '100644' && mode !== '100755') continue;
+    if (s.maxFileSize && Number(size) > s.maxFileSize) continue;
+    if (s.include.length && !s.include.some((g) => path.endsWith(g.replace('*', '')))) continue;
+    const buf = gitOut(dir, ['cat-file', 'blob', oid]);
+    if (looksBinary(buf)) continue;
+    total += (m.count(buf.toString('utf8')) as BlobCounts)[s.count];
+  }
+  return total;
+}
+
+let repo: TestRepo;
+before(() => {
+  repo = TestRepo.init();
+  repo.commit('2026-01-05T10:00:00Z', { 'a.ts': 'TODO one\n// TODO two TODO\n', 'b.py': 'x = 1  # FIXME\n', 'docs/readme.md': 'TODO docs\n' });
+  repo.commit('2026-01-12T10:00:00Z', { 'a.ts': 'TODO one\n', 'c.ts': 'TODO c\nTODO c2\n' });
+  // rename with an edit, a deletion, a binary file holding the text, a symlink to a counted file
+  repo.commit('2026-01-19T10:00:00Z', { 'c.ts': null, 'src/c2.ts': 'TODO c\nTODO c2\nTODO c3\n', 'b.py': null, 'img.bin': Buffer.concat([Buffer.from('TODO '), Buffer.from([0, 1, 2]), Buffer.from(' TODO')]), 'link.ts': { symlink: 'a.ts' } });
+  // a side branch merged with --no-ff: its commits are not sampled but the merge's tree counts
+  repo.git(['checkout', '-q', '-b', 'side']);
+  repo.commit('2026-01-21T10:00:00Z', { 'side.ts': 'TODO side\n' });
+  repo.git(['checkout', '-q', 'main']);
+  repo.commit('2026-01-22T10:00:00Z', { 'main.ts': 'FIXME main\n' });
+  repo.git(['merge', '-q', '--no-ff', '-m', 'merge side', 'side'], { GIT_AUTHOR_DATE: '2026-01-28T10:00:00Z', GIT_COMMITTER_DATE: '2026-01-28T10:00:00Z' });
+  // an oversize file (over a 64 KiB limit used below) and a re-added file
+  repo.commit('2026-02-03T10:00:00Z', { 'big.txt': 'TODO\n'.repeat(20000), 'b.py': 'TODO back\n' });
+  // a commit whose committer date is older than its parent's (clock skew)
+  repo.commit('2026-01-30T10:00:00Z', { 'skew.ts': 'TODO skew\n' });
+  repo.commit('2026-02-20T10:00:00Z', { 'a.ts': 'nothing left\n' });
+});
+
+test('every point equals rev-list --before and a from-scratch count, for each count mode', async () => {
+  const specs = [spec('TODO'), spec('TODO', { count: 'lines' }), spec('TODO', { count: 'files' }), spec('FIXME|TODO', { maxFileSize: 65536 })];
+  const r = await computeInsights({ paths: [repo.dir], series: specs, step: 'week', points: 10, end: END }, { cacheFile: null });
+  assert.equal(r.series.length, 4);
+  assert.deepEqual(r.repos.map((x) => x.error), [undefined]);
+  for (const [si, s] of r.series.entries()) {
+    for (const p of s.points) {
+      const expected = repo.revListBefore(new Date(p.time));
+      assert.equal(p.repos[0]?.commit, expected, `commit at ${p.time}`);
+      const want = expected ? bruteForce(repo.dir, expected, specs[si]) : 0;
+      assert.equal(p.value, want, `${specs[si].query}/${specs[si].count} at ${p.time}`);
+    }
+  }
+  // Sanity: the series moves, so the comparison above compared something.
+  assert.ok(new Set(r.series[0].points.map((p) => p.value)).size > 3);
+});
+
+test('a point before the first commit has no repo entry and value 0', async () => {
+  const r = await computeInsights({ paths: [repo.dir], series: [spec('TODO')], step: 'week', points: 12, end: END }, { cacheFile: null });
+  const first = r.series[0].points[0];
+  assert.ok(new Date(first.time) < new Date('2026-01-05T10:00:00Z'));
+  assert.equal(first.value, 0);
+  assert.deepEqual(first.repos, []);
+});
+
+test('include and exclude globs narrow the files', async () => {
+  const r = await computeInsights(
+    { paths: [repo.dir], series: [spec('TODO', { include: ['*.ts'] }), spec('TODO', { exclude: ['*.ts', 'docs/**'] })], step: 'week', points: 1, end: new Date('2026-01-13T00:00:00Z') },
+    { cacheFile: null },
+  );
+  // at 2026-01-12: a.ts 1, c.ts 2 (ts) ; docs/readme.md 1 (excluded by docs/**), b.py 0
+  assert.equal(r.series[0].points[0].value, 3);
+  assert.equal(r.series[1].points[0].value, 0);
+});
+
+test('capture groups give one series per captured value, sorted by the latest value', async () => {
+  const r = await computeInsights({ paths: [repo.dir], series: [spec('(TODO|FIXME) (\\w+)', { capture: { limit: 2 } })], step: 'week', points: 1, end: END }, { cacheFile: null });
+  // capture is the first group: TODO or FIXME
+  assert.deepEqual(r.series.map((s) => s.capture), ['TODO', 'FIXME']);
+  const head = repo.head();
+  assert.equal(r.series[0].points[0].value, bruteForce(repo.dir, head, spec('TODO \\w+')));
+  assert.equal(r.series[1].points[0].value, bruteForce(repo.dir, head, spec('FIXME \\w+')));
+});
+
+test('the cache: a rerun reads no blob; one new commit reads only its new blobs; same numbers', async () => {
+  const dir = tempDir();
+  const clone = join(dir, 'clone');
+  // a copy, not a clone: a clone would sample origin/HEAD, which the new commit does not move
+  execFileSync('cp', ['-a', repo.dir, clone]);
+  const r2 = new TestRepo(clone);
+  const cacheFile = join(dir, 'cache.sqlite');
+  const req = { paths: [clone], series: [spec('TODO'), spec('FIXME', { count: 'files' as const })], languages: true, step: 'week' as const, points: 10, end: END };
+  const cold = await computeInsights(req, { cacheFile });
+  assert.ok(cold.stats.blobsRead > 5);
+  assert.ok(existsSync(cacheFile));
+  const warm = await computeInsights(req, { cacheFile });
+  assert.equal(warm.stats.blobsRead, 0);
+  assert.deepEqual(warm.series, cold.series);
+  assert.deepEqual(warm.languages, cold.languages);
+
+  r2.commit('2026-03-01T10:00:00Z', { 'new1.ts': 'TODO new\n', 'new2.ts': 'FIXME\n', 'a.ts': 'nothing left\nTODO again\n' });
+  const after = await computeInsights(req, { cacheFile });
+  assert.equal(after.stats.blobsRead, 3, 'only the three new blobs are read');
+  const nocache = await computeInsights(req, { cacheFile: null });
+  assert.deepEqual(after.series, nocache.series);
+  assert.deepEqual(after.languages, nocache.languages);
+});
+
+test('a corrupt cache is reported, moved aside and rebuilt with correct numbers', async () => {
+  const dir = tempDir();
+  const cacheFile = join(dir, 'cache.sqlite');
+  writeFileSync(cacheFile, 'this is not a database');
+  const req = { paths: [repo.dir], series: [spec('TODO')], step: 'week' as const, points: 6, end: END };
+  const r = await computeInsights(req, { cacheFile });
+  assert.match(r.repos.map((x) => x.warning ?? '').join(' '), /unreadable.*rebuilding/);
+  const ref = await computeInsights(req, { cacheFile: null });
+  assert.deepEqual(r.series, ref.series);
+  // the rebuilt cache is valid: a rerun reads nothing
+  const again = await computeInsights(req, { cacheFile });
+  assert.equal(again.stats.blobsRead, 0);
+  assert.ok(!readFileSync(cacheFile).toString('latin1').includes('this is not a database'));
+});
+
+test('cancelling stops the run with AbortedError and leaves a valid cache', async () => {
+  const dir = tempDir();
+  const cacheFile = join(dir, 'cache.sqlite');
+  const ac = new AbortController();
+  const req = { paths: [repo.dir], series: [spec('TODO')], step: 'week' as const, points: 10, end: END };
+  const p = computeInsights(req, { cacheFile, signal: ac.signal, onProgress: (x) => { if (x.phase === 'history') ac.abort(); } });
+  await assert.rejects(p, { name: 'AbortedError' });
+  const r = await computeInsights(req, { cacheFile });
+  const ref = await computeInsights(req, { cacheFile: null });
+  assert.deepEqual(r.series, ref.series);
+});
+
+test('the catastrophic regex (a+)+$ finishes with the exact count', async () => {
+  const r3 = TestRepo.init();
+  r3.commit('2026-01-05T10:00:00Z', { 'a.txt': ('a'.repeat(30000) + 'b\n').repeat(20) + 'aaa\n' });
+  const r = await computeInsights({ paths: [r3.dir], series: [spec('(a+)+$')], step: 'week', points: 1, end: END }, { cacheFile: null });
+  assert.equal(r.series[0].points[0].value, 1);
+});
+
+test('a repository without commits is reported and does not stop the others', async () => {
+  const dir = tempDir();
+  TestRepo.init(join(dir, 'empty'));
+  const full = TestRepo.init(join(dir, 'full'));
+  full.commit('2026-01-05T10:00:00Z', { 'x.ts': 'TODO\n' });
+  const r = await computeInsights({ paths: [dir], series: [spec('TODO')], step: 'week', points: 1, end: END }, { cacheFile: null });
+  assert.equal(r.series[0].points[0].value, 1);
+  const empty = r.repos.find((x) => x.path.endsWith('empty'));
+  assert.match(empty?.error ?? '', /no commits yet/);
+});
