@@ -1,0 +1,212 @@
+// The org service's HTTP surface (fastify): the API under /api/v1, /metrics, /healthz and the
+// dashboard page. Built as a function of its database so tests run it in-process or as a child.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  ORG_LIMITS,
+  SERIES_ID_PATTERN,
+  validatePushPointsRequest,
+  validateRepoFilter,
+  type ApiError,
+  type ApiErrorCode,
+  type SeriesListResponse,
+} from '../protocol/org';
+import type { OrgDb } from './db';
+import { createMetrics, type OrgMetrics } from './metrics';
+import { RateLimiter, type RateLimitOptions } from './rateLimit';
+import { authenticate, ingest, listSeries, readSeries, type Principal, type Scope } from './store';
+import { dashboardAssets, dashboardHtml } from './dashboard/page';
+
+export interface AppOptions {
+  db: OrgDb;
+  /** A pino logger, or false for none (tests). */
+  logger?: FastifyBaseLogger | false;
+  rateLimit?: RateLimitOptions;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+function send(reply: FastifyReply, status: number, code: ApiErrorCode, message: string): FastifyReply {
+  const body: ApiError = { error: { code, message } };
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+/** Errors that mean "the database is not there right now": the client should retry. */
+export function isTransientDbError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const msg = typeof e?.message === 'string' ? e.message : '';
+  if (/^(08|57P|53)/.test(code) || code === '40001' || code === '40P01') return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|Connection refused|not queryable|Client was closed/i.test(msg);
+}
+
+export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: OrgMetrics }> {
+  const { db } = opts;
+  const metrics = createMetrics(() => db.poolState());
+  const limiter = new RateLimiter(opts.rateLimit ?? { perSecond: 50, burst: 100 });
+  const assets = dashboardAssets();
+
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: ORG_LIMITS.maxBodyBytes,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(h) ? h : randomUUID();
+    },
+    return503OnClosing: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // Answer 404s and parse errors through the same error shape.
+    disableRequestLogging: false,
+  });
+
+  // JSON only: a text/plain body is answered 415 instead of being parsed as a string.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-request-id', req.id);
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.setNotFoundHandler((req, reply) => send(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}`));
+  app.setErrorHandler((err: unknown, req, reply) => {
+    const e = err as { code?: string; statusCode?: number; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return send(reply, 413, 'PAYLOAD_TOO_LARGE', `body is larger than ${ORG_LIMITS.maxBodyBytes} bytes: send smaller batches`);
+    }
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return send(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    }
+    if (isTransientDbError(err)) {
+      req.log.warn({ err }, 'database unavailable');
+      reply.header('retry-after', '1');
+      return send(reply, 503, 'DB_UNAVAILABLE', 'the database is unavailable; retry shortly');
+    }
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      // fastify's own client errors: bad JSON, empty body, poisoned keys, bad headers
+      return send(reply, e.statusCode, 'BAD_REQUEST', (e.message ?? 'bad request').slice(0, 300));
+    }
+    req.log.error({ err }, 'request failed');
+    return send(reply, 500, 'INTERNAL', `internal error (request id ${req.id})`);
+  });
+
+  /** Authenticates the bearer token and checks its scope and rate limit. */
+  const guard = (scope: Scope) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer ([^\s]+)$/.exec(h) : null;
+    if (!m) {
+      reply.header('www-authenticate', 'Bearer');
+      return send(reply, 401, 'UNAUTHORIZED', 'missing "Authorization: Bearer <token>" header: create a token with `code-insights org create-token`');
+    }
+    const principal = await authenticate(db, m[1]);
+    if (!principal) {
+      reply.header('www-authenticate', 'Bearer error="invalid_token"');
+      return send(reply, 401, 'UNAUTHORIZED', 'the token is not valid (unknown or revoked)');
+    }
+    if (principal.scope !== scope) {
+      return send(reply, 403, 'FORBIDDEN', `this token has scope "${principal.scope}"; this request needs a "${scope}" token`);
+    }
+    const wait = limiter.take(m[1]);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      return send(reply, 429, 'RATE_LIMITED', `too many requests for this token; retry after ${wait} s`);
+    }
+    req.principal = principal;
+  };
+
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      await db.query('SELECT 1');
+      return reply.send({ ok: true, db: db.kind });
+    } catch (err) {
+      return send(reply, 503, 'DB_UNAVAILABLE', `database check failed: ${(err as Error).message}`.slice(0, 300));
+    }
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.post('/api/v1/points', { preHandler: guard('write') }, async (req, reply) => {
+    const v = validatePushPointsRequest(req.body);
+    if (!v.ok) {
+      metrics.ingestBatches.inc({ outcome: 'rejected' });
+      return send(reply, v.status, v.code, v.message);
+    }
+    const end = metrics.ingestDuration.startTimer();
+    let res;
+    try {
+      res = await ingest(db, req.principal!.orgId, v.value.definitions, v.value.points);
+    } catch (err) {
+      metrics.ingestBatches.inc({ outcome: 'failed' });
+      throw err;
+    }
+    end();
+    metrics.ingestBatches.inc({ outcome: 'stored' });
+    metrics.ingestPoints.inc({ outcome: 'inserted' }, res.inserted);
+    metrics.ingestPoints.inc({ outcome: 'updated' }, res.updated);
+    metrics.ingestPoints.inc({ outcome: 'unchanged' }, res.unchanged);
+    metrics.ingestPoints.inc({ outcome: 'duplicate' }, res.received - res.accepted);
+    req.log.info({ org: req.principal!.orgName, ...res }, 'points stored');
+    return reply.send(res);
+  });
+
+  app.get('/api/v1/series', { preHandler: guard('read') }, async (req, reply) => {
+    const body: SeriesListResponse = { org: req.principal!.orgName, series: await listSeries(db, req.principal!.orgId) };
+    return reply.send(body);
+  });
+
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/v1/series/:id', { preHandler: guard('read') }, async (req, reply) => {
+    const id = req.params.id;
+    if (!SERIES_ID_PATTERN.test(id)) return send(reply, 400, 'BAD_REQUEST', 'series id must be 16–64 lowercase hex characters');
+    const unknown = Object.keys(req.query ?? {}).filter((k) => k !== 'repo');
+    if (unknown.length > 0) return send(reply, 400, 'BAD_REQUEST', `unknown query parameter "${unknown[0].slice(0, 40)}" (allowed: repo)`);
+    let repo: string | undefined;
+    if (req.query.repo !== undefined) {
+      const f = validateRepoFilter(req.query.repo);
+      if (!f.ok) return send(reply, 400, 'BAD_REQUEST', `?repo=: ${f.message}`);
+      repo = f.value;
+    }
+    let out;
+    try {
+      out = await readSeries(db, req.principal!.orgId, id, repo);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === '2201B') return send(reply, 400, 'BAD_REQUEST', `?repo=: PostgreSQL rejects this regular expression: ${(err as Error).message}`);
+      if (code === '57014') return send(reply, 400, 'BAD_REQUEST', '?repo=: the filter took too long; make the regular expression simpler');
+      throw err;
+    }
+    if (!out) return send(reply, 404, 'NOT_FOUND', `this org has no series ${id}`);
+    return reply.send(out);
+  });
+
+  app.get('/', async (_req, reply) => {
+    const { html, csp } = dashboardHtml();
+    reply.header('content-security-policy', csp);
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('cache-control', 'no-store');
+    return reply.type('text/html; charset=utf-8').send(html);
+  });
+
+  app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
+    const a = assets.get(req.params.name);
+    if (!a) return send(reply, 404, 'NOT_FOUND', 'no such asset');
+    reply.header('cache-control', 'no-cache');
+    return reply.type(a.type).send(a.body);
+  });
+
+  return { app, metrics };
+}

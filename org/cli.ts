@@ -1,0 +1,156 @@
+// `code-insights org …`: serve the org service, create orgs and tokens.
+// The CLI entry (server/cli/main.ts) calls runOrgCommand(argv) with the arguments after `org`.
+import pino from 'pino';
+import { buildApp } from './app';
+import { openDb, type OrgDb } from './db';
+import { migrate } from './migrate';
+import { defaultDataDir } from './paths';
+import { createOrg, createToken, OrgError, type Scope } from './store';
+
+const USAGE = `usage:
+  code-insights org serve [--port N] [--host ADDR] [--database-url URL] [--data DIR] [--rate-limit PER_SECOND]
+  code-insights org create-org NAME [--database-url URL] [--data DIR]
+  code-insights org create-token --org NAME --scope read|write [--database-url URL] [--data DIR]
+
+The database is PostgreSQL when --database-url or DATABASE_URL is given, else embedded PGlite in
+--data DIR (default ${defaultDataDir()}). PGlite's folder is used by one process at a time:
+stop \`serve\` before running create-org/create-token against it.`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string>;
+}
+
+function parse(argv: string[], known: string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (!known.includes(name)) throw new UsageError(`unknown option --${name}`);
+      const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+      flags.set(name, value);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function intFlag(p: Parsed, name: string, def: number, min: number, max: number): number {
+  const v = p.flags.get(name);
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  return Number(v);
+}
+
+async function open(p: Parsed, log?: pino.Logger): Promise<OrgDb> {
+  const databaseUrl = p.flags.get('database-url') ?? process.env.DATABASE_URL ?? undefined;
+  const db = await openDb({
+    databaseUrl: databaseUrl || undefined,
+    dataDir: databaseUrl ? undefined : (p.flags.get('data') ?? defaultDataDir()),
+    onPoolError: (err) => log?.warn({ err: err.message }, 'idle database connection lost'),
+  });
+  await migrate(db);
+  return db;
+}
+
+export async function runOrgCommand(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'serve':
+        return await serve(parse(rest, ['port', 'host', 'database-url', 'data', 'rate-limit']));
+      case 'create-org': {
+        const p = parse(rest, ['database-url', 'data']);
+        if (p.positional.length !== 1) throw new UsageError('create-org takes exactly one NAME');
+        const db = await open(p);
+        try {
+          const org = await createOrg(db, p.positional[0]);
+          process.stdout.write(`created org ${org.name}\n`);
+        } finally {
+          await db.close();
+        }
+        return 0;
+      }
+      case 'create-token': {
+        const p = parse(rest, ['org', 'scope', 'database-url', 'data']);
+        const org = p.flags.get('org');
+        const scope = p.flags.get('scope');
+        if (!org) throw new UsageError('create-token needs --org NAME');
+        if (scope !== 'read' && scope !== 'write') throw new UsageError('create-token needs --scope read or --scope write');
+        if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"`);
+        const db = await open(p);
+        try {
+          const { token } = await createToken(db, org, scope as Scope);
+          process.stdout.write(`${token}\n`);
+          process.stderr.write(`a ${scope} token for org ${org}: it is shown only this once (the service keeps only its hash)\n`);
+        } finally {
+          await db.close();
+        }
+        return 0;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(`${USAGE}\n`);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown org command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`code-insights org: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof OrgError) {
+      process.stderr.write(`code-insights org: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    const err = e as { code?: string; message?: string };
+    process.stderr.write(`code-insights org: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+async function serve(p: Parsed): Promise<number> {
+  if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"`);
+  const port = intFlag(p, 'port', 8787, 0, 65535);
+  const host = p.flags.get('host') ?? '127.0.0.1';
+  const rate = intFlag(p, 'rate-limit', 50, 1, 1_000_000);
+  const log = pino({ name: 'code-insights-org' });
+  const db = await open(p, log);
+  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 } });
+  await app.listen({ port, host });
+  const addr = app.server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  log.info({ port: actualPort, host, db: db.kind }, 'listening');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down: finishing in-flight requests');
+      // close() stops accepting connections and waits for in-flight requests to finish.
+      app
+        .close()
+        .then(() => db.close())
+        .then(
+          () => {
+            log.info('stopped');
+            resolve(0);
+          },
+          (err) => {
+            log.error({ err }, 'shutdown failed');
+            resolve(1);
+          },
+        );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,81 @@
+// The org dashboard page: one HTML document with a strict Content-Security-Policy (a fresh nonce
+// per response, no inline handlers, no inline styles), its script and stylesheet, and Chart.js.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { dashboardDir, packageRoot } from '../paths';
+
+export interface Asset {
+  type: string;
+  body: Buffer;
+}
+
+/** Static files of the page, read once at start. */
+export function dashboardAssets(): Map<string, Asset> {
+  const dir = dashboardDir();
+  const assets = new Map<string, Asset>([
+    ['dashboard.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(dir, 'dashboard.js')) }],
+    ['dashboard.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(dir, 'dashboard.css')) }],
+  ]);
+  const chart = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
+  assets.set('chart.umd.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(chart) });
+  // The shared chart bundle of webview/ (built to dist/webview.js), when it has been built.
+  const bundle = join(packageRoot(), 'dist', 'webview.js');
+  if (existsSync(bundle)) assets.set('webview.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(bundle) });
+  return assets;
+}
+
+export function dashboardHtml(): { html: string; csp: string } {
+  const nonce = randomBytes(18).toString('base64');
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Code Insights — org dashboard</title>
+<link rel="stylesheet" href="/assets/dashboard.css" nonce="${nonce}">
+</head>
+<body>
+<header>
+  <h1>Code Insights</h1>
+  <span id="org" class="org"></span>
+  <button id="signout" type="button" hidden>Sign out</button>
+</header>
+<section id="login" class="panel" hidden>
+  <h2>Connect</h2>
+  <p>Enter a <strong>read</strong> token of your org (created with <code>code-insights org create-token --org NAME --scope read</code>).</p>
+  <form id="login-form">
+    <label for="token">Read token</label>
+    <input id="token" name="token" type="password" autocomplete="off" spellcheck="false" placeholder="cit_…" required>
+    <label class="check"><input id="remember" type="checkbox"> Remember on this device</label>
+    <button type="submit">Connect</button>
+  </form>
+</section>
+<section id="main" hidden>
+  <form id="filter-form" class="toolbar">
+    <label for="repo">Repositories matching</label>
+    <input id="repo" name="repo" type="text" spellcheck="false" placeholder="regular expression, e.g. ^github\\.com/acme/">
+    <button type="submit">Apply</button>
+    <button id="clear-filter" type="button">All repositories</button>
+    <button id="export" type="button">Export CSV</button>
+  </form>
+  <div id="insights" class="grid"></div>
+</section>
+<p id="status" role="status" aria-live="polite"></p>
+<script nonce="${nonce}" src="/assets/chart.umd.min.js"></script>
+<script nonce="${nonce}" src="/assets/dashboard.js"></script>
+</body>
+</html>
+`;
+  return { html, csp };
+}

@@ -1,0 +1,135 @@
+// One small database interface over the two engines the org service runs on: embedded PGlite
+// (the default: one command runs the service anywhere) and a real PostgreSQL through `pg`
+// (DATABASE_URL). Everything above this file speaks SQL through `Queryable` and never knows which.
+import type { Pool, PoolClient } from 'pg';
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Several statements, no parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface PoolState {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface OrgDb extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `fn` in one transaction as the connecting (owner) role: migrations and admin commands. */
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  poolState(): PoolState;
+  close(): Promise<void>;
+}
+
+/** The role every request queries as (created by the first migration; see org/README.md). */
+export const APP_ROLE = 'code_insights_app';
+
+/** A transaction that runs as the service role with row-level security scoped to one org
+ *  (or to no org at all when `orgId` is null: then no org's rows are visible). */
+export async function withOrg<T>(db: OrgDb, orgId: string | null, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  return db.transaction(async (q) => {
+    // Both settings are transaction-local: they end with COMMIT/ROLLBACK, so a pooled connection
+    // never carries one request's org into the next.
+    await q.query(`SELECT set_config('app.org_id', $1, true)`, [orgId ?? '']);
+    await q.query(`SET LOCAL ROLE ${APP_ROLE}`);
+    return fn(q);
+  });
+}
+
+export interface OpenDbOptions {
+  /** postgres://… selects PostgreSQL; otherwise PGlite in `dataDir` (undefined: in memory). */
+  databaseUrl?: string;
+  dataDir?: string;
+  poolSize?: number;
+  /** Called when an idle pooled connection dies (for example PostgreSQL restarted). */
+  onPoolError?: (err: Error) => void;
+}
+
+export async function openDb(opts: OpenDbOptions): Promise<OrgDb> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onPoolError);
+  return openPglite(opts.dataDir);
+}
+
+async function openPostgres(url: string, max: number, onPoolError?: (err: Error) => void): Promise<OrgDb> {
+  const pg = await import('pg');
+  const pool: Pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+  // Without a listener a dead idle connection (server restart) would crash the process.
+  pool.on('error', (err) => onPoolError?.(err));
+  const wrap = (c: Pool | PoolClient): Queryable => ({
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await c.query(sql, params as unknown[])).rows as T[];
+    },
+    async exec(sql: string) {
+      await c.query(sql);
+    },
+  });
+  const base = wrap(pool);
+  return {
+    kind: 'postgres',
+    ...base,
+    async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const out = await fn(wrap(client));
+        await client.query('COMMIT');
+        return out;
+      } catch (e) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true; // the connection is gone; do not hand it back to the pool
+        }
+        throw e;
+      } finally {
+        client.release(broken);
+      }
+    },
+    poolState: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => pool.end(),
+  };
+}
+
+async function openPglite(dataDir?: string): Promise<OrgDb> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  // PGlite is one connection: its transaction() holds an exclusive lock, so transactions queue.
+  let active = 0;
+  let waiting = 0;
+  const wrap = (c: { query: typeof db.query; exec: typeof db.exec }): Queryable => ({
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await c.query<T>(sql, params as unknown[])).rows;
+    },
+    async exec(sql: string) {
+      await c.exec(sql);
+    },
+  });
+  const base = wrap(db);
+  return {
+    kind: 'pglite',
+    ...base,
+    async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      waiting++;
+      let started = false;
+      try {
+        return await db.transaction(async (tx) => {
+          waiting--;
+          started = true;
+          active++;
+          try {
+            return await fn(wrap(tx));
+          } finally {
+            active--;
+          }
+        });
+      } finally {
+        if (!started) waiting--;
+      }
+    },
+    poolState: () => ({ total: 1, idle: active === 0 ? 1 : 0, waiting }),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,266 @@
+// The org service's SQL: orgs and tokens (admin, as the owner role), ingest and reads (as the
+// service role, scoped to one org by row-level security). Every statement is parameterised.
+import { createHash, randomBytes } from 'node:crypto';
+import type { OrgPoint, PushPointsResponse, SeriesDefinition, SeriesResponse, SeriesSummary } from '../protocol/org';
+import { withOrg, type OrgDb, type Queryable } from './db';
+
+export class OrgError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const ORG_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const TOKEN_PREFIX = 'cit_';
+const TOKEN_PATTERN = /^cit_[A-Za-z0-9_-]{43}$/;
+
+export type Scope = 'read' | 'write';
+
+export interface Principal {
+  orgId: string;
+  orgName: string;
+  scope: Scope;
+}
+
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export async function createOrg(db: OrgDb, name: string): Promise<{ id: string; name: string }> {
+  if (!ORG_NAME_PATTERN.test(name)) {
+    throw new OrgError('BAD_ORG_NAME', `org name "${name}" is not valid: use 1–63 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  }
+  const rows = await db.query<{ id: string }>('INSERT INTO orgs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id', [name]);
+  if (rows.length === 0) throw new OrgError('ORG_EXISTS', `org "${name}" already exists`);
+  return { id: String(rows[0].id), name };
+}
+
+/** Creates a token and returns it: the only time it exists outside the caller's hands is as a hash. */
+export async function createToken(db: OrgDb, orgName: string, scope: Scope): Promise<{ token: string; orgId: string }> {
+  if (scope !== 'read' && scope !== 'write') throw new OrgError('BAD_SCOPE', `scope must be read or write, got "${String(scope)}"`);
+  const org = await db.query<{ id: string }>('SELECT id FROM orgs WHERE name = $1', [orgName]);
+  if (org.length === 0) throw new OrgError('NO_SUCH_ORG', `org "${orgName}" does not exist: create it first with \`code-insights org create-org ${orgName}\``);
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  await db.query('INSERT INTO tokens (org_id, hash, prefix, scope) VALUES ($1, $2, $3, $4)', [org[0].id, hashToken(token), token.slice(0, 10), scope]);
+  return { token, orgId: String(org[0].id) };
+}
+
+/** The principal of a bearer token, or null. Runs as the service role through ci_authenticate(). */
+export async function authenticate(db: OrgDb, token: string): Promise<Principal | null> {
+  if (!TOKEN_PATTERN.test(token)) return null;
+  const rows = await withOrg(db, null, (q) =>
+    q.query<{ org_id: string; org_name: string; scope: Scope }>('SELECT org_id, org_name, scope FROM ci_authenticate($1)', [hashToken(token)]),
+  );
+  if (rows.length !== 1) return null;
+  return { orgId: String(rows[0].org_id), orgName: rows[0].org_name, scope: rows[0].scope };
+}
+
+/** Removes duplicates within a batch: for the same key the newest (commitTime, commit, value) wins,
+ *  the same order the database applies, so a batch means the same whatever its order. */
+export function dedupePoints(points: OrgPoint[]): OrgPoint[] {
+  const byKey = new Map<string, OrgPoint>();
+  for (const p of points) {
+    const key = `${p.series}\u0000${p.repo}\u0000${p.time}`;
+    const prev = byKey.get(key);
+    if (!prev || comparePoints(p, prev) > 0) byKey.set(key, p);
+  }
+  return [...byKey.values()];
+}
+
+/** Orders two points of the same key as the database does: commit time, then commit id, then value. */
+export function comparePoints(a: OrgPoint, b: OrgPoint): number {
+  if (a.commitTime !== b.commitTime) return Date.parse(a.commitTime) < Date.parse(b.commitTime) ? -1 : 1;
+  if (a.commit !== b.commit) return a.commit < b.commit ? -1 : 1;
+  return a.value - b.value;
+}
+
+/** Stores one validated batch in one transaction. Idempotent: a retry changes nothing. */
+export async function ingest(db: OrgDb, orgId: string, definitions: SeriesDefinition[], rawPoints: OrgPoint[]): Promise<PushPointsResponse> {
+  const points = dedupePoints(rawPoints);
+  return withOrg(db, orgId, async (q) => {
+    // Ingest of one org is serialised: the aggregate deltas below read the points they replace,
+    // and two concurrent batches touching the same key would otherwise both count it as new.
+    await q.query('SELECT pg_advisory_xact_lock(1129595219, ($1::bigint % 2147483647)::int)', [orgId]);
+    const seriesIds = await upsertDefinitions(q, orgId, definitions);
+    const repoIds = await resolveRepos(q, orgId, points);
+    const res = { inserted: 0, updated: 0 };
+    if (points.length > 0) {
+      const r = await upsertPoints(q, orgId, points, seriesIds, repoIds);
+      res.inserted = r.inserted;
+      res.updated = r.updated;
+    }
+    return {
+      received: rawPoints.length,
+      accepted: points.length,
+      inserted: res.inserted,
+      updated: res.updated,
+      unchanged: points.length - res.inserted - res.updated,
+      definitions: definitions.length,
+    };
+  });
+}
+
+async function upsertDefinitions(q: Queryable, orgId: string, defs: SeriesDefinition[]): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  if (defs.length === 0) return ids;
+  // The id is the hash of everything but the label, so only the label can change for an id.
+  const rows = await q.query<{ id: string; series_key: string }>(
+    `INSERT INTO series AS s (org_id, series_key, label, query, kind, literal, ignore_case, count_mode, include, exclude, max_file_size, semantics_version)
+     SELECT $1, d.id, d.label, d.query, d.kind, d.literal, d."ignoreCase", d.count,
+            ARRAY(SELECT jsonb_array_elements_text(d.include)), ARRAY(SELECT jsonb_array_elements_text(d.exclude)),
+            d."maxFileSize", d."semanticsVersion"
+     FROM jsonb_to_recordset($2::jsonb) AS d(id text, label text, query text, kind text, literal boolean, "ignoreCase" boolean,
+          count text, include jsonb, exclude jsonb, "maxFileSize" bigint, "semanticsVersion" integer)
+     ON CONFLICT (org_id, series_key) DO UPDATE SET label = excluded.label, updated_at = now()
+       WHERE s.label IS DISTINCT FROM excluded.label
+     RETURNING id, series_key`,
+    [orgId, JSON.stringify(defs)],
+  );
+  for (const r of rows) ids.set(r.series_key, String(r.id));
+  const missing = defs.filter((d) => !ids.has(d.id)).map((d) => d.id);
+  if (missing.length > 0) {
+    const more = await q.query<{ id: string; series_key: string }>('SELECT id, series_key FROM series WHERE org_id = $1 AND series_key = ANY($2::text[])', [orgId, missing]);
+    for (const r of more) ids.set(r.series_key, String(r.id));
+  }
+  return ids;
+}
+
+async function resolveRepos(q: Queryable, orgId: string, points: OrgPoint[]): Promise<Map<string, string>> {
+  const names = [...new Set(points.map((p) => p.repo))];
+  const ids = new Map<string, string>();
+  if (names.length === 0) return ids;
+  const found = await q.query<{ id: string; identity: string }>('SELECT id, identity FROM repos WHERE org_id = $1 AND identity = ANY($2::text[])', [orgId, names]);
+  for (const r of found) ids.set(r.identity, String(r.id));
+  const missing = names.filter((n) => !ids.has(n));
+  if (missing.length > 0) {
+    const added = await q.query<{ id: string; identity: string }>(
+      'INSERT INTO repos (org_id, identity) SELECT $1, unnest($2::text[]) ON CONFLICT (org_id, identity) DO NOTHING RETURNING id, identity',
+      [orgId, missing],
+    );
+    for (const r of added) ids.set(r.identity, String(r.id));
+  }
+  return ids;
+}
+
+async function upsertPoints(
+  q: Queryable,
+  orgId: string,
+  points: OrgPoint[],
+  seriesIds: Map<string, string>,
+  repoIds: Map<string, string>,
+): Promise<{ inserted: number; updated: number }> {
+  const n = points.length;
+  const s: string[] = new Array(n);
+  const r: string[] = new Array(n);
+  const b: string[] = new Array(n);
+  const c: string[] = new Array(n);
+  const ct: string[] = new Array(n);
+  const v: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = points[i];
+    s[i] = seriesIds.get(p.series)!;
+    r[i] = repoIds.get(p.repo)!;
+    b[i] = p.time;
+    c[i] = p.commit;
+    ct[i] = p.commitTime;
+    v[i] = p.value;
+  }
+  // One statement: read the points about to be replaced (same snapshot), upsert where the new
+  // point is newer, and add the difference to the per-bucket aggregate.
+  const rows = await q.query<{ inserted: string; updated: string }>(
+    `WITH input AS (
+       SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::timestamptz[], $7::bigint[])
+         AS t(series_id, repo_id, bucket, commit_hex, commit_time, value)
+     ), old AS (
+       SELECT p.series_id, p.repo_id, p.bucket, p.value
+       FROM input i JOIN points p ON p.org_id = $1 AND p.series_id = i.series_id AND p.repo_id = i.repo_id AND p.bucket = i.bucket
+     ), up AS (
+       INSERT INTO points AS p (org_id, series_id, repo_id, bucket, commit_sha, commit_time, value)
+       SELECT $1, series_id, repo_id, bucket, decode(commit_hex, 'hex'), commit_time, value FROM input
+       ON CONFLICT (org_id, series_id, repo_id, bucket) DO UPDATE
+         SET commit_sha = excluded.commit_sha, commit_time = excluded.commit_time, value = excluded.value
+         WHERE (excluded.commit_time, excluded.commit_sha, excluded.value) > (p.commit_time, p.commit_sha, p.value)
+       RETURNING p.series_id, p.repo_id, p.bucket, p.value
+     ), delta AS (
+       SELECT up.series_id, up.bucket, sum(up.value - coalesce(old.value, 0))::bigint AS d,
+              count(*) FILTER (WHERE old.value IS NULL) AS added, count(old.value) AS replaced
+       FROM up LEFT JOIN old USING (series_id, repo_id, bucket)
+       GROUP BY up.series_id, up.bucket
+     ), agg AS (
+       INSERT INTO series_buckets AS a (org_id, series_id, bucket, total, repos)
+       SELECT $1, series_id, bucket, d, added FROM delta
+       ON CONFLICT (org_id, series_id, bucket) DO UPDATE SET total = a.total + excluded.total, repos = a.repos + excluded.repos
+       RETURNING 1
+     )
+     SELECT coalesce(sum(added), 0) AS inserted, coalesce(sum(replaced), 0) AS updated, (SELECT count(*) FROM agg) AS buckets FROM delta`,
+    [orgId, s, r, b, c, ct, v],
+  );
+  return { inserted: Number(rows[0].inserted), updated: Number(rows[0].updated) };
+}
+
+function iso(v: unknown): string {
+  return (v instanceof Date ? v : new Date(String(v))).toISOString();
+}
+
+/** A series summed over the org's repos (from the aggregate), or over those whose identity
+ *  matches `repoRegex` (re-summed from per-repo points). Null when the org has no such series. */
+export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, repoRegex?: string): Promise<SeriesResponse | null> {
+  return withOrg(db, orgId, async (q) => {
+    const s = await q.query<{ id: string; label: string }>('SELECT id, label FROM series WHERE org_id = $1 AND series_key = $2', [orgId, seriesKey]);
+    if (s.length === 0) return null;
+    // A hostile or accidental regex must not hold a connection for long.
+    if (repoRegex !== undefined) await q.query(`SET LOCAL statement_timeout = '10s'`);
+    const rows =
+      repoRegex === undefined
+        ? await q.query<{ bucket: Date; total: string; repos: number }>(
+            'SELECT bucket, total, repos FROM series_buckets WHERE org_id = $1 AND series_id = $2 ORDER BY bucket',
+            [orgId, s[0].id],
+          )
+        : await q.query<{ bucket: Date; total: string; repos: number }>(
+            `SELECT p.bucket, sum(p.value) AS total, count(*)::int AS repos
+             FROM points p
+             WHERE p.org_id = $1 AND p.series_id = $2
+               AND p.repo_id IN (SELECT r.id FROM repos r WHERE r.org_id = $1 AND r.identity ~ $3)
+             GROUP BY p.bucket ORDER BY p.bucket`,
+            [orgId, s[0].id, repoRegex],
+          );
+    return {
+      id: seriesKey,
+      label: s[0].label,
+      points: rows.map((r) => ({ time: iso(r.bucket), value: Number(r.total), repos: Number(r.repos) })),
+    };
+  });
+}
+
+export async function listSeries(db: OrgDb, orgId: string): Promise<SeriesSummary[]> {
+  return withOrg(db, orgId, async (q) => {
+    const rows = await q.query<Record<string, unknown>>(
+      `SELECT s.series_key, s.label, s.query, s.kind, s.literal, s.ignore_case, s.count_mode, s.include, s.exclude,
+              s.max_file_size, s.semantics_version,
+              (SELECT count(*) FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id) AS buckets,
+              (SELECT coalesce(max(a.repos), 0) FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id) AS repos,
+              (SELECT max(a.bucket) FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id) AS latest
+       FROM series s WHERE s.org_id = $1 ORDER BY s.label, s.series_key`,
+      [orgId],
+    );
+    return rows.map((r) => ({
+      id: String(r.series_key),
+      label: String(r.label),
+      query: String(r.query),
+      kind: r.kind as SeriesSummary['kind'],
+      literal: Boolean(r.literal),
+      ignoreCase: Boolean(r.ignore_case),
+      count: r.count_mode as SeriesSummary['count'],
+      include: r.include as string[],
+      exclude: r.exclude as string[],
+      maxFileSize: Number(r.max_file_size),
+      semanticsVersion: Number(r.semantics_version),
+      buckets: Number(r.buckets),
+      repos: Number(r.repos),
+      latest: r.latest == null ? null : iso(r.latest),
+    }));
+  });
+}

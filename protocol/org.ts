@@ -1,0 +1,313 @@
+// Org service API (`/api/v1`): the payloads that cross from a developer's machine (the sync
+// client in server/sync/) to the org service (org/), and from the org service to its dashboard.
+// One declaration for both ends, plus the strict validator the service applies at its boundary
+// (a schema in code: no coercion, unknown fields rejected, every size bounded).
+//
+// Privacy: a point carries only a series id, a repository identity, times, a commit id and a
+// number. A definition carries the query as the user wrote it. Nothing else leaves the machine.
+
+import type { CountMode, InsightKind } from './insights';
+
+/** One repository's value of one series at one bucket boundary. */
+export interface OrgPoint {
+  /** Series id: the engine's hash of the canonical definition (lowercase hex, 16–64 chars). */
+  series: string;
+  /** Repo identity: normalised origin URL (host/owner/name), else `root:<hash of root commit>`. */
+  repo: string;
+  /** Bucket boundary, ISO UTC (`2026-11-02T00:00:00.000Z`). */
+  time: string;
+  /** The commit sampled for this bucket (40 or 64 lowercase hex). */
+  commit: string;
+  /** Committer time of `commit`, ISO UTC. For the same key the newer commit wins. */
+  commitTime: string;
+  /** A count: a non-negative integer. */
+  value: number;
+}
+
+/** What the org service needs to know about a series (everything that its id hashes, plus a label). */
+export interface SeriesDefinition {
+  id: string;
+  label: string;
+  query: string;
+  kind: InsightKind;
+  literal: boolean;
+  ignoreCase: boolean;
+  count: CountMode;
+  include: string[];
+  exclude: string[];
+  /** Bytes; 0 = no limit. */
+  maxFileSize: number;
+  /** The engine's counting semantics version (part of the id). */
+  semanticsVersion: number;
+}
+
+/** `POST /api/v1/points` body. Every point's series must be defined in the same batch. */
+export interface PushPointsRequest {
+  definitions: SeriesDefinition[];
+  points: OrgPoint[];
+}
+
+/** `POST /api/v1/points` answer (200): what happened to the batch. */
+export interface PushPointsResponse {
+  /** Points in the request. */
+  received: number;
+  /** Distinct keys after removing duplicates within the batch (the newest commit of a key kept). */
+  accepted: number;
+  /** Keys stored for the first time. */
+  inserted: number;
+  /** Keys whose stored point was replaced by a newer commit. */
+  updated: number;
+  /** Keys already stored with the same or a newer commit (a retry or an older machine). */
+  unchanged: number;
+  /** Series definitions stored or refreshed. */
+  definitions: number;
+}
+
+/** `GET /api/v1/series/:id` answer. */
+export interface SeriesResponse {
+  id: string;
+  label: string;
+  /** Oldest first; value summed over the org's repos (or those matching `?repo=`). */
+  points: { time: string; value: number; repos: number }[];
+}
+
+/** One entry of `GET /api/v1/series`. */
+export interface SeriesSummary extends SeriesDefinition {
+  /** Number of buckets with data. */
+  buckets: number;
+  /** Distinct repositories that reported any point. */
+  repos: number;
+  /** Newest bucket with data, ISO, or null. */
+  latest: string | null;
+}
+
+export interface SeriesListResponse {
+  org: string;
+  series: SeriesSummary[];
+}
+
+/** Every non-2xx answer. `code` is stable; `message` says what to do. */
+export interface ApiError {
+  error: { code: ApiErrorCode; message: string };
+}
+
+export type ApiErrorCode =
+  | 'BAD_REQUEST'
+  | 'INVALID_BODY'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
+  | 'DB_UNAVAILABLE'
+  | 'INTERNAL';
+
+// ---------------------------------------------------------------------------------------------
+// Limits (the service answers 413 above the body/batch limits, 400 above field limits).
+
+export const ORG_LIMITS = {
+  /** Request body bytes. */
+  maxBodyBytes: 16 * 1024 * 1024,
+  maxPointsPerBatch: 50_000,
+  maxDefinitionsPerBatch: 1_000,
+  maxRepoLength: 512,
+  maxLabelLength: 300,
+  maxQueryLength: 4_096,
+  maxGlobs: 100,
+  maxGlobLength: 1_024,
+  /** `?repo=` regex length. */
+  maxRepoFilterLength: 512,
+} as const;
+
+export const SERIES_ID_PATTERN = /^[0-9a-f]{16,64}$/;
+export const COMMIT_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** ISO UTC as `Date.prototype.toISOString()` prints it (what the engine emits). */
+export const ISO_UTC_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+const KINDS: readonly InsightKind[] = ['series', 'capture', 'languages'];
+const COUNTS: readonly CountMode[] = ['matches', 'lines', 'files'];
+
+export type Validation<T> =
+  | { ok: true; value: T }
+  | { ok: false; status: 400 | 413; code: 'INVALID_BODY' | 'PAYLOAD_TOO_LARGE'; message: string };
+
+class Invalid extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 413 = 400,
+  ) {
+    super(message);
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+function exactKeys(o: Record<string, unknown>, keys: readonly string[], where: string): void {
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) throw new Invalid(`${where}: unknown field "${k.slice(0, 60)}" (allowed: ${keys.join(', ')})`);
+  }
+  for (const k of keys) {
+    if (!(k in o)) throw new Invalid(`${where}: missing field "${k}"`);
+  }
+}
+
+function str(o: Record<string, unknown>, k: string, where: string, max: number, allowEmpty = false): string {
+  const v = o[k];
+  if (typeof v !== 'string') throw new Invalid(`${where}.${k} must be a string, got ${typeName(v)}`);
+  if (!allowEmpty && v.length === 0) throw new Invalid(`${where}.${k} must not be empty`);
+  if (v.length > max) throw new Invalid(`${where}.${k} is ${v.length} characters; the limit is ${max}`);
+  return v;
+}
+
+function bool(o: Record<string, unknown>, k: string, where: string): boolean {
+  const v = o[k];
+  if (typeof v !== 'boolean') throw new Invalid(`${where}.${k} must be true or false, got ${typeName(v)}`);
+  return v;
+}
+
+function count(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new Invalid(`${what} must be a non-negative integer, got ${typeof v === 'number' ? String(v) : typeName(v)}`);
+  }
+  return v;
+}
+
+function isoTime(o: Record<string, unknown>, k: string, where: string): string {
+  const v = str(o, k, where, 24);
+  if (!ISO_UTC_PATTERN.test(v) || Number.isNaN(Date.parse(v)) || new Date(v).toISOString() !== v) {
+    throw new Invalid(`${where}.${k} must be an ISO UTC time like 2026-11-02T00:00:00.000Z, got "${v}"`);
+  }
+  return v;
+}
+
+function seriesId(v: string, what: string): string {
+  if (!SERIES_ID_PATTERN.test(v)) throw new Invalid(`${what} must be 16–64 lowercase hex characters, got "${v.slice(0, 80)}"`);
+  return v;
+}
+
+function globs(o: Record<string, unknown>, k: string, where: string): string[] {
+  const v = o[k];
+  if (!Array.isArray(v)) throw new Invalid(`${where}.${k} must be an array of strings, got ${typeName(v)}`);
+  if (v.length > ORG_LIMITS.maxGlobs) throw new Invalid(`${where}.${k} has ${v.length} entries; the limit is ${ORG_LIMITS.maxGlobs}`);
+  v.forEach((g, i) => {
+    if (typeof g !== 'string' || g.length === 0 || g.length > ORG_LIMITS.maxGlobLength) {
+      throw new Invalid(`${where}.${k}[${i}] must be a non-empty string of at most ${ORG_LIMITS.maxGlobLength} characters`);
+    }
+  });
+  return v as string[];
+}
+
+const DEFINITION_KEYS = ['id', 'label', 'query', 'kind', 'literal', 'ignoreCase', 'count', 'include', 'exclude', 'maxFileSize', 'semanticsVersion'] as const;
+const POINT_KEYS = ['series', 'repo', 'time', 'commit', 'commitTime', 'value'] as const;
+
+export function validateSeriesDefinition(v: unknown, where = 'definition'): SeriesDefinition {
+  if (!isPlainObject(v)) throw new Invalid(`${where} must be an object, got ${typeName(v)}`);
+  exactKeys(v, DEFINITION_KEYS, where);
+  const kind = v.kind;
+  if (typeof kind !== 'string' || !KINDS.includes(kind as InsightKind)) throw new Invalid(`${where}.kind must be one of ${KINDS.join(', ')}`);
+  const cnt = v.count;
+  if (typeof cnt !== 'string' || !COUNTS.includes(cnt as CountMode)) throw new Invalid(`${where}.count must be one of ${COUNTS.join(', ')}`);
+  const semanticsVersion = count(v.semanticsVersion, `${where}.semanticsVersion`);
+  if (semanticsVersion < 1) throw new Invalid(`${where}.semanticsVersion must be at least 1`);
+  const label = str(v, 'label', where, ORG_LIMITS.maxLabelLength);
+  if (CONTROL_CHARS.test(label)) throw new Invalid(`${where}.label must not contain control characters`);
+  return {
+    id: seriesId(str(v, 'id', where, 64), `${where}.id`),
+    label,
+    query: str(v, 'query', where, ORG_LIMITS.maxQueryLength),
+    kind: kind as InsightKind,
+    literal: bool(v, 'literal', where),
+    ignoreCase: bool(v, 'ignoreCase', where),
+    count: cnt as CountMode,
+    include: globs(v, 'include', where),
+    exclude: globs(v, 'exclude', where),
+    maxFileSize: count(v.maxFileSize, `${where}.maxFileSize`),
+    semanticsVersion,
+  };
+}
+
+export function validateOrgPoint(v: unknown, where = 'point'): OrgPoint {
+  if (!isPlainObject(v)) throw new Invalid(`${where} must be an object, got ${typeName(v)}`);
+  exactKeys(v, POINT_KEYS, where);
+  const repo = str(v, 'repo', where, ORG_LIMITS.maxRepoLength);
+  if (CONTROL_CHARS.test(repo)) throw new Invalid(`${where}.repo must not contain control characters`);
+  const commit = str(v, 'commit', where, 64);
+  if (!COMMIT_PATTERN.test(commit)) throw new Invalid(`${where}.commit must be a full commit id (40 or 64 lowercase hex), got "${commit}"`);
+  return {
+    series: seriesId(str(v, 'series', where, 64), `${where}.series`),
+    repo,
+    time: isoTime(v, 'time', where),
+    commit,
+    commitTime: isoTime(v, 'commitTime', where),
+    value: count(v.value, `${where}.value`),
+  };
+}
+
+/** Validates a parsed `POST /api/v1/points` body. Never throws; never coerces. */
+export function validatePushPointsRequest(body: unknown): Validation<PushPointsRequest> {
+  try {
+    if (!isPlainObject(body)) throw new Invalid(`body must be a JSON object {"definitions": [...], "points": [...]}, got ${typeName(body)}`);
+    exactKeys(body, ['definitions', 'points'], 'body');
+    const defs = body.definitions;
+    const points = body.points;
+    if (!Array.isArray(defs)) throw new Invalid(`body.definitions must be an array, got ${typeName(defs)}`);
+    if (!Array.isArray(points)) throw new Invalid(`body.points must be an array, got ${typeName(points)}`);
+    if (points.length > ORG_LIMITS.maxPointsPerBatch) {
+      throw new Invalid(`batch has ${points.length} points; the limit is ${ORG_LIMITS.maxPointsPerBatch}: send smaller batches`, 413);
+    }
+    if (defs.length > ORG_LIMITS.maxDefinitionsPerBatch) {
+      throw new Invalid(`batch has ${defs.length} definitions; the limit is ${ORG_LIMITS.maxDefinitionsPerBatch}: send smaller batches`, 413);
+    }
+    const definitions = defs.map((d, i) => validateSeriesDefinition(d, `definitions[${i}]`));
+    const byId = new Map<string, SeriesDefinition>();
+    definitions.forEach((d, i) => {
+      const prev = byId.get(d.id);
+      if (prev && JSON.stringify(prev) !== JSON.stringify(d)) {
+        throw new Invalid(`definitions[${i}]: series ${d.id} is defined twice with different contents`);
+      }
+      byId.set(d.id, d);
+    });
+    const out = points.map((p, i) => {
+      const pt = validateOrgPoint(p, `points[${i}]`);
+      if (!byId.has(pt.series)) {
+        throw new Invalid(`points[${i}].series ${pt.series} has no definition in this batch: add it to "definitions"`);
+      }
+      return pt;
+    });
+    return { ok: true, value: { definitions: [...byId.values()], points: out } };
+  } catch (e) {
+    if (e instanceof Invalid) {
+      return { ok: false, status: e.status, code: e.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_BODY', message: e.message };
+    }
+    throw e;
+  }
+}
+
+/** Validates a `?repo=` filter: a regular expression (POSIX ARE as Postgres `~` reads it; keep to
+ *  the syntax common to JavaScript and Postgres). The database has the last word on syntax. */
+export function validateRepoFilter(v: unknown): Validation<string> {
+  if (typeof v !== 'string' || v.length === 0) {
+    return { ok: false, status: 400, code: 'INVALID_BODY', message: 'repo must be a non-empty regular expression' };
+  }
+  if (v.length > ORG_LIMITS.maxRepoFilterLength) {
+    return { ok: false, status: 400, code: 'INVALID_BODY', message: `repo filter is ${v.length} characters; the limit is ${ORG_LIMITS.maxRepoFilterLength}` };
+  }
+  if (CONTROL_CHARS.test(v)) return { ok: false, status: 400, code: 'INVALID_BODY', message: 'repo filter must not contain control characters' };
+  try {
+    new RegExp(v);
+  } catch (e) {
+    return { ok: false, status: 400, code: 'INVALID_BODY', message: `repo filter is not a valid regular expression: ${(e as Error).message}` };
+  }
+  return { ok: true, value: v };
+}
