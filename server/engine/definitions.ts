@@ -2,7 +2,8 @@
 // problem at its exact place in the text so the insights server can publish it as a diagnostic
 // and the CLI can print it with a line and column.
 import { readFile } from 'node:fs/promises';
-import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+// The ESM build: esbuild cannot follow the UMD build's dynamic requires ("Cannot find module './impl/format'").
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import {
   COUNT_MODES,
   STEPS,

@@ -1,0 +1,140 @@
+// The insights server's custom requests and notifications, declared once: the extension, the
+// server and the tests all import these declarations (method name + parameter and result types).
+import {
+  ProtocolNotificationType,
+  ProtocolRequestType,
+  type WorkDoneProgressParams,
+} from 'vscode-languageserver-protocol';
+import type { InsightDefinition, InsightKind, LanguagesPoint, RepoStatus, RunStats, SeriesResult, Step } from './insights';
+
+/** Where an insight comes from: a workspace folder's definitions file, or user settings. */
+export interface InsightSource {
+  /** `file:` URI of `.vscode/insights.json`, or `settings` for user-level insights. */
+  uri: string;
+  /** The insight object's place in the file (absent for settings). */
+  offset?: number;
+  length?: number;
+}
+
+export type InsightState = 'idle' | 'computing' | 'partial' | 'done' | 'failed';
+
+/** One insight as the tree view shows it. */
+export interface InsightSummary {
+  /** Unique across the workspace: `<folder name>/<id>` for files, `settings/<id>` for settings. */
+  key: string;
+  id: string;
+  title: string;
+  kind: InsightKind;
+  step: Step;
+  source: InsightSource;
+  state: InsightState;
+  /** The newest point summed over every series of the insight, and the one before it. */
+  latest?: { time: string; value: number };
+  previous?: { time: string; value: number };
+  error?: string;
+}
+
+export interface InsightResult {
+  key: string;
+  id: string;
+  title: string;
+  kind: InsightKind;
+  series: SeriesResult[];
+  languages?: LanguagesPoint[];
+  repos: RepoStatus[];
+  stats?: RunStats;
+  /** Set while repositories are still being computed (a partial result). */
+  partial?: boolean;
+  error?: { code: string; message: string };
+}
+
+// ---------------------------------------------------------------- requests (client → server)
+
+export namespace ListInsightsRequest {
+  export const method = 'insights/list' as const;
+  export const type = new ProtocolRequestType<Record<string, never>, { insights: InsightSummary[] }, never, void, void>(method);
+}
+
+export interface ComputeParams extends WorkDoneProgressParams {
+  /** Insight keys; absent means every insight. */
+  keys?: string[];
+}
+export namespace ComputeInsightsRequest {
+  export const method = 'insights/compute' as const;
+  export const type = new ProtocolRequestType<ComputeParams, { results: InsightResult[] }, never, void, void>(method);
+}
+
+export namespace GetSeriesRequest {
+  export const method = 'insights/series' as const;
+  /** The last computed result of an insight (null when it was never computed). */
+  export const type = new ProtocolRequestType<{ key: string }, InsightResult | null, never, void, void>(method);
+}
+
+export namespace CancelComputeRequest {
+  export const method = 'insights/cancel' as const;
+  /** Cancels every running computation; answers how many were cancelled. */
+  export const type = new ProtocolRequestType<Record<string, never>, { cancelled: number }, never, void, void>(method);
+}
+
+export type ExportFormat = 'csv' | 'json';
+export namespace ExportInsightRequest {
+  export const method = 'insights/export' as const;
+  /** The last computed result as text, formatted exactly as the command line prints it. */
+  export const type = new ProtocolRequestType<{ key: string; format: ExportFormat }, { text: string }, never, void, void>(method);
+}
+
+/** A text change to a definitions file, as offsets in its current text. */
+export interface TextChange {
+  offset: number;
+  length: number;
+  content: string;
+}
+export interface EditDefinitionsParams {
+  /** `file:` URI of the workspace folder whose `.vscode/insights.json` changes. */
+  folderUri: string;
+  add?: InsightDefinition;
+  /** The id of an insight to remove. */
+  remove?: string;
+}
+export interface EditDefinitionsResult {
+  /** `file:` URI of the definitions file. */
+  uri: string;
+  /** The file does not exist yet: create it with `content` of the single change. */
+  create: boolean;
+  changes: TextChange[];
+}
+export namespace EditDefinitionsRequest {
+  export const method = 'insights/editDefinitions' as const;
+  /** Computes the edit (keeping comments and formatting); the client applies it so that undo works. */
+  export const type = new ProtocolRequestType<EditDefinitionsParams, EditDefinitionsResult, never, void, void>(method);
+}
+
+// ------------------------------------------------------------ notifications (server → client)
+
+export namespace InsightsChangedNotification {
+  export const method = 'insights/didChange' as const;
+  /** The list of insights or their states changed (definitions edited, a computation finished). */
+  export const type = new ProtocolNotificationType<{ insights: InsightSummary[] }, void>(method);
+}
+
+export namespace PartialResultNotification {
+  export const method = 'insights/partial' as const;
+  /** A repository finished: the insight's series summed over the repositories done so far. */
+  export const type = new ProtocolNotificationType<{ result: InsightResult; reposDone: number; reposTotal: number }, void>(method);
+}
+
+/** Settings the client sends at start (initializationOptions) and on change. */
+export interface ServerSettings {
+  /** User-level insights from the `codeInsights.insights` setting. */
+  insights: unknown[];
+  /** Compute on start and whenever the definitions change. */
+  autoCompute: boolean;
+  /** sql.js cache file; empty = the default location. */
+  cacheFile?: string;
+  /** False in a restricted (untrusted) workspace: definitions are read, nothing is computed. */
+  trusted: boolean;
+}
+export namespace SettingsNotification {
+  export const method = 'insights/settings' as const;
+  export const type = new ProtocolNotificationType<ServerSettings, void>(method);
+}

@@ -1,0 +1,298 @@
+// The insights server: a separate Node process that vscode-languageclient starts over IPC (or
+// a test over stdio). It reads the definitions, publishes their problems as diagnostics, and runs
+// the engine on request with progress, partial results and cancellation. It never imports vscode.
+import {
+  createConnection,
+  DiagnosticSeverity,
+  LSPErrorCodes,
+  ProposedFeatures,
+  ResponseError,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type CancellationToken,
+  type Diagnostic,
+  type WorkDoneProgressReporter,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import {
+  CancelComputeRequest,
+  ComputeInsightsRequest,
+  EditDefinitionsRequest,
+  ExportInsightRequest,
+  GetSeriesRequest,
+  InsightsChangedNotification,
+  ListInsightsRequest,
+  PartialResultNotification,
+  SettingsNotification,
+  type InsightResult,
+  type ServerSettings,
+} from '../../protocol/lsp';
+import { computeInsights, InsightsError, type ComputeResult } from '../engine/index';
+import { toComputeRequest } from '../engine/definitions';
+import { languagesCsv, seriesCsv } from '../cli/format';
+import { folderFromUri, InsightsWorkspace, type LoadedInsight } from './insightsWorkspace';
+
+/** A user-facing refusal: the client shows `message`; `data.code` says which. */
+const ERR_UNTRUSTED = -32001;
+const ERR_USER = -32002;
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+const ws = new InsightsWorkspace();
+let settings: ServerSettings = { insights: [], autoCompute: true, trusted: true };
+let canCreateProgress = false;
+const running = new Set<AbortController>();
+const log = (msg: string) => connection.console.log(msg);
+
+/**
+ * Reloads run one after another, and requests wait for the ones already queued: a request sent
+ * after a change notification always sees that change.
+ */
+let reloads: Promise<unknown> = Promise.resolve();
+function queueReload(fn: () => Promise<void>): Promise<void> {
+  const next = reloads.then(fn).catch((err) => log(`reloading definitions failed: ${describe(err)}`));
+  reloads = next;
+  return next;
+}
+
+function isDefinitionsUri(uri: string): boolean {
+  return /\/\.vscode\/insights\.json$/.test(uri);
+}
+
+connection.onInitialize((params) => {
+  const folders = params.workspaceFolders?.map((f) => folderFromUri(f.uri, f.name))
+    ?? (params.rootUri ? [folderFromUri(params.rootUri)] : []);
+  void queueReload(() => ws.setFolders(folders));
+  applySettings(params.initializationOptions as Partial<ServerSettings> | undefined);
+  canCreateProgress = params.capabilities.window?.workDoneProgress === true;
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Full,
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+    },
+    serverInfo: { name: 'code-insights-server' },
+  };
+});
+
+connection.onInitialized(async () => {
+  await reloads;
+  try {
+    connection.workspace.onDidChangeWorkspaceFolders((e) => {
+      const removed = new Set(e.removed.map((f) => f.uri));
+      void queueReload(async () => {
+        await ws.setFolders([...ws.getFolders().filter((f) => !removed.has(f.uri)), ...e.added.map((f) => folderFromUri(f.uri, f.name))]);
+        definitionsChanged();
+      });
+    });
+  } catch {
+    /* the client does not send folder changes */
+  }
+  log(`insights server ready: ${ws.getFolders().length} workspace folder(s), ${ws.insights().length} insight(s)`);
+  definitionsChanged();
+});
+
+function applySettings(s: Partial<ServerSettings> | undefined): void {
+  settings = { ...settings, ...(s ?? {}) };
+  ws.setSettingsInsights(settings.insights);
+}
+
+connection.onNotification(SettingsNotification.type, (s) => {
+  void queueReload(async () => {
+    applySettings(s);
+    definitionsChanged();
+  });
+});
+
+// Definitions edited in the editor (unsaved) or on disk: re-read, re-publish, recompute.
+documents.onDidChangeContent((e) => {
+  if (!isDefinitionsUri(e.document.uri)) return;
+  const text = e.document.getText();
+  void queueReload(async () => {
+    if (await ws.setOpenText(e.document.uri, text)) definitionsChanged(false);
+  });
+});
+documents.onDidClose((e) => {
+  if (!isDefinitionsUri(e.document.uri)) return;
+  void queueReload(async () => {
+    if (await ws.setOpenText(e.document.uri, undefined)) definitionsChanged(false);
+  });
+});
+connection.onDidChangeWatchedFiles((e) => {
+  void queueReload(async () => {
+    let any = false;
+    for (const c of e.changes) if (isDefinitionsUri(c.uri)) any = (await ws.reloadUri(c.uri)) || any;
+    if (any) definitionsChanged();
+  });
+});
+
+/** Publishes diagnostics and the insight list; recomputes insights that have no result yet. */
+let lastDefinitions = new Map<string, string>();
+function definitionsChanged(compute = true): void {
+  publishDiagnostics();
+  notifyList();
+  if (!compute || !settings.autoCompute || !settings.trusted) return;
+  // Only insights whose definition is new or changed: an edit to one insight leaves the others alone.
+  const now = new Map(ws.insights().map((i) => [i.key, JSON.stringify(i.def)]));
+  const stale = [...now].filter(([k, d]) => lastDefinitions.get(k) !== d || !ws.result(k)).map(([k]) => k);
+  lastDefinitions = now;
+  if (stale.length) void runCompute(stale, undefined, undefined).catch((err) => log(`automatic compute failed: ${describe(err)}`));
+}
+
+function publishDiagnostics(): void {
+  for (const { uri, text, problems } of ws.problems()) {
+    const doc = TextDocument.create(uri, 'jsonc', 0, text);
+    const diagnostics: Diagnostic[] = problems.map((p) => ({
+      range: { start: doc.positionAt(p.offset), end: doc.positionAt(p.offset + p.length) },
+      message: p.message,
+      code: p.code,
+      severity: p.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+      source: 'code-insights',
+    }));
+    void connection.sendDiagnostics({ uri, diagnostics });
+  }
+  for (const p of ws.settingsProblems()) log(`settings codeInsights.insights: ${p.message} [${p.code}]`);
+}
+
+function notifyList(): void {
+  void connection.sendNotification(InsightsChangedNotification.type, { insights: ws.summaries() });
+}
+
+connection.onRequest(ListInsightsRequest.type, async () => {
+  await reloads;
+  return { insights: ws.summaries() };
+});
+
+connection.onRequest(GetSeriesRequest.type, async ({ key }) => {
+  await reloads;
+  return ws.result(key) ?? null;
+});
+
+connection.onRequest(CancelComputeRequest.type, () => {
+  const cancelled = running.size;
+  for (const ac of running) ac.abort();
+  return { cancelled };
+});
+
+connection.onRequest(ExportInsightRequest.type, ({ key, format }) => {
+  const r = ws.result(key);
+  if (!r) throw new ResponseError(ERR_USER, `"${key}" has not been computed yet; run Refresh first`, { code: 'NOT_COMPUTED' });
+  // Exactly what `code-insights series|capture|languages --format csv|json` prints for the same definition.
+  const langs = r.kind === 'languages';
+  if (format === 'csv') return { text: langs ? languagesCsv(r.languages ?? []) : seriesCsv(r.series) };
+  const body = langs ? { languages: r.languages ?? [] } : { series: r.series };
+  return { text: JSON.stringify({ ...body, repos: r.repos, stats: r.stats }, null, 2) + '\n' };
+});
+
+connection.onRequest(EditDefinitionsRequest.type, async ({ folderUri, add, remove }) => {
+  await reloads;
+  try {
+    return await ws.editDefinitions(folderUri, add, remove);
+  } catch (err) {
+    throw userError(err);
+  }
+});
+
+connection.onRequest(ComputeInsightsRequest.type, async (params, token) => {
+  if (!settings.trusted) {
+    throw new ResponseError(ERR_UNTRUSTED, 'Computing insights is disabled in a restricted workspace: it runs git on the repositories of this folder. Trust the workspace to enable it.', { code: 'UNTRUSTED' });
+  }
+  await reloads;
+  const keys = params.keys ?? ws.insights().map((i) => i.key);
+  const unknown = keys.filter((k) => !ws.find(k));
+  if (unknown.length) throw new ResponseError(ERR_USER, `unknown insight ${unknown.map((k) => `"${k}"`).join(', ')}`, { code: 'UNKNOWN_INSIGHT' });
+  const reporter = params.workDoneToken !== undefined ? connection.window.attachWorkDoneProgress(params.workDoneToken) : undefined;
+  return { results: await runCompute(keys, token, reporter) };
+});
+
+/**
+ * Computes insights one after another. Cancellation (the request's token, the progress UI's
+ * cancel button, or insights/cancel) aborts the engine through an AbortSignal; a cancelled
+ * request answers RequestCancelled and keeps the previous results.
+ */
+async function runCompute(keys: string[], token: CancellationToken | undefined, reporter: WorkDoneProgressReporter | undefined): Promise<InsightResult[]> {
+  const ac = new AbortController();
+  running.add(ac);
+  token?.onCancellationRequested(() => ac.abort());
+  if (!reporter && canCreateProgress) reporter = await connection.window.createWorkDoneProgress().catch(() => undefined);
+  reporter?.begin('Code Insights', 0, `computing ${keys.length} insight(s)`, true);
+  (reporter as { token?: CancellationToken } | undefined)?.token?.onCancellationRequested(() => ac.abort());
+  const results: InsightResult[] = [];
+  try {
+    for (const [i, key] of keys.entries()) {
+      if (ac.signal.aborted) break;
+      const insight = ws.find(key);
+      if (!insight) continue;
+      ws.setState(key, 'computing');
+      notifyList();
+      const result = await computeOne(insight, ac.signal, (fraction, message) => {
+        reporter?.report(Math.floor(((i + fraction) / keys.length) * 100), `${insight.def.title}: ${message}`);
+      });
+      if (ac.signal.aborted) {
+        ws.setState(key, ws.result(key) ? 'done' : 'idle');
+        break;
+      }
+      ws.setResult(result);
+      ws.setState(key, result.error ? 'failed' : 'done', result.error?.message);
+      results.push(result);
+      notifyList();
+    }
+  } finally {
+    running.delete(ac);
+    reporter?.done();
+  }
+  if (ac.signal.aborted) {
+    notifyList();
+    throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+  }
+  return results;
+}
+
+async function computeOne(insight: LoadedInsight, signal: AbortSignal, progress: (fraction: number, message: string) => void): Promise<InsightResult> {
+  const { key, def } = insight;
+  const base = { key, id: def.id, title: def.title, kind: def.kind };
+  let reposDone = 0;
+  let reposTotal = 0;
+  const started = Date.now();
+  try {
+    const res: ComputeResult = await computeInsights(toComputeRequest(def, ws.folderPaths()), {
+      signal,
+      ...(settings.cacheFile ? { cacheFile: settings.cacheFile } : {}),
+      onProgress: (p) => {
+        reposDone = p.reposDone;
+        reposTotal = p.reposTotal;
+        const fraction = p.reposTotal ? p.reposDone / p.reposTotal : 0;
+        progress(fraction, p.message ?? `${p.phase} (${p.reposDone}/${p.reposTotal} repositories)`);
+      },
+      onPartial: (partial) => {
+        ws.setState(key, 'partial');
+        void connection.sendNotification(PartialResultNotification.type, {
+          result: { ...base, series: partial.series, languages: partial.languages, repos: partial.repos, partial: true },
+          reposDone,
+          reposTotal,
+        });
+      },
+    });
+    log(`computed "${key}" in ${Date.now() - started} ms: ${res.stats.repos} repositories, ${res.stats.commitsSampled} commits, ${res.stats.blobsRead} blobs read`);
+    for (const r of res.repos) if (r.error || r.warning) log(`  ${r.path}: ${r.error ?? r.warning}`);
+    return { ...base, series: res.series, ...(res.languages ? { languages: res.languages } : {}), repos: res.repos, stats: res.stats };
+  } catch (err) {
+    if (signal.aborted) return { ...base, series: [], repos: [], error: { code: 'ABORTED', message: 'cancelled' } };
+    log(`computing "${key}" failed: ${describe(err)}`);
+    const code = err instanceof InsightsError ? err.code : 'INTERNAL';
+    const message = err instanceof InsightsError ? err.message : `internal error: ${(err as Error)?.message ?? String(err)} (see the log)`;
+    return { ...base, series: [], repos: [], error: { code, message } };
+  }
+}
+
+function userError(err: unknown): ResponseError<{ code: string }> {
+  if (err instanceof InsightsError) return new ResponseError(ERR_USER, err.message, { code: err.code });
+  log(`internal error: ${describe(err)}`);
+  return new ResponseError(ERR_USER, `internal error: ${(err as Error)?.message ?? String(err)}`, { code: 'INTERNAL' });
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.message}${err instanceof InsightsError ? '' : `\n${err.stack ?? ''}`}` : String(err);
+}
+
+documents.listen(connection);
+connection.listen();
