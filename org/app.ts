@@ -61,8 +61,6 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    // Answer 404s and parse errors through the same error shape.
-    disableRequestLogging: false,
   });
 
   // JSON only: a text/plain body is answered 415 instead of being parsed as a string.

@@ -184,7 +184,7 @@ function count(v: unknown, what: string): number {
 }
 
 function isoTime(o: Record<string, unknown>, k: string, where: string): string {
-  const v = str(o, k, where, 24);
+  const v = str(o, k, where, 64);
   if (!ISO_UTC_PATTERN.test(v) || Number.isNaN(Date.parse(v)) || new Date(v).toISOString() !== v) {
     throw new Invalid(`${where}.${k} must be an ISO UTC time like 2026-11-02T00:00:00.000Z, got "${v}"`);
   }

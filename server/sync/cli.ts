@@ -1,0 +1,100 @@
+// `code-insights push --server URL --token TOKEN [--cache FILE] [--retry-failed]`: sends the
+// outbox of the local cache to the org service. The CLI entry calls runPush(argv).
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Database } from 'sql.js';
+import { defaultCacheFile, InsightsCache } from '../store/cache';
+import { outboxCounts, outboxFailures, retryFailed } from './outbox';
+import { pointsUrl, pushOutbox, PushAbortedError } from './push';
+
+const USAGE = `usage: code-insights push --server URL --token TOKEN [--cache FILE] [--retry-failed]
+  --token may be left out when CODE_INSIGHTS_ORG_TOKEN is set (keeps it out of the process list).`;
+
+/** Writes the database next to the file and renames it over, so a reader never sees half a file. */
+export function saveAtomically(db: Database, file: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, db.export());
+  renameSync(tmp, file);
+}
+
+export async function runPush(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+}): Promise<number> {
+  const flags = new Map<string, string>();
+  let retry = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--retry-failed') {
+      retry = true;
+      continue;
+    }
+    const m = /^--(server|token|cache)(?:=(.*))?$/.exec(a);
+    if (!m) {
+      io.err(`code-insights push: unknown argument "${a}"\n${USAGE}\n`);
+      return 2;
+    }
+    const v = m[2] ?? argv[++i];
+    if (v === undefined) {
+      io.err(`code-insights push: --${m[1]} needs a value\n${USAGE}\n`);
+      return 2;
+    }
+    flags.set(m[1], v);
+  }
+  const server = flags.get('server');
+  const token = flags.get('token') ?? process.env.CODE_INSIGHTS_ORG_TOKEN;
+  if (!server || !token) {
+    io.err(`code-insights push: ${!server ? '--server' : '--token'} is required\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    pointsUrl(server);
+  } catch (e) {
+    io.err(`code-insights push: BAD_OPTION: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const file = flags.get('cache') ?? defaultCacheFile();
+  if (!existsSync(file)) {
+    io.out(`nothing to push: no cache at ${file} (run \`code-insights run\` or \`series\` first)\n`);
+    return 0;
+  }
+  const { cache, warning } = await InsightsCache.open(file);
+  if (warning) io.err(`code-insights push: ${warning}\n`);
+  const db = cache.db;
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    if (retry) io.out(`retrying ${retryFailed(db)} failed points\n`);
+    const before = outboxCounts(db);
+    if (before.pending === 0) {
+      io.out(before.failed ? `nothing pending; ${before.failed} points failed earlier (see below; --retry-failed sends them again)\n` : 'nothing to push: the outbox is empty\n');
+    } else {
+      const res = await pushOutbox(db, {
+        server,
+        token,
+        signal: ac.signal,
+        onBatch: () => saveAtomically(db, file),
+        onRetry: (r) => io.err(`push: ${r.reason}; retrying in ${(r.delayMs / 1000).toFixed(1)} s (attempt ${r.attempt + 1})\n`),
+      });
+      io.out(`pushed ${res.sent} points in ${res.batches} batches${res.failed ? `; ${res.failed} points rejected` : ''}${res.pending ? `; ${res.pending} still pending` : ''}\n`);
+      if (res.gaveUp) io.err(`code-insights push: NETWORK: ${res.gaveUp}; the points stay in the outbox, run push again later\n`);
+    }
+    saveAtomically(db, file);
+    const after = outboxCounts(db);
+    for (const f of outboxFailures(db)) io.err(`code-insights push: ${f.points} points not accepted: ${f.error}\n`);
+    return after.pending === 0 && after.failed === 0 ? 0 : 1;
+  } catch (e) {
+    saveAtomically(db, file);
+    if (e instanceof PushAbortedError) {
+      io.err('code-insights push: cancelled; unsent points stay in the outbox\n');
+      return 130;
+    }
+    io.err(`code-insights push: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    cache.close();
+  }
+}

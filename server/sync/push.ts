@@ -1,0 +1,161 @@
+// Sends the outbox to the org service in batches. A batch leaves the outbox only after a 2xx.
+// Network errors, 5xx and 429 are retried with exponential backoff and jitter (429/503 honour
+// Retry-After); any other 4xx can never succeed as sent, so its points are marked failed with
+// the service's message and kept: nothing is lost, nothing is retried in a loop.
+import type { Database } from 'sql.js';
+import type { ApiError, PushPointsRequest, PushPointsResponse } from '../../protocol/org';
+import { ensureOutbox, markFailed, markSent, nextBatch, outboxCounts } from './outbox';
+
+export interface PushOptions {
+  /** Base URL of the org service, e.g. https://insights.example.com */
+  server: string;
+  token: string;
+  signal?: AbortSignal;
+  fetchImpl?: typeof fetch;
+  /** Points per request (default 5000). */
+  batchSize?: number;
+  /** Attempts per batch before giving up with the points still pending (default 8). */
+  maxAttempts?: number;
+  /** First backoff delay in ms (default 500); doubles per attempt, capped at maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Called after each batch is settled (e.g. to save the cache file). */
+  onBatch?: (b: { sent: number; failed: number; response?: PushPointsResponse; error?: string }) => void;
+  /** Called before each wait, for logs and progress. */
+  onRetry?: (r: { attempt: number; delayMs: number; reason: string }) => void;
+  random?: () => number;
+}
+
+export interface PushResult {
+  sent: number;
+  batches: number;
+  /** Points marked failed during this push (a non-retryable 4xx). */
+  failed: number;
+  /** Points still pending afterwards (0 unless retries ran out). */
+  pending: number;
+  /** Distinct error messages of failed batches. */
+  errors: string[];
+  /** Set when retries ran out: the reason of the last attempt. */
+  gaveUp?: string;
+}
+
+export class PushAbortedError extends Error {
+  readonly code = 'ABORTED';
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new PushAbortedError('push cancelled'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new PushAbortedError('push cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const t = Date.parse(header);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+export function pointsUrl(server: string): string {
+  let u: URL;
+  try {
+    u = new URL(server);
+  } catch {
+    throw new Error(`--server "${server}" is not a URL: give the org service's address, e.g. https://insights.example.com`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`--server must be an http(s) URL, got "${server}"`);
+  return new URL('api/v1/points', u.href.endsWith('/') ? u.href : `${u.href}/`).href;
+}
+
+export async function pushOutbox(db: Database, opts: PushOptions): Promise<PushResult> {
+  ensureOutbox(db);
+  const url = pointsUrl(opts.server);
+  const doFetch = opts.fetchImpl ?? fetch;
+  const batchSize = opts.batchSize ?? 5000;
+  const maxAttempts = opts.maxAttempts ?? 8;
+  const base = opts.baseDelayMs ?? 500;
+  const cap = opts.maxDelayMs ?? 30_000;
+  const random = opts.random ?? Math.random;
+  const result: PushResult = { sent: 0, batches: 0, failed: 0, pending: 0, errors: [] };
+
+  for (;;) {
+    const batch = nextBatch(db, batchSize);
+    if (batch.points.length === 0) break;
+    const body: PushPointsRequest = { definitions: batch.definitions, points: batch.points };
+    const json = JSON.stringify(body);
+    let settled = false;
+    for (let attempt = 1; !settled; attempt++) {
+      if (opts.signal?.aborted) throw new PushAbortedError('push cancelled');
+      let reason: string;
+      let wait: number | undefined;
+      try {
+        const res = await doFetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.token}`, accept: 'application/json' },
+          body: json,
+          signal: opts.signal,
+        });
+        const text = await res.text();
+        if (res.ok) {
+          markSent(db, batch.points);
+          result.sent += batch.points.length;
+          result.batches++;
+          let response: PushPointsResponse | undefined;
+          try {
+            response = JSON.parse(text) as PushPointsResponse;
+          } catch {
+            response = undefined;
+          }
+          opts.onBatch?.({ sent: batch.points.length, failed: 0, response });
+          settled = true;
+          break;
+        }
+        let message = `HTTP ${res.status}`;
+        try {
+          const e = JSON.parse(text) as ApiError;
+          if (e?.error?.message) message = `HTTP ${res.status} ${e.error.code}: ${e.error.message}`;
+        } catch {
+          /* not our error shape */
+        }
+        if (res.status === 429 || res.status >= 500) {
+          reason = message;
+          wait = retryAfterMs(res.headers.get('retry-after'));
+        } else {
+          // 4xx: this batch can never succeed as sent. Keep its points, marked, and go on.
+          markFailed(db, batch.points, message);
+          result.failed += batch.points.length;
+          if (!result.errors.includes(message)) result.errors.push(message);
+          opts.onBatch?.({ sent: 0, failed: batch.points.length, error: message });
+          settled = true;
+          break;
+        }
+      } catch (e) {
+        if (opts.signal?.aborted) throw new PushAbortedError('push cancelled');
+        const err = e as Error & { cause?: { code?: string; message?: string } };
+        reason = `network error: ${err.cause?.code ?? err.cause?.message ?? err.message}`;
+      }
+      if (attempt >= maxAttempts) {
+        result.gaveUp = `gave up after ${attempt} attempts: ${reason}`;
+        result.pending = outboxCounts(db).pending;
+        return result;
+      }
+      // Full jitter over the upper half of the exponential step, so clients spread out.
+      const step = Math.min(cap, base * 2 ** (attempt - 1));
+      const delayMs = Math.min(Math.max(wait ?? 0, step / 2 + random() * (step / 2)), 5 * 60_000);
+      opts.onRetry?.({ attempt, delayMs, reason });
+      await sleep(delayMs, opts.signal);
+    }
+  }
+  result.pending = outboxCounts(db).pending;
+  return result;
+}

@@ -1,0 +1,146 @@
+// Shared setup of the org tests: the backends to run on (PGlite always; PostgreSQL when
+// DATABASE_URL is set, in a uniquely named database per test file, dropped afterwards).
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Client } from 'pg';
+import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
+import { buildApp } from '../../org/app';
+import { openDb, type OrgDb } from '../../org/db';
+import { migrate } from '../../org/migrate';
+import { createOrg, createToken } from '../../org/store';
+
+export type BackendName = 'pglite' | 'postgres';
+
+export function backends(): BackendName[] {
+  return process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+}
+
+export interface TestDb {
+  db: OrgDb;
+  /** postgres: the URL of the fresh database; pglite: undefined (in memory). */
+  url?: string;
+  cleanup(): Promise<void>;
+}
+
+export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = new URL(process.env.DATABASE_URL!);
+  const name = `ci_org_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const c = new Client({ connectionString: admin.href });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const url = new URL(admin.href);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    async drop() {
+      const d = new Client({ connectionString: admin.href });
+      await d.connect();
+      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await d.end();
+    },
+  };
+}
+
+export async function openTestDb(backend: BackendName): Promise<TestDb> {
+  if (backend === 'pglite') {
+    const db = await openDb({});
+    await migrate(db);
+    return { db, cleanup: () => db.close() };
+  }
+  const fresh = await freshPostgresDatabase();
+  const db = await openDb({ databaseUrl: fresh.url, poolSize: 5 });
+  await migrate(db);
+  return {
+    db,
+    url: fresh.url,
+    async cleanup() {
+      await db.close();
+      await fresh.drop();
+    },
+  };
+}
+
+export interface TestOrg {
+  id: string;
+  name: string;
+  read: string;
+  write: string;
+}
+
+let orgSeq = 0;
+export async function makeOrg(db: OrgDb, name = `org-${process.pid}-${++orgSeq}`): Promise<TestOrg> {
+  const org = await createOrg(db, name);
+  const read = (await createToken(db, name, 'read')).token;
+  const write = (await createToken(db, name, 'write')).token;
+  return { id: org.id, name, read, write };
+}
+
+export async function startApp(db: OrgDb, rateLimit = { perSecond: 100_000, burst: 100_000 }): Promise<{ app: FastifyInstance; base: string; close(): Promise<void> }> {
+  const { app } = await buildApp({ db, logger: false, rateLimit });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return { app, base: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+export function definition(over: Partial<SeriesDefinition> = {}): SeriesDefinition {
+  return {
+    id: 'a1b2c3d4e5f60718',
+    label: 'TODO comments',
+    query: 'TODO',
+    kind: 'series',
+    literal: false,
+    ignoreCase: false,
+    count: 'matches',
+    include: ['src/**'],
+    exclude: [],
+    maxFileSize: 1048576,
+    semanticsVersion: 1,
+    ...over,
+  };
+}
+
+export function sha(n: number): string {
+  return n.toString(16).padStart(40, '0');
+}
+
+export function point(over: Partial<OrgPoint> = {}): OrgPoint {
+  return {
+    series: 'a1b2c3d4e5f60718',
+    repo: 'github.com/acme/api',
+    time: '2026-11-02T00:00:00.000Z',
+    commit: sha(1),
+    commitTime: '2026-11-01T12:00:00.000Z',
+    value: 1,
+    ...over,
+  };
+}
+
+export async function post(base: string, token: string | undefined, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(`${base}/api/v1/points`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+export async function get(base: string, path: string, token?: string): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json, headers: res.headers };
+}
