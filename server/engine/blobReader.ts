@@ -32,7 +32,9 @@ export class CatFile {
   bytesRead = 0;
 
   constructor(gitDir: string, readonly withContent: boolean, private readonly signal?: AbortSignal) {
-    this.child = spawnGit(gitDir, ['cat-file', withContent ? '--batch' : '--batch-check', '--buffer']);
+    // Size checks flush each answer at once, so the content requests that depend on them flow
+    // while later ids are still being written; content readers buffer for throughput.
+    this.child = spawnGit(gitDir, ['cat-file', ...(withContent ? ['--batch', '--buffer'] : ['--batch-check'])]);
     const stderr: Buffer[] = [];
     this.child.stderr!.on('data', (b: Buffer) => stderr.push(b));
     this.child.stdout!.on('data', (b: Buffer) => this.onData(b));

@@ -6,11 +6,9 @@ import type { LanguageCount, LanguagesPoint, Progress, RepoPoint, RepoStatus, Se
 import type { ComputeOptions, ComputeRequest, ComputeResult, SeriesSpec } from './api';
 import { bucketTimes, type Bucket } from './buckets';
 import { CatFile, type BlobAnswer } from './blobReader';
-import { Matcher, ZERO, looksBinary, type BlobCounts, type CaptureCounts } from './countMatches';
-// TEMP until detectLanguage/countLines land
-const countLines = (b: Buffer) => { let n = 0; let i = -1; while ((i = b.indexOf(10, i + 1)) >= 0) n++; return b.length && b[b.length - 1] !== 10 ? n + 1 : n; };
-const detectLanguage = (p: string) => (p.endsWith('.ts') ? 'TypeScript' : p.endsWith('.py') ? 'Python' : p.endsWith('.md') ? 'Markdown' : undefined);
-const isVendored = (p: string) => p.includes('node_modules/');
+import { Matcher, ZERO, type BlobCounts, type CaptureCounts } from './countMatches';
+import { countLines, isBinary } from './countLines';
+import { detectLanguage, isVendored } from './detectLanguage';
 import { discoverRepos, type RepoLocation } from './discoverRepos';
 import { AbortedError, InsightsError, throwIfAborted } from './errors';
 import { repoIdentity } from './repoIdentity';
@@ -20,6 +18,12 @@ import { diffPairs, listTree, type FileChange, type TreeEntry } from './treeChan
 import { InsightsCache, defaultCacheFile } from '../store/cache';
 
 export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
+
+/** CODE_INSIGHTS_TRACE=1 prints phase times to stderr (for profiling, not for users). */
+const T0 = performance.now();
+const trace = process.env.CODE_INSIGHTS_TRACE
+  ? (what: string) => process.stderr.write(`[trace ${(performance.now() - T0).toFixed(0).padStart(6)} ms] ${what}\n`)
+  : () => {};
 /** Larger blobs cannot become one JavaScript string; they are skipped whatever the limit. */
 const HARD_MAX_BLOB = 256 << 20;
 
@@ -135,7 +139,9 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const progress: Progress = { phase: 'discover', reposDone: 0, reposTotal: 0, commitsDone: 0, commitsTotal: 0, blobsDone: 0, blobsTotal: 0 };
   const report = () => opts.onProgress?.({ ...progress });
   report();
+  trace('start');
   const locations = await discoverRepos(req.paths, { submodules: req.submodules, signal });
+  trace('discovered');
   progress.reposTotal = locations.length;
   progress.phase = 'history';
   report();
@@ -206,12 +212,20 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
   const none = (): RepoOutcome => ({ status, points: ctx.buckets.map(() => undefined) });
   try {
     const head = await resolveRev(loc.gitDir, ctx.req.rev, ctx.signal);
-    status.repo = await repoIdentity(loc.gitDir, head.sha, ctx.signal);
-    if (ctx.repoFilters.length && !ctx.repoFilters.some((r) => r.test(status.repo) || r.test(loc.path))) {
-      status.warning = 'excluded by the repository filter';
-      return none();
+    const memo = ctx.cache && { get: (g: string) => ctx.cache!.getMeta(`root:${g}`), set: (g: string, root: string) => ctx.cache!.putMeta(`root:${g}`, root) };
+    // The identity's git calls overlap the history walk unless a filter needs it first.
+    const identity = repoIdentity(loc.gitDir, head.sha, ctx.signal, memo);
+    identity.catch(() => { /* awaited below */ });
+    if (ctx.repoFilters.length) {
+      status.repo = await identity;
+      if (!ctx.repoFilters.some((r) => r.test(status.repo) || r.test(loc.path))) {
+        status.warning = 'excluded by the repository filter';
+        return none();
+      }
     }
+    trace(`resolved ${loc.path}`);
     const sample = await sampleCommits(loc.gitDir, head.sha, ctx.timesSec, ctx.signal);
+    trace('sampled commits');
     const notes: string[] = [];
     if (head.detached) notes.push(`HEAD is detached at ${head.sha.slice(0, 12)}; sampling its history`);
     if (sample.shallowCut) {
@@ -220,6 +234,7 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
       );
     }
     const values = await computeRepo(loc, ctx, sample.commits, notes);
+    status.repo = await identity;
     if (notes.length) status.warning = notes.join('; ');
     return { status, points: sample.commits.map((c) => (c ? { commit: c, values: values.get(c.sha)! } : undefined)) };
   } catch (e) {
@@ -265,7 +280,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     const buf = a.content;
     ctx.stats.blobsRead++;
     ctx.stats.bytesRead += buf.length;
-    const binary = looksBinary(buf);
+    const binary = isBinary(buf);
     const st: BlobState = { size: a.size, binary };
     if (ctx.needLines && !binary) st.lines = countLines(buf);
     if (!binary && ctx.matchers.length) {
@@ -340,26 +355,32 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
   };
 
   try {
-    // Tree phase: the first commit to compute is listed whole unless a cached commit precedes it.
+    // Tree phase: the first commit to compute is listed whole unless a cached commit precedes
+    // it; later ones are diffed against their predecessor. Listing and diffing run at once.
     const pairs: { older: string; newer: string; index: number }[] = [];
+    const walks: Promise<void>[] = [];
     for (let i = 0; i < distinct.length; i++) {
       if (values[i]) continue;
       if (i === 0) {
-        await listTree(loc.gitDir, distinct[0].sha, (e) => {
+        walks.push(listTree(loc.gitDir, distinct[0].sha, (e) => {
           fullEntries.push(e);
           need(e.path, e.oid, e.size);
-        }, signal);
+        }, signal));
       } else pairs.push({ older: distinct[i - 1].sha, newer: distinct[i].sha, index: i });
     }
-    await diffPairs(loc.gitDir, pairs, (pi, c) => {
+    walks.push(diffPairs(loc.gitDir, pairs, (pi, c) => {
       changes[pairs[pi].index].push(c);
       if (c.new) need(c.path, c.new, -1);
       if (c.old) need(c.path, c.old, -1);
-    }, signal);
+    }, signal));
+    await Promise.all(walks);
+    trace(`trees walked; blobs requested ${ctx.progress.blobsTotal}, done ${ctx.progress.blobsDone}`);
     ctx.progress.phase = 'blobs';
     ctx.report();
     if (checker) await checker.finish();
+    trace(`sizes checked; blobs requested ${ctx.progress.blobsTotal}, done ${ctx.progress.blobsDone}`);
     if (catFile) await catFile.finish();
+    trace('blobs read');
   } finally {
     checker?.kill();
     catFile?.kill();

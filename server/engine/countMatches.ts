@@ -29,6 +29,7 @@ export interface QuerySpec {
 export const ZERO: BlobCounts = Object.freeze({ matches: 0, lines: 0, files: 0 }) as BlobCounts;
 
 const META = /[\\^$.*+?()[\]{}|]/;
+const OTHER_TERMINATORS = /[\r\u2028\u2029]/;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
@@ -74,6 +75,9 @@ export class Matcher {
   readonly capture: boolean;
   private readonly lineRe: RegExp;
   private readonly wholeRe: RegExp | undefined;
+  private readonly wholeGlobal: RegExp | undefined;
+  /** The pattern has ^ or $, whose meaning differs per line when a text holds \r, U+2028 or U+2029. */
+  private readonly anchored: boolean;
   /** UTF-8 byte strings of which at least one must occur for any match (literal queries). */
   private readonly needles: Buffer[] | undefined;
 
@@ -88,6 +92,8 @@ export class Matcher {
     // breaks, which breaks that argument, so such patterns skip the pre-test.
     const source = this.lineRe.source;
     this.wholeRe = /\(\?<?[=!]/.test(source) ? undefined : new RegExp(source, this.lineRe.flags.replace('g', '') + 'm');
+    this.wholeGlobal = this.wholeRe && new RegExp(source, this.lineRe.flags + 'm');
+    this.anchored = /[\^$]/.test(source);
     if (!spec.ignoreCase) {
       const alts = spec.literal ? [spec.query] : spec.query.split('|');
       if (alts.every((a) => a.length > 0 && (spec.literal || !META.test(a)))) this.needles = alts.map((a) => Buffer.from(a, 'utf8'));
@@ -108,7 +114,53 @@ export class Matcher {
   /** Counts over decoded text (UTF-8, invalid bytes replaced). */
   count(text: string): BlobCounts | CaptureCounts {
     if (this.wholeRe && !this.wholeRe.test(text)) return this.capture ? new Map() : ZERO;
+    if (this.wholeGlobal && (!this.anchored || !OTHER_TERMINATORS.test(text))) {
+      const r = this.countWhole(text);
+      if (r) return r;
+    }
     return this.capture ? this.countCaptures(text) : this.countLines(text);
+  }
+
+  /**
+   * One global pass over the whole text with the m flag. Without lookarounds, and where \r,
+   * U+2028 and U+2029 cannot make ^/$ differ, a match that holds no line break is exactly
+   * the match the per-line scan finds. Returns undefined if some match spans a line break.
+   */
+  private countWhole(text: string): BlobCounts | CaptureCounts | undefined {
+    const re = this.wholeGlobal!;
+    const n = text.length;
+    if (n === 0) return this.capture ? new Map() : ZERO;
+    // The empty segment after a final newline is not a line.
+    const limit = n > 0 && text.charCodeAt(n - 1) === 10 ? n - 1 : n;
+    re.lastIndex = 0;
+    let matches = 0;
+    let lines = 0;
+    let lineEnd = -1;
+    const caps: CaptureCounts | undefined = this.capture ? new Map() : undefined;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(text)) !== null) {
+      const at = m.index;
+      const s = m[0];
+      if (at > limit) break;
+      if (s.length === 0) {
+        re.lastIndex = at + 1;
+      } else {
+        if (s.indexOf('\n') >= 0) return undefined;
+        matches++;
+        if (caps) {
+          const v = m[1];
+          if (v !== undefined) caps.set(v, (caps.get(v) ?? 0) + 1);
+        }
+      }
+      if (at > lineEnd) {
+        lines++;
+        lineEnd = text.indexOf('\n', at);
+        if (lineEnd < 0) lineEnd = n;
+      }
+      if (re.lastIndex > n) break;
+    }
+    if (caps) return caps;
+    return { matches, lines, files: lines > 0 ? 1 : 0 };
   }
 
   private forEachLine(text: string, fn: (line: string) => void): void {
@@ -160,10 +212,4 @@ export class Matcher {
     });
     return out;
   }
-}
-
-/** Binary as git decides it: a NUL byte in the first 8000 bytes. */
-export function looksBinary(buf: Buffer): boolean {
-  const n = Math.min(buf.length, 8000);
-  return buf.subarray(0, n).indexOf(0) >= 0;
 }

@@ -145,6 +145,14 @@ export class InsightsCache {
     this.write('INSERT OR REPLACE INTO commit_values VALUES (?, ?, ?)', [unit, commit, value]);
   }
 
+  getMeta(key: string): string | undefined {
+    return this.getOne('SELECT value FROM meta WHERE key = ?', [key])?.[0] as string | undefined;
+  }
+
+  putMeta(key: string, value: string): void {
+    this.write('INSERT OR REPLACE INTO meta VALUES (?, ?)', [key, value]);
+  }
+
   begin(): void {
     this.db.run('BEGIN');
   }

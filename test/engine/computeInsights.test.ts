@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { TestRepo, tempDir, GIT_ENV } from '../helpers/gitRepo';
 import { computeInsights } from '../../server/engine/computeInsights';
 import type { SeriesSpec } from '../../server/engine/api';
-import { Matcher, looksBinary, type BlobCounts } from '../../server/engine/countMatches';
+import { isBinary } from '../../server/engine/countLines';
+import { Matcher, type BlobCounts } from '../../server/engine/countMatches';
 
 const END = new Date('2026-03-02T12:00:00Z');
 
@@ -33,7 +34,7 @@ function bruteForce(dir: string, commit: string, s: SeriesSpec): number {
     if (s.maxFileSize && Number(size) > s.maxFileSize) continue;
     if (s.include.length && !s.include.some((g) => path.endsWith(g.replace('*', '')))) continue;
     const buf = gitOut(dir, ['cat-file', 'blob', oid]);
-    if (looksBinary(buf)) continue;
+    if (isBinary(buf)) continue;
     total += (m.count(buf.toString('utf8')) as BlobCounts)[s.count];
   }
   return total;

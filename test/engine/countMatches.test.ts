@@ -1,0 +1,65 @@
+// The matcher's fast whole-text pass must agree with the plain per-line definition on every
+// input; this property test compares both over random texts and patterns.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Matcher, compileRegExp, type BlobCounts } from '../../server/engine/countMatches';
+
+/** The definition, written as plainly as possible: split on \n, scan each line. */
+function reference(query: string, text: string, flags = ''): BlobCounts {
+  const re = new RegExp(query, flags + 'g');
+  const lines = text.split('\n');
+  if (text.endsWith('\n')) lines.pop();
+  if (text === '') lines.length = 0;
+  let matches = 0;
+  let hit = 0;
+  for (const line of lines) {
+    let any = false;
+    re.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(line))) {
+      any = true;
+      if (m[0] === '') {
+        if (re.lastIndex >= line.length) break;
+        re.lastIndex++;
+      } else matches++;
+    }
+    if (any) hit++;
+  }
+  return { matches, lines: hit, files: hit ? 1 : 0 };
+}
+
+const PATTERNS = ['a', 'ab', 'a+', 'a*', '^a', 'a$', '^$', '\\s+', '[^b]+', 'a\\s*b', '\\bab\\b', 'x|a.', '(a|b)\\1', '.', 'b\\s', '(?<=a)b', 'a(?=\\n)', '[\\s\\S]{2}', '$', '^'];
+
+test('whole-text counting equals the per-line definition (property)', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...PATTERNS), fc.string({ unit: fc.constantFrom('a', 'b', ' ', '\n', '\r', 'é', '\u2028') , maxLength: 40 }), (q, text) => {
+      const got = new Matcher({ query: q, literal: false, ignoreCase: false }).count(text);
+      assert.deepEqual(got, reference(q, text), `pattern ${JSON.stringify(q)} on ${JSON.stringify(text)}`);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('literal queries escape regex characters and the byte pre-test never hides a match', () => {
+  const m = new Matcher({ query: 'a.b(', literal: true, ignoreCase: false });
+  assert.deepEqual(m.count('a.b( axb( a.b(\n'), { matches: 2, lines: 1, files: 1 });
+  assert.equal(m.mayMatch(Buffer.from('xx a.b( yy')), true);
+  assert.equal(m.mayMatch(Buffer.from('xx axb( yy')), false);
+  const ci = new Matcher({ query: 'todo', literal: true, ignoreCase: true });
+  assert.equal(ci.mayMatch(Buffer.from('TODO')), true);
+  assert.deepEqual(ci.count('TODO ToDo\n'), { matches: 2, lines: 1, files: 1 });
+});
+
+test('capture counts per captured value', () => {
+  const m = new Matcher({ query: 'v(\\d+)', literal: false, ignoreCase: false, capture: true });
+  assert.deepEqual([...(m.count('v1 v2 v1\nv3\n') as Map<string, number>)].sort(), [['1', 2], ['2', 1], ['3', 1]]);
+});
+
+test('an invalid regex names the query and the position', () => {
+  assert.throws(() => compileRegExp({ query: 'foo(bar', literal: false, ignoreCase: false }), (e: Error) => {
+    assert.match(e.message, /invalid regular expression "foo\(bar" at position 3: Unterminated group/);
+    return true;
+  });
+  assert.throws(() => new Matcher({ query: 'abc', literal: false, ignoreCase: false, capture: true }), /has no capture group/);
+});
