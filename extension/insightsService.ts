@@ -1,0 +1,223 @@
+// The extension's side of the insights server: starts it with vscode-languageclient over IPC,
+// restarts it when it dies (telling the user once), and offers typed calls and events to the
+// commands, the tree, the status bar and the dashboard. It forwards; it never computes.
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  ResponseError,
+  TransportKind,
+  WorkDoneProgress,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import type { InsightDefinition } from '../protocol/insights';
+import {
+  CancelComputeRequest,
+  ComputeInsightsRequest,
+  EditDefinitionsRequest,
+  ExportInsightRequest,
+  GetSeriesRequest,
+  InsightsChangedNotification,
+  ListInsightsRequest,
+  PartialResultNotification,
+  SettingsNotification,
+  type ExportFormat,
+  type InsightResult,
+  type InsightSummary,
+  type ServerSettings,
+} from '../protocol/lsp';
+
+export type PartialResult = { result: InsightResult; reposDone: number; reposTotal: number };
+
+/** Restarts allowed within RESTART_WINDOW_MS before the client gives up (a server that dies at start). */
+const MAX_RESTARTS = 4;
+const RESTART_WINDOW_MS = 3 * 60_000;
+
+export class InsightsService implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<void> | undefined;
+  private summaries: InsightSummary[] = [];
+  private readonly changed = new vscode.EventEmitter<InsightSummary[]>();
+  private readonly partial = new vscode.EventEmitter<PartialResult>();
+  private readonly computed = new vscode.EventEmitter<InsightResult[]>();
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.partial, this.computed];
+  private restarts: number[] = [];
+  private toldAboutCrash = false;
+
+  /** The insight list changed (definitions edited, states or latest values changed). */
+  readonly onDidChangeInsights = this.changed.event;
+  /** A repository finished while an insight is computing: the series so far. */
+  readonly onPartialResult = this.partial.event;
+  /** A compute request finished with these results. */
+  readonly onDidCompute = this.computed.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get insights(): readonly InsightSummary[] {
+    return this.summaries;
+  }
+
+  /** Starts the server once; later calls wait for the same start. */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const module = this.context.asAbsolutePath('dist/server.js');
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.ipc },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: 'file', pattern: '**/.vscode/insights.json' }],
+      synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/.vscode/insights.json') },
+      outputChannel: this.log,
+      initializationOptions: this.settings(),
+      diagnosticCollectionName: 'code-insights',
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue }),
+        closed: () => this.onServerClosed(),
+      },
+    };
+    const client = new LanguageClient('codeInsights', 'Code Insights', serverOptions, clientOptions);
+    this.client = client;
+    client.onNotification(InsightsChangedNotification.type, ({ insights }) => this.setSummaries(insights));
+    client.onNotification(PartialResultNotification.type, (p) => this.partial.fire(p));
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('codeInsights')) void this.sendSettings();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.sendSettings()),
+    );
+    await client.start();
+    this.setSummaries((await client.sendRequest(ListInsightsRequest.type, {})).insights);
+  }
+
+  /** The server died: restart it, and say so once per session rather than at every crash. */
+  private onServerClosed() {
+    const now = Date.now();
+    this.restarts = [...this.restarts.filter((t) => now - t < RESTART_WINDOW_MS), now];
+    if (this.restarts.length > MAX_RESTARTS) {
+      this.log.error(`the insights server stopped ${this.restarts.length} times in ${RESTART_WINDOW_MS / 60000} minutes; not restarting it`);
+      return { action: CloseAction.DoNotRestart, message: 'The Code Insights server keeps stopping and will not be restarted. Run "Code Insights: Show Log" for details, then reload the window.' };
+    }
+    this.log.warn('the insights server stopped unexpectedly; restarting it');
+    if (!this.toldAboutCrash) {
+      this.toldAboutCrash = true;
+      void vscode.window.showWarningMessage('The Code Insights server stopped unexpectedly and was restarted. Results computed before are recomputed on demand.', 'Show Log').then((choice) => {
+        if (choice) this.log.show();
+      });
+    }
+    return { action: CloseAction.Restart, handled: true };
+  }
+
+  private settings(): ServerSettings {
+    const cfg = vscode.workspace.getConfiguration('codeInsights');
+    return {
+      insights: cfg.get<unknown[]>('insights', []),
+      autoCompute: cfg.get<boolean>('autoCompute', true),
+      cacheFile: cfg.get<string>('cacheFile', '') || undefined,
+      trusted: vscode.workspace.isTrusted,
+    };
+  }
+
+  private async sendSettings(): Promise<void> {
+    await this.start();
+    await this.client!.sendNotification(SettingsNotification.type, this.settings());
+  }
+
+  private setSummaries(list: InsightSummary[]): void {
+    this.summaries = list;
+    this.changed.fire(list);
+  }
+
+  private async ready(): Promise<LanguageClient> {
+    await this.start();
+    return this.client!;
+  }
+
+  async list(): Promise<InsightSummary[]> {
+    const { insights } = await (await this.ready()).sendRequest(ListInsightsRequest.type, {});
+    this.setSummaries(insights);
+    return insights;
+  }
+
+  /**
+   * Computes insights (all when `keys` is absent) with a cancellable progress notification; the
+   * server's work-done progress fills it in. Resolves undefined when the user cancelled.
+   */
+  async compute(keys?: string[]): Promise<InsightResult[] | undefined> {
+    const client = await this.ready();
+    const token = `code-insights-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Code Insights', cancellable: true },
+      async (progress, cancel) => {
+        let last = 0;
+        const sub = client.onProgress(WorkDoneProgress.type, token, (v) => {
+          if (v.kind === 'end') return;
+          const pct = v.percentage ?? last;
+          progress.report({ message: v.message, increment: Math.max(0, pct - last) });
+          last = pct;
+        });
+        try {
+          const { results } = await client.sendRequest(ComputeInsightsRequest.type, { ...(keys ? { keys } : {}), workDoneToken: token }, cancel);
+          this.computed.fire(results);
+          return results;
+        } catch (err) {
+          if (cancel.isCancellationRequested) {
+            this.log.info('computation cancelled');
+            return undefined;
+          }
+          throw err;
+        } finally {
+          sub.dispose();
+        }
+      },
+    );
+  }
+
+  async cancel(): Promise<number> {
+    return (await (await this.ready()).sendRequest(CancelComputeRequest.type, {})).cancelled;
+  }
+
+  async series(key: string): Promise<InsightResult | null> {
+    return (await this.ready()).sendRequest(GetSeriesRequest.type, { key });
+  }
+
+  async exportText(key: string, format: ExportFormat): Promise<string> {
+    return (await (await this.ready()).sendRequest(ExportInsightRequest.type, { key, format })).text;
+  }
+
+  /** Adds or removes an insight in a folder's definitions file as an undoable edit, then saves it. */
+  async editDefinitions(folder: vscode.Uri, change: { add?: InsightDefinition; remove?: string }): Promise<vscode.Uri> {
+    const r = await (await this.ready()).sendRequest(EditDefinitionsRequest.type, { folderUri: folder.toString(), ...change });
+    const uri = vscode.Uri.parse(r.uri);
+    if (r.create) {
+      await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(r.changes[0]!.content));
+      return uri;
+    }
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const edit = new vscode.WorkspaceEdit();
+    for (const c of r.changes) edit.replace(uri, new vscode.Range(doc.positionAt(c.offset), doc.positionAt(c.offset + c.length)), c.content);
+    if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`could not edit ${uri.fsPath}`);
+    await doc.save();
+    return uri;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+    void this.client?.stop();
+  }
+}
+
+/** The message to show for a failed request: the server's own words, never a stack trace. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ResponseError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
