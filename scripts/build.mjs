@@ -10,6 +10,7 @@ const watch = process.argv.includes('--watch');
 const targets = [
   // The command line and the insights server run in Node; node_modules ship beside them.
   { entry: 'server/cli/main.ts', out: 'dist/cli.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native'] },
+  { entry: 'org/cli.ts', out: 'dist/org.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native', 'chart.js'] },
   { entry: 'server/lsp/main.ts', out: 'dist/server.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native'] },
   { entry: 'extension/extension.ts', out: 'dist/extension.js', platform: 'node', external: ['vscode'] },
   { entry: 'webview/main.ts', out: 'dist/webview.js', platform: 'browser', format: 'iife' },

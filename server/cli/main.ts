@@ -1,7 +1,7 @@
 // The `code-insights` command line: a thin adapter over the engine. Errors go to stderr with a
 // message a person can act on and a non-zero exit; never a stack trace.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { InsightDefinition, LanguagesPoint, SeriesResult } from '../../protocol/insights';
 import { COUNT_MODES, STEPS } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../engine/api';
@@ -105,6 +105,7 @@ async function dispatch(argv: string[], io: Io, signal: AbortSignal): Promise<nu
     io.out(`${require('../../package.json').version}\n`);
     return 0;
   }
+  if (command === 'push' || command === 'org') return externalCommand(command, rest);
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(COMMAND_HELP[command] ?? HELP);
     return 0;
@@ -131,12 +132,17 @@ async function externalCommand(command: 'push' | 'org', rest: string[]): Promise
   return mod(rest);
 }
 
-// Loaded on demand: the org service's dependencies (Postgres drivers) stay out of other commands' start-up.
+// The org service ships as its own bundle (dist/org.js), loaded only by `org`, so its
+// dependencies add nothing to the start-up of the other commands.
 async function loadPush(): Promise<((argv: string[]) => Promise<number>) | undefined> {
-  return undefined;
+  return (await import('../sync/cli')).runPush;
 }
 async function loadOrg(): Promise<((argv: string[]) => Promise<number>) | undefined> {
-  return undefined;
+  const bundled = join(__dirname, 'org.js');
+  const source = ['..', '..', 'org', 'cli'].join('/');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(existsSync(bundled) ? bundled : source) as { runOrgCommand: (argv: string[]) => Promise<number> };
+  return mod.runOrgCommand;
 }
 
 function commonRequest(p: Parsed, defaults: { step: ComputeRequest['step']; points: number }): Omit<ComputeRequest, 'series'> {

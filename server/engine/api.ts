@@ -44,6 +44,8 @@ export interface ComputeOptions {
   onPartial?: (partial: ComputeResult) => void;
   /** sql.js cache file; undefined = the default location; null = no cache. */
   cacheFile?: string | null;
+  /** Queue bucket-boundary points in the cache's sync outbox (default true when a cache is used). */
+  queueForSync?: boolean;
   /** Repositories processed at once (default: number of cores). */
   concurrency?: number;
 }

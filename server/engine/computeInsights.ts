@@ -16,6 +16,7 @@ import { resolveRev, sampleCommits, type ChainCommit } from './sampleCommits';
 import { languagesUnitId, seriesId } from './seriesId';
 import { diffPairs, listTree, type FileChange, type TreeEntry } from './treeChanges';
 import { InsightsCache, defaultCacheFile } from '../store/cache';
+import { queueForSync } from '../store/queueForSync';
 
 export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
 
@@ -175,6 +176,13 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
         }
       }),
     );
+    if (cache && opts.queueForSync !== false) {
+      try {
+        queueForSync(cache.db, req.series, assemble(ctx, outcomes, [], started).series, buckets);
+      } catch (e) {
+        warnings.push(`could not queue points for sync: ${(e as Error).message}`);
+      }
+    }
   } finally {
     // Every row written is a fact about content-addressed objects, so what finished is kept
     // even when the run was cancelled.

@@ -1,0 +1,39 @@
+// After a run, the bucket-boundary points of every series go to the sync outbox in the same
+// cache file; `code-insights push` sends them. Only definitions, repo identity, commit ids,
+// times and numbers are queued — never file contents, paths or matched text.
+import type { Database } from 'sql.js';
+import type { SeriesResult } from '../../protocol/insights';
+import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
+import type { SeriesSpec } from '../engine/api';
+import type { Bucket } from '../engine/buckets';
+import { SEMANTICS_VERSION, seriesId } from '../engine/seriesId';
+import { enqueuePoints } from '../sync/outbox';
+
+export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesResult[], buckets: Bucket[]): number {
+  const defs: SeriesDefinition[] = [];
+  const points: OrgPoint[] = [];
+  for (const s of series) {
+    if (s.error) continue;
+    const spec = specs.find((sp) => (sp.capture ? seriesId(sp, s.capture ?? '') : seriesId(sp)) === s.id);
+    if (!spec) continue;
+    defs.push({
+      id: s.id,
+      label: s.label,
+      query: spec.query,
+      kind: spec.capture ? 'capture' : 'series',
+      literal: spec.literal,
+      ignoreCase: spec.ignoreCase,
+      count: spec.count,
+      include: [...spec.include],
+      exclude: [...spec.exclude],
+      maxFileSize: spec.maxFileSize,
+      semanticsVersion: SEMANTICS_VERSION,
+    });
+    s.points.forEach((p, i) => {
+      if (!buckets[i]?.boundary) return;
+      for (const r of p.repos) points.push({ series: s.id, repo: r.repo, time: p.time, commit: r.commit, commitTime: r.commitTime, value: r.value });
+    });
+  }
+  if (defs.length === 0) return 0;
+  return enqueuePoints(db, points, defs).queued;
+}
