@@ -12,6 +12,9 @@ const SAFE_CONFIG = [
   '-c', 'log.showSignature=false',
   '-c', 'gc.auto=0',
   '-c', 'maintenance.auto=false',
+  // A partial clone would otherwise fetch a missing blob from its remote, running ssh or a
+  // configured transport; with no transport allowed, the object is reported missing instead.
+  '-c', 'protocol.allow=never',
 ];
 
 /** Environment for git children: inherited, minus anything that redirects git elsewhere. */
@@ -22,6 +25,7 @@ function gitEnv(): NodeJS.ProcessEnv {
   }
   env.GIT_TERMINAL_PROMPT = '0';
   env.GIT_OPTIONAL_LOCKS = '0';
+  env.GIT_NO_LAZY_FETCH = '1';
   env.GIT_PAGER = 'cat';
   env.GIT_ASKPASS = 'echo';
   env.SSH_ASKPASS = 'echo';

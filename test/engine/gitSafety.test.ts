@@ -1,0 +1,28 @@
+// A repository's own configuration must not make the engine run programs: hostile fsmonitor,
+// external diff, textconv and pager settings are planted and a marker file must not appear.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestRepo, tempDir } from '../helpers/gitRepo';
+import { computeInsights } from '../../server/engine/computeInsights';
+
+test('fsmonitor, diff.external, textconv and pager in a repo config never run', async () => {
+  const dir = tempDir();
+  const marker = join(dir, 'pwned');
+  const evil = join(dir, 'evil.sh');
+  writeFileSync(evil, `#!/bin/sh\ntouch ${marker}\necho TODO TODO TODO\n`);
+  chmodSync(evil, 0o755);
+  const repo = TestRepo.init(join(dir, 'repo'));
+  repo.commit('2026-01-05T10:00:00Z', { 'a.txt': 'TODO\n', '.gitattributes': '*.txt diff=evil\n' });
+  repo.commit('2026-01-12T10:00:00Z', { 'a.txt': 'TODO\nTODO\n' });
+  for (const [k, v] of [['core.fsmonitor', evil], ['diff.external', evil], ['diff.evil.textconv', evil], ['core.pager', evil], ['pager.diff-tree', evil], ['core.hooksPath', dir]]) {
+    repo.git(['config', k, v]);
+  }
+  const r = await computeInsights(
+    { paths: [repo.dir], series: [{ label: 't', query: 'TODO', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20 }], step: 'week', points: 3, end: new Date('2026-01-20T00:00:00Z') },
+    { cacheFile: null },
+  );
+  assert.deepEqual(r.series[0].points.map((p) => p.value), [1, 2, 2]);
+  assert.equal(existsSync(marker), false, 'a configured program ran');
+});
