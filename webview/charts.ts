@@ -1,0 +1,175 @@
+// Chart.js configurations for each card kind, from a (filtered) card and the theme palette:
+// lines for series, stacked area and pie for languages, bars for capture groups at the latest
+// point. Tooltips give the value, the date and each repository's value at its short commit id.
+import {
+  ArcElement,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PieController,
+  PointElement,
+  Tooltip,
+  type ChartConfiguration,
+  type TooltipItem,
+} from 'chart.js';
+import type { SeriesPoint } from '../protocol/insights';
+import type { InsightCard } from '../protocol/webview';
+import { OTHER, formatTime, languageLines, languageNames, shortSha, timesOf } from './model';
+import { withAlpha, type Palette } from './theme';
+
+Chart.register(LineController, BarController, PieController, LineElement, PointElement, BarElement, ArcElement, CategoryScale, LinearScale, Filler, Legend, Tooltip);
+
+export type ChartRole = 'series' | 'latest' | 'languages' | 'languagesAt';
+
+/** What a chart shows, kept beside the Chart.js instance for tooltips, keyboard and drill-down. */
+export interface ChartModel {
+  role: ChartRole;
+  title: string;
+  times: string[];
+  labels: string[];
+  datasets: { label: string; seriesId?: string; data: number[]; points?: (SeriesPoint | undefined)[] }[];
+}
+
+export function seriesModel(card: InsightCard): ChartModel {
+  const times = timesOf(card);
+  return {
+    role: 'series',
+    title: card.title,
+    times,
+    labels: times.map(formatTime),
+    datasets: card.series.map((s) => {
+      const pts = times.map((t) => s.points.find((p) => p.time === t));
+      return { label: s.label, seriesId: s.id, data: pts.map((p) => (p ? p.value : NaN)), points: pts };
+    }),
+  };
+}
+
+/** Capture groups: each captured value's count at the newest point. */
+export function latestModel(card: InsightCard): ChartModel {
+  const times = timesOf(card);
+  const last = times[times.length - 1];
+  const pts = card.series.map((s) => s.points.find((p) => p.time === last));
+  return {
+    role: 'latest',
+    title: `${card.title} at ${last ? formatTime(last) : '—'}`,
+    times: last ? [last] : [],
+    labels: card.series.map((s) => s.capture ?? s.label),
+    datasets: [{ label: last ? formatTime(last) : 'latest', data: pts.map((p) => p?.value ?? 0), points: pts }],
+  };
+}
+
+export function languagesModel(card: InsightCard): ChartModel {
+  const pts = card.languages ?? [];
+  const { shown, other } = languageNames(card);
+  const names = other ? [...shown, OTHER] : shown;
+  return {
+    role: 'languages',
+    title: `${card.title}: lines per language`,
+    times: pts.map((p) => p.time),
+    labels: pts.map((p) => formatTime(p.time)),
+    datasets: names.map((n) => ({ label: n, data: pts.map((p) => languageLines(p, n, shown)) })),
+  };
+}
+
+/** Languages at one point (`time`; default the newest). */
+export function languagesAtModel(card: InsightCard, time?: string): ChartModel {
+  const pts = card.languages ?? [];
+  const p = (time && pts.find((x) => x.time === time)) || pts[pts.length - 1];
+  const { shown, other } = languageNames(card);
+  const names = other ? [...shown, OTHER] : shown;
+  return {
+    role: 'languagesAt',
+    title: p ? `Languages at ${formatTime(p.time)}` : 'Languages',
+    times: p ? [p.time] : [],
+    labels: names,
+    datasets: [{ label: p ? formatTime(p.time) : '', data: p ? names.map((n) => languageLines(p, n, shown)) : [] }],
+  };
+}
+
+function repoLines(p: SeriesPoint | undefined): string[] {
+  if (!p) return [];
+  return p.repos.map((r) => `  ${r.repo}: ${r.value.toLocaleString('en-US')} @ ${shortSha(r.commit)}`);
+}
+
+export function chartConfig(model: ChartModel, palette: Palette, onPick: (datasetIndex: number, index: number) => void): ChartConfiguration {
+  const colour = (i: number) => palette.series[i % palette.series.length];
+  const common = {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: { duration: 300 },
+    color: palette.foreground,
+    font: { family: getComputedStyle(document.body).getPropertyValue('--vscode-font-family').trim() || undefined },
+    onClick: (_e: unknown, els: { datasetIndex: number; index: number }[]) => {
+      if (els.length) onPick(els[0].datasetIndex, els[0].index);
+    },
+  };
+  const legend = {
+    labels: { color: palette.foreground, boxWidth: 12 },
+    // Clicking a legend entry toggles its series (Chart.js default), kept keyboard-reachable by the app.
+  };
+  const tooltip = {
+    callbacks: {
+      title: (items: TooltipItem<'line' | 'bar' | 'pie'>[]) => (items[0] ? (model.role === 'latest' || model.role === 'languagesAt' ? model.datasets[0].label : model.labels[items[0].dataIndex]) : ''),
+      label: (item: TooltipItem<'line' | 'bar' | 'pie'>) => {
+        const ds = model.datasets[item.datasetIndex];
+        const v = ds.data[item.dataIndex];
+        const name = model.role === 'latest' || model.role === 'languagesAt' ? model.labels[item.dataIndex] : ds.label;
+        return `${name}: ${Number.isNaN(v) ? 'no data' : v.toLocaleString('en-US')}`;
+      },
+      afterLabel: (item: TooltipItem<'line' | 'bar' | 'pie'>) => repoLines(model.datasets[item.datasetIndex].points?.[item.dataIndex]),
+    },
+  };
+  const scales = (stacked: boolean) => ({
+    x: { ticks: { color: palette.muted }, grid: { color: palette.grid }, stacked },
+    y: { beginAtZero: true, ticks: { color: palette.muted, precision: 0 }, grid: { color: palette.grid }, stacked },
+  });
+
+  if (model.role === 'series' || model.role === 'languages') {
+    const area = model.role === 'languages';
+    return {
+      type: 'line',
+      data: {
+        labels: model.labels,
+        datasets: model.datasets.map((d, i) => ({
+          label: d.label,
+          data: d.data,
+          borderColor: colour(i),
+          backgroundColor: area ? withAlpha(colour(i), 0.35) : colour(i),
+          borderWidth: palette.lineWidth,
+          pointRadius: palette.lineWidth + 1,
+          pointHoverRadius: palette.lineWidth + 4,
+          fill: area ? (i === 0 ? 'origin' : '-1') : false,
+          spanGaps: false,
+          tension: 0,
+        })),
+      },
+      options: { ...common, interaction: { mode: 'nearest', intersect: false, axis: 'x' }, plugins: { legend, tooltip }, scales: scales(area) },
+    } as ChartConfiguration;
+  }
+  if (model.role === 'latest') {
+    return {
+      type: 'bar',
+      data: {
+        labels: model.labels,
+        datasets: [{ label: model.datasets[0].label, data: model.datasets[0].data, backgroundColor: model.labels.map((_, i) => colour(i)), borderColor: palette.foreground, borderWidth: palette.lineWidth > 2 ? 1 : 0 }],
+      },
+      options: { ...common, plugins: { legend: { display: false }, tooltip }, scales: scales(false) },
+    } as ChartConfiguration;
+  }
+  return {
+    type: 'pie',
+    data: {
+      labels: model.labels,
+      datasets: [{ label: model.datasets[0].label, data: model.datasets[0].data, backgroundColor: model.labels.map((_, i) => colour(i)), borderColor: palette.background, borderWidth: palette.lineWidth > 2 ? 2 : 1 }],
+    },
+    options: { ...common, plugins: { legend: { ...legend, position: 'right' }, tooltip } },
+  } as ChartConfiguration;
+}
+
+export { Chart };
