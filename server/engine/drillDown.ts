@@ -1,0 +1,172 @@
+// Why a point has its value: for one repository, one series and the commit of a point, the
+// files and their counts, which files went up or down since the previous point's commit, and
+// the first-parent commits in between. Counting uses the engine's own Matcher, binary test and
+// size limit, so the files add up to exactly the chart's per-repository value.
+import { resolve } from 'node:path';
+import picomatch from 'picomatch';
+import type { DrillDownChange, DrillDownCommit, DrillDownFile, DrillDownResult } from '../../protocol/webview';
+import { LIMITS } from '../../protocol/webview';
+import type { SeriesSpec } from './api';
+import { CatFile, type BlobAnswer } from './blobReader';
+import { Matcher, type BlobCounts, type CaptureCounts } from './countMatches';
+import { isBinary } from './countLines';
+import { discoverRepos, type RepoLocation } from './discoverRepos';
+import { InsightsError, throwIfAborted } from './errors';
+import { runGit, runGitRaw } from './git';
+import { listTree, type TreeEntry } from './treeChanges';
+
+/** Larger blobs cannot become one JavaScript string; the engine skips them whatever the limit. */
+const HARD_MAX_BLOB = 256 << 20;
+
+export interface DrillDownRequest {
+  /** A working tree or bare repository (the path the engine reported for the repo). */
+  repoPath: string;
+  /** Repo identity to echo in the result (as in the series' per-repo points). */
+  repo: string;
+  seriesId: string;
+  spec: SeriesSpec;
+  /** For a capture series: the captured value it counts. */
+  capture?: string;
+  commit: string;
+  previousCommit?: string;
+  /** List limits (defaults: the protocol's). */
+  maxFiles?: number;
+  maxCommits?: number;
+}
+
+/**
+ * Path filter with the engine's semantics: globs without a slash match the file name anywhere,
+ * globs with a slash match the path from the repository root. Kept equal to computeInsights'
+ * filter; test/webview/drillDown.test.ts compares totals against computeInsights with globs.
+ */
+function pathFilter(include: string[], exclude: string[]): (path: string) => boolean {
+  const split = (globs: string[]) => {
+    const base = globs.filter((g) => !g.includes('/'));
+    const full = globs.filter((g) => g.includes('/'));
+    const a = base.length ? picomatch(base, { dot: true, basename: true }) : undefined;
+    const b = full.length ? picomatch(full, { dot: true }) : undefined;
+    if (!a && !b) return undefined;
+    return (p: string) => (a ? a(p) : false) || (b ? b(p) : false);
+  };
+  const inc = split(include);
+  const exc = split(exclude);
+  if (!inc && !exc) return () => true;
+  return (p) => (!inc || inc(p)) && !(exc && exc(p));
+}
+
+async function locate(repoPath: string, signal?: AbortSignal): Promise<RepoLocation> {
+  const abs = resolve(repoPath);
+  const found = await discoverRepos([abs], { signal });
+  const exact = found.find((l) => resolve(l.path) === abs || resolve(l.gitDir) === abs);
+  if (exact) return exact;
+  if (found.length === 1) return found[0];
+  throw new InsightsError('NOT_A_REPO', `${repoPath}: ${found.length ? 'holds several repositories; give the one to drill into' : 'is not a git repository'}`);
+}
+
+async function verifyCommit(gitDir: string, commit: string, signal?: AbortSignal): Promise<string> {
+  if (!/^[0-9a-f]{4,64}$/.test(commit)) throw new InsightsError('BAD_COMMIT', `"${commit.slice(0, 80)}" is not a commit id`);
+  const r = await runGitRaw(gitDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${commit}^{commit}`], { signal });
+  if (r.code !== 0) throw new InsightsError('BAD_COMMIT', `commit ${commit.slice(0, 12)} is not in this repository (was the history rewritten? refresh the insight)`);
+  return r.stdout.toString().trim();
+}
+
+/** The per-file value of a series: what the engine sums over files for this count mode. */
+function valueOf(c: BlobCounts | CaptureCounts, spec: SeriesSpec, capture: string | undefined): number {
+  if (c instanceof Map) return capture === undefined ? 0 : c.get(capture) ?? 0;
+  return c[spec.count];
+}
+
+/** Counts of every file that counts for the series at `commit`; blobs shared with `memo` are read once. */
+async function countTree(
+  gitDir: string,
+  commit: string,
+  req: DrillDownRequest,
+  matcher: Matcher,
+  memo: Map<string, number>,
+  signal?: AbortSignal,
+): Promise<Map<string, number>> {
+  const pathOk = pathFilter(req.spec.include, req.spec.exclude);
+  const limit = req.spec.maxFileSize === 0 ? Infinity : req.spec.maxFileSize;
+  const entries: TreeEntry[] = [];
+  await listTree(gitDir, commit, (e) => {
+    if (pathOk(e.path) && e.size <= limit && e.size <= HARD_MAX_BLOB) entries.push(e);
+  }, signal);
+  const toRead = [...new Set(entries.map((e) => e.oid))].filter((oid) => !memo.has(oid));
+  if (toRead.length) {
+    const cat = new CatFile(gitDir, true, signal);
+    for (const oid of toRead) {
+      cat.request(oid, (a: BlobAnswer) => {
+        if (a.size < 0 || !a.content || isBinary(a.content) || !matcher.mayMatch(a.content)) {
+          memo.set(a.oid, 0);
+          return;
+        }
+        memo.set(a.oid, valueOf(matcher.count(a.content.toString('utf8')), req.spec, req.capture));
+      });
+    }
+    await cat.finish();
+  }
+  const out = new Map<string, number>();
+  for (const e of entries) {
+    const v = memo.get(e.oid) ?? 0;
+    if (v > 0) out.set(e.path, v);
+  }
+  return out;
+}
+
+async function commitsBetween(gitDir: string, commit: string, previous: string | undefined, max: number, signal?: AbortSignal): Promise<{ commits: DrillDownCommit[]; truncated: boolean }> {
+  const range = previous ? [`${previous}..${commit}`] : ['-1', commit];
+  const text = await runGit(gitDir, ['log', '--first-parent', '--no-show-signature', `--max-count=${max + 1}`, '--format=%H%x00%an%x00%aI%x00%s%x00', ...range, '--'], {
+    signal,
+    what: 'git log',
+  });
+  const fields = text.split('\0');
+  const commits: DrillDownCommit[] = [];
+  for (let i = 0; i + 3 < fields.length; i += 4) {
+    const date = new Date(fields[i + 2]);
+    commits.push({ sha: fields[i].trim(), author: fields[i + 1], date: date.toISOString(), subject: fields[i + 3] });
+  }
+  return { commits: commits.slice(0, max), truncated: commits.length > max };
+}
+
+export async function drillDown(req: DrillDownRequest, signal?: AbortSignal): Promise<DrillDownResult> {
+  if (req.spec.capture && req.capture === undefined) {
+    throw new InsightsError('NO_CAPTURE_VALUE', 'a capture series drills down by its captured value; none was given');
+  }
+  const loc = await locate(req.repoPath, signal);
+  const commit = await verifyCommit(loc.gitDir, req.commit, signal);
+  const previous = req.previousCommit ? await verifyCommit(loc.gitDir, req.previousCommit, signal) : undefined;
+  const matcher = new Matcher({ query: req.spec.query, literal: req.spec.literal, ignoreCase: req.spec.ignoreCase, capture: !!req.spec.capture });
+  const memo = new Map<string, number>();
+  const now = await countTree(loc.gitDir, commit, req, matcher, memo, signal);
+  throwIfAborted(signal);
+  const before = previous ? await countTree(loc.gitDir, previous, req, matcher, memo, signal) : undefined;
+
+  const maxFiles = req.maxFiles ?? LIMITS.files;
+  const maxCommits = req.maxCommits ?? LIMITS.commits;
+  let total = 0;
+  for (const v of now.values()) total += v;
+  const files: DrillDownFile[] = [...now].map(([path, count]) => ({ path, count })).sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : 1));
+
+  const changes: DrillDownChange[] = [];
+  if (before) {
+    for (const path of new Set([...now.keys(), ...before.keys()])) {
+      const b = before.get(path) ?? 0;
+      const a = now.get(path) ?? 0;
+      if (a !== b) changes.push({ path, before: b, after: a });
+    }
+    changes.sort((x, y) => Math.abs(y.after - y.before) - Math.abs(x.after - x.before) || (x.path < y.path ? -1 : 1));
+  }
+  const log = await commitsBetween(loc.gitDir, commit, previous, maxCommits, signal);
+  const truncated = files.length > maxFiles || changes.length > maxFiles || log.truncated;
+  return {
+    seriesId: req.seriesId,
+    repo: req.repo,
+    commit,
+    ...(previous ? { previousCommit: previous } : {}),
+    total,
+    files: files.slice(0, maxFiles),
+    changes: changes.slice(0, maxFiles),
+    commits: log.commits,
+    ...(truncated ? { truncated: true } : {}),
+  };
+}

@@ -1,0 +1,121 @@
+// Drill-down on real repositories: the files of a point must add up to exactly the value the
+// engine put on the chart for that repo and commit (same matcher, filters, size limit, binary
+// rule), what moved since the previous point must be right, and the commits in between are the
+// first-parent ones. (Lives in test/webview because the drill-down belongs to the dashboard.)
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestRepo } from '../helpers/gitRepo';
+import { computeInsights } from '../../server/engine/computeInsights';
+import { drillDown } from '../../server/engine/drillDown';
+import type { SeriesSpec } from '../../server/engine/api';
+import type { SeriesResult } from '../../protocol/insights';
+
+const END = new Date('2026-01-22T12:00:00Z');
+
+function spec(query: string, extra: Partial<SeriesSpec> = {}): SeriesSpec {
+  return { label: query, query, literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20, ...extra };
+}
+
+let repo: TestRepo;
+before(() => {
+  repo = TestRepo.init();
+  repo.commit('2026-01-05T10:00:00Z', { 'a.ts': 'TODO one\n// TODO two TODO\n', 'b.py': 'x = 1  # TODO\n', 'docs/readme.md': 'TODO docs\n' }, 'Start');
+  repo.commit('2026-01-13T10:00:00Z', { 'a.ts': 'TODO one\n', 'c.ts': 'TODO c\nTODO c2\n', 'bin.dat': Buffer.from('TODO\0TODO') }, 'Add c, trim a');
+  repo.commit('2026-01-14T10:00:00Z', { 'big.txt': 'TODO\n'.repeat(3000), 'docs/more.md': 'TODO more\n' }, 'Add big file');
+  // a side branch merged with --no-ff: only the merge is on the first-parent chain
+  repo.git(['checkout', '-q', '-b', 'side']);
+  repo.commit('2026-01-15T10:00:00Z', { 'side.ts': 'TODO side\n' }, 'Side work');
+  repo.git(['checkout', '-q', 'main']);
+  repo.git(['merge', '-q', '--no-ff', '-m', 'Merge side', 'side'], { GIT_AUTHOR_DATE: '2026-01-16T10:00:00Z', GIT_COMMITTER_DATE: '2026-01-16T10:00:00Z' });
+  repo.commit('2026-01-21T10:00:00Z', { 'c.ts': null, 'version.txt': 'node: 18\nnode: 20\nnode: 20\n' }, 'Drop c; versions');
+});
+
+async function chart(s: SeriesSpec): Promise<SeriesResult[]> {
+  const r = await computeInsights({ paths: [repo.dir], series: [s], step: 'week', points: 6, end: END }, { cacheFile: null });
+  return r.series;
+}
+
+/** Every point with a previous point: drill down and compare with the chart. */
+async function assertMatchesChart(s: SeriesSpec): Promise<void> {
+  for (const series of await chart(s)) {
+    const pts = series.points.filter((p) => p.repos.length);
+    assert.ok(pts.length >= 3, 'the history gives several points');
+    assert.equal(new Set(pts.map((p) => p.repos[0].commit)).size, pts.length, 'each point has its own commit');
+    for (let i = 0; i < pts.length; i++) {
+      const rp = pts[i].repos[0];
+      const prev = i > 0 ? pts[i - 1].repos[0] : undefined;
+      const d = await drillDown({ repoPath: repo.dir, repo: rp.repo, seriesId: series.id, spec: s, capture: series.capture, commit: rp.commit, previousCommit: prev?.commit });
+      assert.equal(d.total, rp.value, `${series.label} at ${pts[i].time}: drill-down total equals the chart`);
+      assert.equal(d.files.reduce((n, f) => n + f.count, 0), rp.value);
+      if (prev) {
+        const net = d.changes.reduce((n, c) => n + c.after - c.before, 0);
+        assert.equal(net, rp.value - prev.value, 'changes explain the move since the previous point');
+      }
+    }
+  }
+}
+
+test('files add up to the chart value at every point, for each count mode and filters', async () => {
+  await assertMatchesChart(spec('TODO'));
+  await assertMatchesChart(spec('TODO', { count: 'lines' }));
+  await assertMatchesChart(spec('TODO', { count: 'files' }));
+  await assertMatchesChart(spec('todo', { ignoreCase: true, include: ['*.ts', 'docs/**'], exclude: ['docs/more.md'] }));
+  await assertMatchesChart(spec('TODO', { maxFileSize: 1000 }));
+  await assertMatchesChart(spec('TODO', { maxFileSize: 0 }));
+});
+
+test('capture series drill down by their captured value', async () => {
+  await assertMatchesChart(spec('node: (\\d+)', { capture: { limit: 20 } }));
+  await assert.rejects(
+    drillDown({ repoPath: repo.dir, repo: 'r', seriesId: 's', spec: spec('node: (\\d+)', { capture: { limit: 20 } }), commit: repo.head() }),
+    { code: 'NO_CAPTURE_VALUE' },
+  );
+});
+
+test('lists files, what went up and down, and the first-parent commits in between', async () => {
+  const log = repo.git(['log', '--first-parent', '--format=%H %s']).trim().split('\n').map((l) => ({ sha: l.slice(0, 40), subject: l.slice(41) }));
+  const bySubject = (s: string) => log.find((c) => c.subject === s)!.sha;
+  const d = await drillDown({ repoPath: repo.dir, repo: 'r', seriesId: 's', spec: spec('TODO'), commit: bySubject('Merge side'), previousCommit: bySubject('Start') });
+  assert.deepEqual(d.files, [
+    { path: 'big.txt', count: 3000 },
+    { path: 'c.ts', count: 2 },
+    { path: 'a.ts', count: 1 },
+    { path: 'b.py', count: 1 },
+    { path: 'docs/more.md', count: 1 },
+    { path: 'docs/readme.md', count: 1 },
+    { path: 'side.ts', count: 1 },
+  ]);
+  assert.equal(d.total, 3007);
+  assert.deepEqual(d.changes, [
+    { path: 'big.txt', before: 0, after: 3000 },
+    { path: 'a.ts', before: 3, after: 1 },
+    { path: 'c.ts', before: 0, after: 2 },
+    { path: 'docs/more.md', before: 0, after: 1 },
+    { path: 'side.ts', before: 0, after: 1 },
+  ]);
+  // Newest first, the side branch's own commit is not on the first-parent chain.
+  assert.deepEqual(d.commits.map((c) => c.subject), ['Merge side', 'Add big file', 'Add c, trim a']);
+  assert.deepEqual(d.commits.map((c) => c.author), ['Test Author', 'Test Author', 'Test Author']);
+  assert.equal(d.commits[0].date, '2026-01-16T10:00:00.000Z');
+  assert.equal(d.truncated, undefined);
+
+  // Without a previous point: the commit itself, no changes.
+  const first = await drillDown({ repoPath: repo.dir, repo: 'r', seriesId: 's', spec: spec('TODO'), commit: bySubject('Start') });
+  assert.deepEqual(first.commits.map((c) => c.subject), ['Start']);
+  assert.deepEqual(first.changes, []);
+
+  // Limits cut the lists and say so.
+  const cut = await drillDown({ repoPath: repo.dir, repo: 'r', seriesId: 's', spec: spec('TODO'), commit: bySubject('Merge side'), previousCommit: bySubject('Start'), maxFiles: 2, maxCommits: 1 });
+  assert.equal(cut.files.length, 2);
+  assert.equal(cut.commits.length, 1);
+  assert.equal(cut.truncated, true);
+  assert.equal(cut.total, 3007, 'the total still counts every file');
+});
+
+test('bad input gets a clear error with a code', async () => {
+  const base = { repoPath: repo.dir, repo: 'r', seriesId: 's', spec: spec('TODO') };
+  await assert.rejects(drillDown({ ...base, commit: 'HEAD~1' }), { code: 'BAD_COMMIT', message: /"HEAD~1" is not a commit id/ });
+  await assert.rejects(drillDown({ ...base, commit: 'f'.repeat(40) }), { code: 'BAD_COMMIT', message: /not in this repository/ });
+  await assert.rejects(drillDown({ ...base, commit: repo.head(), spec: spec('(') }), { code: 'BAD_REGEX' });
+  await assert.rejects(drillDown({ ...base, repoPath: '/nonexistent/path', commit: repo.head() }), { code: 'PATH_NOT_FOUND' });
+});
