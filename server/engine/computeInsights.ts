@@ -157,9 +157,11 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const maxLimit = Math.max(...units.map((u) => u.limit), 0);
   const needLines = !!req.languages;
   const outcomes: RepoOutcome[] = [];
-  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, blobs, maxLimit, needLines, stats, progress, report, signal, repoFilters };
-
   const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
+  // With fewer repos than cores, each repo gets more than one blob reader.
+  const readersPerRepo = Math.max(1, Math.min(2, Math.floor(cpus().length / Math.min(concurrency, Math.max(1, locations.length)))));
+  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, blobs, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo };
+
   let next = 0;
   const finishRepo = (o: RepoOutcome) => {
     outcomes.push(o);
@@ -213,6 +215,7 @@ interface RepoContext {
   report: () => void;
   signal?: AbortSignal;
   repoFilters: RegExp[];
+  readersPerRepo: number;
 }
 
 async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOutcome> {
@@ -274,7 +277,9 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
 
   const fullEntries: TreeEntry[] = [];
   const changes: FileChange[][] = distinct.map(() => []);
-  let catFile: CatFile | undefined;
+  // Blob readers: git inflates objects on as many cores as it may use while Node counts.
+  const readers: CatFile[] = [];
+  let turn = 0;
   let checker: CatFile | undefined;
   let missing = 0;
 
@@ -295,6 +300,8 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
       let text: string | undefined;
       st.counts = ctx.matchers.map((m) => {
         if (!m.mayMatch(buf)) return m.capture ? new Map() : ZERO;
+        const fromBytes = m.countBytes(buf);
+        if (fromBytes) return fromBytes;
         text ??= buf.toString('utf8');
         return m.count(text);
       });
@@ -310,9 +317,9 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
   };
 
   const read = (oid: string) => {
-    catFile ??= new CatFile(loc.gitDir, true, signal);
+    if (readers.length < ctx.readersPerRepo) readers.push(new CatFile(loc.gitDir, true, signal));
     ctx.progress.blobsTotal++;
-    catFile.request(oid, onContent);
+    readers[turn++ % readers.length].request(oid, onContent);
   };
 
   const withSize = (oid: string, size: number) => {
@@ -387,11 +394,11 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     ctx.report();
     if (checker) await checker.finish();
     trace(`sizes checked; blobs requested ${ctx.progress.blobsTotal}, done ${ctx.progress.blobsDone}`);
-    if (catFile) await catFile.finish();
+    await Promise.all(readers.map((r) => r.finish()));
     trace('blobs read');
   } finally {
     checker?.kill();
-    catFile?.kill();
+    for (const r of readers) r.kill();
   }
   throwIfAborted(signal);
   if (missing > 0) {

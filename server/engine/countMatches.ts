@@ -80,6 +80,7 @@ export class Matcher {
   private readonly anchored: boolean;
   /** UTF-8 byte strings of which at least one must occur for any match (literal queries). */
   private readonly needles: Buffer[] | undefined;
+  private readonly byteNeedles: Buffer[] | undefined;
 
   constructor(readonly spec: QuerySpec) {
     this.capture = !!spec.capture;
@@ -98,6 +99,11 @@ export class Matcher {
       const alts = spec.literal ? [spec.query] : spec.query.split('|');
       if (alts.every((a) => a.length > 0 && (spec.literal || !META.test(a)))) this.needles = alts.map((a) => Buffer.from(a, 'utf8'));
     }
+    // ASCII needles can be counted on the raw bytes: an ASCII byte always decodes to itself,
+    // and a needle without a line break cannot span lines.
+    if (this.needles && !this.capture && this.needles.every((n) => n.every((b) => b < 0x80 && b !== 10 && b !== 13))) {
+      this.byteNeedles = this.needles;
+    }
     this.key = createHash('sha256')
       .update(JSON.stringify(['q1', spec.query, spec.literal, spec.ignoreCase, this.capture]))
       .digest('hex')
@@ -109,6 +115,32 @@ export class Matcher {
     if (!this.needles) return true;
     for (const n of this.needles) if (buf.indexOf(n) >= 0) return true;
     return false;
+  }
+
+  /** Counts straight from the bytes when the query allows it (no decoding); else undefined. */
+  countBytes(buf: Buffer): BlobCounts | undefined {
+    const needles = this.byteNeedles;
+    if (!needles) return undefined;
+    // Leftmost match; at the same position the first alternative wins (as the regex would).
+    const next = needles.map((n) => buf.indexOf(n));
+    let matches = 0;
+    let lines = 0;
+    let lineEnd = -1;
+    for (;;) {
+      let best = -1;
+      let at = Infinity;
+      for (let i = 0; i < next.length; i++) if (next[i] >= 0 && next[i] < at) { at = next[i]; best = i; }
+      if (best < 0) break;
+      matches++;
+      if (at > lineEnd) {
+        lines++;
+        lineEnd = buf.indexOf(10, at);
+        if (lineEnd < 0) lineEnd = buf.length;
+      }
+      const after = at + needles[best].length;
+      for (let i = 0; i < next.length; i++) if (next[i] >= 0 && next[i] < after) next[i] = buf.indexOf(needles[i], after);
+    }
+    return { matches, lines, files: lines > 0 ? 1 : 0 };
   }
 
   /** Counts over decoded text (UTF-8, invalid bytes replaced). */

@@ -41,6 +41,19 @@ test('whole-text counting equals the per-line definition (property)', () => {
   );
 });
 
+test('counting literal alternatives on raw bytes equals counting the decoded text (property)', () => {
+  const queries = ['a', 'ab', 'ba|ab', 'ab|a', 'b|ab|a', 'aa', 'a b'];
+  fc.assert(
+    fc.property(fc.constantFrom(...queries), fc.boolean(), fc.uint8Array({ maxLength: 60 }).map((u) => Buffer.from(u.map((x) => [0x61, 0x62, 0x20, 0x0a, 0x0d, 0xc3, 0xa9, 0xff][x % 8]))), (q, literal, buf) => {
+      const m = new Matcher({ query: q, literal, ignoreCase: false });
+      const viaBytes = m.countBytes(buf);
+      assert.ok(viaBytes, 'ASCII literal queries count on bytes');
+      assert.deepEqual(viaBytes, new Matcher({ query: `(?:${literal ? q.replace(/\|/g, '\\|') : q})`, literal: false, ignoreCase: false }).count(buf.toString('utf8')));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
 test('literal queries escape regex characters and the byte pre-test never hides a match', () => {
   const m = new Matcher({ query: 'a.b(', literal: true, ignoreCase: false });
   assert.deepEqual(m.count('a.b( axb( a.b(\n'), { matches: 2, lines: 1, files: 1 });
