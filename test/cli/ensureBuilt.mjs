@@ -1,0 +1,22 @@
+// Builds dist/ unless dist/cli.js is already newer than every source it bundles. Test files run
+// in parallel processes, so cliHarness.ts calls this under a lock (flock) and only the first builds.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+function newest(dir) {
+  let t = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    t = Math.max(t, st.isDirectory() ? newest(p) : st.mtimeMs);
+  }
+  return t;
+}
+const out = join(root, 'dist', 'cli.js');
+const sources = Math.max(newest(join(root, 'server')), newest(join(root, 'protocol')), statSync(join(root, 'bin', 'code-insights.js')).mtimeMs);
+if (!existsSync(out) || statSync(out).mtimeMs <= sources) {
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
