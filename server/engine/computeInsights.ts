@@ -8,7 +8,11 @@ import { bucketTimes, type Bucket } from './buckets';
 import { CatFile, type BlobAnswer } from './blobReader';
 import { Matcher, ZERO, type BlobCounts, type CaptureCounts } from './countMatches';
 import { countLines, isBinary } from './countLines';
-import { detectLanguage, isVendored } from './detectLanguage';
+// The language database is large; only runs that count languages load it.
+type LanguageModule = typeof import('./detectLanguage');
+let languageModule: LanguageModule | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const languages = (): LanguageModule => (languageModule ??= require('./detectLanguage') as LanguageModule);
 import { discoverRepos, type RepoLocation } from './discoverRepos';
 import { AbortedError, InsightsError, throwIfAborted } from './errors';
 import { repoIdentity } from './repoIdentity';
@@ -125,7 +129,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   }));
   if (req.languages) {
     const max = req.languagesMaxFileSize ?? DEFAULT_MAX_FILE_SIZE;
-    units.push({ key: languagesUnitId(max), kind: 'languages', pathOk: (p) => !isVendored(p) && detectLanguage(p) !== undefined, limit: limitOf(max) });
+    units.push({ key: languagesUnitId(max), kind: 'languages', pathOk: (p) => !languages().isVendored(p) && languages().detectLanguage(p) !== undefined, limit: limitOf(max) });
   }
   const repoFilters = (req.repoFilters ?? []).map((r) => {
     try {
@@ -151,6 +155,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const warnings: string[] = [];
   const { cache, warning } = opts.cacheFile === null ? { cache: undefined, warning: undefined } : await InsightsCache.open(cacheFile);
   if (warning) warnings.push(warning);
+  trace('cache open');
 
   const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, bytesRead: 0, elapsedMs: 0 };
   const blobs = new Map<string, BlobState>();
@@ -178,9 +183,10 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
         }
       }),
     );
+    trace('repos done');
     if (cache && opts.queueForSync !== false) {
       try {
-        queueForSync(cache.db, req.series, assemble(ctx, outcomes, [], started).series, buckets);
+        if (queueForSync(cache.db, req.series, assemble(ctx, outcomes, [], started).series, buckets) > 0) cache.markDirty();
       } catch (e) {
         warnings.push(`could not queue points for sync: ${(e as Error).message}`);
       }
@@ -197,6 +203,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   }
   progress.phase = 'done';
   report();
+  trace('saved');
   return assemble(ctx, outcomes, warnings, started);
 }
 
@@ -222,13 +229,16 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
   const status: RepoStatus = { repo: loc.path, path: loc.path };
   const none = (): RepoOutcome => ({ status, points: ctx.buckets.map(() => undefined) });
   try {
+    trace('resolving');
     const head = await resolveRev(loc.gitDir, ctx.req.rev, ctx.signal);
+    trace('resolved rev');
     const memo = ctx.cache && { get: (g: string) => ctx.cache!.getMeta(`root:${g}`), set: (g: string, root: string) => ctx.cache!.putMeta(`root:${g}`, root) };
     // The identity's git calls overlap the history walk unless a filter needs it first.
     const identity = repoIdentity(loc.gitDir, head.sha, ctx.signal, memo);
     identity.catch(() => { /* awaited below */ });
     if (ctx.repoFilters.length) {
       status.repo = await identity;
+    trace('identity');
       if (!ctx.repoFilters.some((r) => r.test(status.repo) || r.test(loc.path))) {
         status.warning = 'excluded by the repository filter';
         return none();
@@ -246,6 +256,7 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
     }
     const values = await computeRepo(loc, ctx, sample.commits, notes);
     status.repo = await identity;
+    trace('identity');
     if (notes.length) status.warning = notes.join('; ');
     return { status, points: sample.commits.map((c) => (c ? { commit: c, values: values.get(c.sha)! } : undefined)) };
   } catch (e) {
@@ -422,7 +433,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
         else m.set(k, v);
       }
     } else {
-      const lang = detectLanguage(path);
+      const lang = languages().detectLanguage(path);
       if (!lang || b.lines === undefined) return;
       const m = acc[ui] as LangValue;
       const cur = m.get(lang) ?? { lines: 0, files: 0 };

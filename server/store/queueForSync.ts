@@ -9,6 +9,26 @@ import type { Bucket } from '../engine/buckets';
 import { SEMANTICS_VERSION, seriesId } from '../engine/seriesId';
 import { enqueuePoints } from '../sync/outbox';
 
+/** A predicate: is this point already queued or sent with the same commit and value? */
+function alreadyKnown(db: Database): { has: (p: OrgPoint) => boolean; free: () => void } {
+  let stmts: ReturnType<Database['prepare']>[];
+  try {
+    stmts = ['sync_outbox', 'sync_acked'].map((t) => db.prepare(`SELECT 1 FROM ${t} WHERE series = ? AND repo = ? AND time = ? AND commit_sha = ? AND value = ?`));
+  } catch {
+    return { has: () => false, free: () => {} }; // no outbox yet
+  }
+  return {
+    has: (p) =>
+      stmts.some((s) => {
+        s.bind([p.series, p.repo, p.time, p.commit, p.value]);
+        const hit = s.step();
+        s.reset();
+        return hit;
+      }),
+    free: () => stmts.forEach((s) => s.free()),
+  };
+}
+
 export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesResult[], buckets: Bucket[]): number {
   const defs: SeriesDefinition[] = [];
   const points: OrgPoint[] = [];
@@ -34,6 +54,12 @@ export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesRe
       for (const r of p.repos) points.push({ series: s.id, repo: r.repo, time: p.time, commit: r.commit, commitTime: r.commitTime, value: r.value });
     });
   }
-  if (defs.length === 0) return 0;
-  return enqueuePoints(db, points, defs).queued;
+  // Points already queued or sent unchanged are left alone, so a rerun that computed nothing
+  // new writes nothing.
+  const known = alreadyKnown(db);
+  const fresh = points.filter((p) => !known.has(p));
+  known.free();
+  if (fresh.length === 0) return 0;
+  const used = new Set(fresh.map((p) => p.series));
+  return enqueuePoints(db, fresh, defs.filter((d) => used.has(d.id))).queued;
 }
