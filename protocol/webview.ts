@@ -77,6 +77,12 @@ export interface HostCapabilities {
   reorder: boolean;
   /** The host saves exported files (`export` message); otherwise the app offers a download link. */
   saveExport: boolean;
+  /**
+   * Who applies the repository filter. `view` (default): the app re-sums the per-repo points it
+   * has. `host`: the app only sends `filter` and the host answers with re-summed cards (the org
+   * page, whose cards carry org-wide sums rather than every repository's points).
+   */
+  filterBy?: 'view' | 'host';
 }
 
 export interface DrillDownParams {
@@ -312,7 +318,10 @@ export const validateCard: V<InsightCard> = obj<InsightCard>(
 const dashboardInfo = obj<DashboardInfo>({ id: str(512), title: str() });
 const layout: V<DashboardLayout> = obj<DashboardLayout>({ dashboards: arr(dashboardInfo, LIMITS.cards), active: str(512), order: arr(str(512), LIMITS.cards) });
 const repoFilter: V<RepoFilter> = obj<RepoFilter>({ include: str(1000), exclude: str(1000) });
-const capabilities: V<HostCapabilities> = obj<HostCapabilities>({ drillDown: bool, openFile: bool, reorder: bool, saveExport: bool });
+const capabilities: V<HostCapabilities> = obj<HostCapabilities>(
+  { drillDown: bool, openFile: bool, reorder: bool, saveExport: bool, filterBy: oneOf(['view', 'host'] as const) },
+  { filterBy: true },
+);
 const drillDownResult: V<DrillDownResult> = obj<DrillDownResult>(
   {
     seriesId: str(128),

@@ -47,7 +47,8 @@ export class DashboardApp {
   constructor(private readonly root: HTMLElement, private readonly channel: HostChannel) {
     this.theme = detectThemeKind();
     document.documentElement.dataset.themeKind = this.theme;
-    this.palette = readPalette(this.theme);
+    root.classList.add('ci-root');
+    this.palette = readPalette(this.theme, root);
     const saved = (channel.loadState() ?? {}) as SavedState;
     if (saved.filter && typeof saved.filter.include === 'string' && typeof saved.filter.exclude === 'string') this.filter = { include: saved.filter.include, exclude: saved.filter.exclude };
     if (Array.isArray(saved.tables)) this.tables = new Set(saved.tables.filter((x) => typeof x === 'string'));
@@ -88,6 +89,7 @@ export class DashboardApp {
         this.received = true;
         this.capabilities = m.capabilities;
         this.layout = m.layout;
+        if (m.capabilities.filterBy === 'host') this.keep = undefined;
         this.cards = new Map(m.cards.map((c) => [c.key, c]));
         if (m.filter) {
           this.includeField.value = m.filter.include;
@@ -138,11 +140,11 @@ export class DashboardApp {
   }
 
   private setTheme(kind: ThemeKind, render = true): void {
-    const palette = readPalette(kind);
+    document.documentElement.dataset.themeKind = kind;
+    const palette = readPalette(kind, this.root);
     if (kind === this.theme && JSON.stringify(palette) === JSON.stringify(this.palette)) return;
     this.theme = kind;
     this.palette = palette;
-    document.documentElement.dataset.themeKind = kind;
     if (render) this.renderAll();
   }
 
@@ -153,7 +155,9 @@ export class DashboardApp {
 
   private applyFilterText(filter: RepoFilter, notifyHost: boolean): void {
     try {
-      this.keep = repoPredicate(filter);
+      const keep = repoPredicate(filter);
+      // With a host-side filter the host sends re-summed cards; the app only checks the regex.
+      this.keep = this.capabilities.filterBy === 'host' ? undefined : keep;
       this.includeField.invalid = false;
       this.excludeField.invalid = false;
       this.filter = filter;
@@ -205,8 +209,7 @@ export class DashboardApp {
         this.views.delete(k);
       }
     }
-    let total = 0;
-    let kept = 0;
+    const allRepos = new Set<string>();
     order.forEach((key, i) => {
       const card = this.cards.get(key)!;
       let view = this.views.get(key);
@@ -219,12 +222,12 @@ export class DashboardApp {
       view.root.setAttribute('aria-posinset', String(i + 1));
       view.root.setAttribute('aria-setsize', String(order.length));
       if (this.list.children[i] !== view.root) this.list.insertBefore(view.root, this.list.children[i] ?? null);
-      const repos = reposOf(card);
-      total += repos.size;
-      if (this.keep) kept += [...repos].filter(this.keep).length;
+      for (const r of reposOf(card)) allRepos.add(r);
       view.render(applyFilter(card, this.keep), this.palette);
     });
-    if (this.keep && !this.filterNote.textContent?.startsWith('BAD_FILTER')) this.filterNote.textContent = `Filter keeps ${kept} of ${total} repository entries.`;
+    if (this.keep && !this.filterNote.textContent?.startsWith('BAD_FILTER')) {
+      this.filterNote.textContent = `Showing ${[...allRepos].filter(this.keep).length} of ${allRepos.size} repositories.`;
+    }
   }
 
   private cardCallbacks() {

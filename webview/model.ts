@@ -59,11 +59,12 @@ export function applyFilter(card: InsightCard, keep: RepoPredicate | undefined):
   };
 }
 
-/** Every repo identity a card mentions (for the filter's "n of m repositories" hint). */
+/** Every repo identity a card mentions, missing ones included (for the filter's "n of m" hint). */
 export function reposOf(card: InsightCard): Set<string> {
   const out = new Set<string>();
   for (const s of card.series) for (const p of s.points) for (const r of p.repos) out.add(r.repo);
   for (const p of card.languages ?? []) for (const r of p.repos) out.add(r.repo);
+  for (const m of card.missing) out.add(m.repo);
   return out;
 }
 

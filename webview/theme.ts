@@ -39,8 +39,9 @@ export function detectThemeKind(doc: Document = document): ThemeKind {
   return typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
 }
 
-export function readPalette(kind: ThemeKind, doc: Document = document): Palette {
-  const css = getComputedStyle(doc.body);
+/** The palette as seen from `el` (the app's root: VS Code's variables and the page fallbacks both reach it). */
+export function readPalette(kind: ThemeKind, el: Element = document.body): Palette {
+  const css = getComputedStyle(el);
   const v = (name: string) => css.getPropertyValue(name).trim();
   const base = FALLBACK[kind === 'light' || kind === 'high-contrast-light' ? 'light' : 'dark'];
   const hc = kind === 'high-contrast' || kind === 'high-contrast-light';

@@ -174,6 +174,12 @@ describe('dashboard bundle in Chromium', { skip: bundleBuilt ? false : 'run `npm
     assert.deepEqual(keys, ['w/versions', 'w/todo', 'w/langs', 'w/broken']);
   });
 
+  test('the filter says how many repositories it keeps', async () => {
+    await h.page.locator('vscode-textfield[aria-label^="Include"] input').fill('acme/api');
+    assert.match(await h.page.locator('.toolbar').innerText(), /Showing 1 of 3 repositories/);
+    await h.page.locator('vscode-textfield[aria-label^="Include"] input').fill('');
+  });
+
   test('invalid host messages are ignored and reported, never rendered', async () => {
     await h.page.evaluate(() =>
       window.postMessage({ channel: 'code-insights/dashboard', direction: 'toView', message: { type: 'card', card: { key: 'x', evil: '<img src=x onerror=alert(1)>' } } }, location.origin),
@@ -198,7 +204,7 @@ describe('themes', { skip: bundleBuilt ? false : 'run `npm run build` first' }, 
       const dark = (await h.inspect())['w/todo'][0].datasets[0].color;
       assert.notEqual(light, dark);
       await h.screenshot('dashboard-dark.png');
-      const bg = await h.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const bg = await h.page.evaluate(() => getComputedStyle(document.querySelector('.ci-root')!).backgroundColor);
       assert.equal(bg, 'rgb(31, 31, 31)');
       assert.deepEqual(await h.problems(), []);
     } finally {
@@ -217,6 +223,34 @@ describe('themes', { skip: bundleBuilt ? false : 'run `npm run build` first' }, 
       await h.send(dashboard([sampleCard()], 'dark'));
       const ds = (await h.inspect())['w/todo'][0].datasets;
       assert.deepEqual(ds.map((d) => d.color), ['#3794ff', '#f14c4c']);
+      assert.deepEqual(await h.problems(), []);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('host-side filter (the org page)', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
+  test('with filterBy "host" the app sends the filter and shows the cards the host re-summed', async () => {
+    const h = await openDashboardPage();
+    try {
+      const msg = dashboard([sampleCard()]);
+      if (msg.type === 'dashboard') msg.capabilities = { drillDown: false, openFile: false, reorder: false, saveExport: false, filterBy: 'host' };
+      await h.send(msg);
+      const n = (await h.sent()).length;
+      await h.page.locator('vscode-textfield[aria-label^="Include"] input').fill('^github\\.com/acme/api$');
+      const f = await h.waitForSent('filter', n);
+      assert.deepEqual(f.filter, { include: '^github\\.com/acme/api$', exclude: '' });
+      // Not re-summed locally: the host decides.
+      assert.deepEqual((await h.inspect())['w/todo'][0].datasets[0].data, [3, 7, 11, 7]);
+      const resummed = sampleCard();
+      resummed.series[0].points = resummed.series[0].points.map((p) => ({ ...p, value: p.repos[0].value, repos: [] }));
+      await h.send({ type: 'card', card: resummed });
+      assert.deepEqual((await h.inspect())['w/todo'][0].datasets[0].data, [3, 5, 4, 6]);
+      // No drill-down on this host: Enter on a point asks nothing.
+      await h.page.locator('article[data-key="w/todo"] canvas').focus();
+      await h.page.keyboard.press('Enter');
+      assert.equal((await h.sent()).some((m) => m.type === 'drillDown'), false);
       assert.deepEqual(await h.problems(), []);
     } finally {
       await h.close();
