@@ -1,0 +1,142 @@
+// End-to-end in real VS Code (code-server in headless Chromium): the built .vsix installed as a
+// user would, a workspace with two repositories of known history, driven from the keyboard.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { TestRepo, tempDir } from '../helpers/gitRepo';
+import {
+  answer,
+  ensureVsix,
+  extensionLog,
+  launchBrowser,
+  openWorkbench,
+  prerequisiteGate,
+  ROOT,
+  runCommand,
+  screenshot,
+  startCodeServer,
+  waitFor,
+  type CodeServer,
+} from './harness';
+
+const gate = prerequisiteGate();
+let ws: string;
+let cs: CodeServer | undefined;
+let browser: Browser | undefined;
+let page: Page;
+
+before(async () => {
+  if (gate.skip) return;
+  ws = tempDir('ci-e2e-ws-');
+  const alpha = TestRepo.init(join(ws, 'alpha'));
+  alpha.commit('2026-01-05T10:00:00Z', { 'a.ts': 'TODO one\nTODO two\n' });
+  alpha.commit('2026-02-10T10:00:00Z', { 'b.ts': 'const x = 1; // TODO\n' });
+  const beta = TestRepo.init(join(ws, 'beta'));
+  beta.commit('2026-01-20T10:00:00Z', { 'c.py': 'TODO TODO TODO\n' });
+  const vsix = ensureVsix();
+  cs = await startCodeServer({ vsix, settings: { 'codeInsights.cacheFile': join(tempDir('ci-e2e-cache-'), 'cache.sqlite') } });
+  browser = await launchBrowser();
+  page = await openWorkbench(browser, cs, ws);
+});
+
+after(async () => {
+  await browser?.close();
+  await cs?.stop();
+  if (ws) rmSync(ws, { recursive: true, force: true });
+});
+
+/** The tree row of an insight and its description ("6 (±0)"), or undefined while it is absent. */
+async function treeRow(title: string): Promise<{ label: string; description: string } | undefined> {
+  const row = page.locator('.pane-body .monaco-list-row', { hasText: title }).first();
+  if (!(await row.count())) return undefined;
+  const description = (await row.locator('.label-description').first().textContent().catch(() => '')) ?? '';
+  return { label: title, description: description.trim() };
+}
+
+async function showInsightsView(): Promise<void> {
+  // The view's generated focus command: clicking the activity bar icon would hide an open view.
+  await runCommand(page, 'Code Insights: Focus on Insights View');
+  await page.locator('.part.sidebar .title-label', { hasText: /code insights/i }).first().waitFor({ timeout: 30_000 });
+}
+
+test('New Insight from the command palette shows the insight in the tree with the exact latest value', { skip: gate.skip }, async () => {
+  await showInsightsView();
+  await page.getByText('No insights yet', { exact: false }).first().waitFor({ timeout: 30_000 });
+  await screenshot(page, '01-welcome-view');
+
+  await runCommand(page, 'Code Insights: New Insight');
+  await answer(page, 'Title of the insight', 'TODO count');
+  await answer(page, 'What should it count?'); // Series, the default
+  await answer(page, /Regular expressions/, 'TODO');
+  await answer(page, 'One point per', 'month');
+  await answer(page, 'How many points', '3');
+  await screenshot(page, '02-new-insight-scope');
+  await answer(page, 'Which repositories');
+
+  const file = join(ws, '.vscode', 'insights.json');
+  await waitFor('the definitions file', async () => (existsSync(file) ? true : undefined), 20_000);
+  const defs = JSON.parse(readFileSync(file, 'utf8'));
+  assert.deepEqual(defs.insights, [{ id: 'todo-count', title: 'TODO count', kind: 'series', queries: [{ query: 'TODO' }], step: 'month', points: 3 }]);
+
+  // Now: alpha has 3 TODOs (a.ts 2, b.ts 1), beta 3; both histories end before the previous month.
+  const row = await waitFor('the computed tree row', async () => {
+    const r = await treeRow('TODO count');
+    return r && /^\d/.test(r.description) ? r : undefined;
+  });
+  await screenshot(page, '03-tree-with-value');
+  assert.equal(row.description, '6 (±0)');
+});
+
+test('a broken definitions file gets diagnostics in the Problems panel', { skip: gate.skip }, async () => {
+  const file = join(ws, '.vscode', 'insights.json');
+  const good = readFileSync(file, 'utf8');
+  writeFileSync(file, '{\n  "insights": [\n    {"id": "bad", "title": "Bad", "queries": ["foo(bar"]}\n  ]\n}\n');
+  await runCommand(page, 'View: Focus Problems (Errors, Warnings, Infos)');
+  const marker = await waitFor('the regex diagnostic', async () => {
+    const t = await page.locator('.markers-panel .monaco-list-row', { hasText: 'invalid regular expression' }).first().textContent().catch(() => null);
+    return t ?? undefined;
+  }, 30_000);
+  await screenshot(page, '04-problems');
+  assert.match(marker, /insight "bad": query 1: invalid regular expression "foo\(bar" at position 3: Unterminated group/);
+  assert.match(marker, /\[Ln 3, Col 51\]/);
+  writeFileSync(file, good);
+  await waitFor('the diagnostic to clear', async () => ((await page.locator('.markers-panel .monaco-list-row', { hasText: 'invalid regular expression' }).count()) === 0 ? true : undefined), 30_000);
+});
+
+test('Export CSV writes exactly what the command line prints for the same definition', { skip: gate.skip }, async () => {
+  const file = join(ws, '.vscode', 'insights.json');
+  const defs = JSON.parse(readFileSync(file, 'utf8'));
+  defs.insights.push({ id: 'todo-fixed', title: 'TODO fixed end', queries: ['TODO'], step: 'month', points: 3, end: '2026-03-01T00:00:00Z' });
+  writeFileSync(file, JSON.stringify(defs, null, 2));
+  await showInsightsView();
+  await waitFor('the second insight computed', async () => {
+    const r = await treeRow('TODO fixed end');
+    return r && /^\d/.test(r.description) ? r : undefined;
+  });
+  assert.equal((await treeRow('TODO fixed end'))!.description, '6 (+1)');
+
+  const out = join(ws, 'exported.csv');
+  await runCommand(page, 'Code Insights: Export CSV');
+  await answer(page, 'Export which insight', 'TODO fixed end');
+  // The save dialog (VS Code's simple file dialog in code-server): replace the path and accept.
+  await answer(page, 'Export "TODO fixed end" as CSV', out);
+  await waitFor('the exported file', async () => (existsSync(out) ? true : undefined), 20_000);
+  await screenshot(page, '05-exported');
+  const cli = execFileSync(process.execPath, [join(ROOT, 'bin', 'code-insights.js'), 'series', ws, '-q', 'TODO', '--step', 'month', '--points', '3', '--end', '2026-03-01T00:00:00Z', '--format', 'csv', '--no-cache'], { encoding: 'utf8' });
+  assert.equal(readFileSync(out, 'utf8'), cli);
+  assert.equal(cli.trim().split('\n').length, 6);
+});
+
+test('the extension reports its activate() time in its log', { skip: gate.skip }, async () => {
+  const log = await waitFor('the activate line', async () => {
+    const m = /activate\(\) took ([\d.]+) ms/.exec(extensionLog(cs!));
+    return m ? Number(m[1]) : undefined;
+  }, 10_000);
+  process.stdout.write(`e2e: extension activate() took ${log} ms\n`);
+  mkdirSync(join(ROOT, 'test-artifacts', 'e2e'), { recursive: true });
+  writeFileSync(join(ROOT, 'test-artifacts', 'e2e', 'activate-ms.txt'), `${log}\n`);
+  assert.ok(log < 200, `activate() took ${log} ms`);
+});
