@@ -99,6 +99,20 @@ export interface DrillDownParams {
   previousTime?: string;
 }
 
+/**
+ * A drill-down as the extension asks the insights server for it (the LSP request
+ * `insights/drillDown`, params DrillDownQuery, result DrillDownResult). The server resolves the
+ * insight's definition, the series and the repository's folder from its last result.
+ */
+export interface DrillDownQuery {
+  key: string;
+  seriesId: string;
+  /** Repo identity, as in the series' per-repo points. */
+  repo: string;
+  commit: string;
+  previousCommit?: string;
+}
+
 export interface DrillDownFile {
   path: string;
   count: number;

@@ -2,16 +2,9 @@
 // small interface, plus the adapter over the extension's InsightsService.
 import type * as vscode from 'vscode';
 import type { InsightResult, InsightSummary } from '../../protocol/lsp';
-import type { DrillDownResult } from '../../protocol/webview';
+import type { DrillDownQuery, DrillDownResult } from '../../protocol/webview';
 
-export interface DrillDownQuery {
-  key: string;
-  seriesId: string;
-  /** Repo identity, as in the series' per-repo points. */
-  repo: string;
-  commit: string;
-  previousCommit?: string;
-}
+export type { DrillDownQuery };
 
 /** How a series counts: used to highlight its matches in a file opened from the drill-down. */
 export interface SeriesQuery {

@@ -4,15 +4,19 @@
 // size limit, so the files add up to exactly the chart's per-repository value.
 import { resolve } from 'node:path';
 import picomatch from 'picomatch';
-import type { DrillDownChange, DrillDownCommit, DrillDownFile, DrillDownResult } from '../../protocol/webview';
+import type { InsightDefinition } from '../../protocol/insights';
+import type { InsightResult } from '../../protocol/lsp';
+import type { DrillDownChange, DrillDownCommit, DrillDownFile, DrillDownQuery, DrillDownResult } from '../../protocol/webview';
 import { LIMITS } from '../../protocol/webview';
 import type { SeriesSpec } from './api';
 import { CatFile, type BlobAnswer } from './blobReader';
 import { Matcher, type BlobCounts, type CaptureCounts } from './countMatches';
 import { isBinary } from './countLines';
+import { toSeriesSpecs } from './definitions';
 import { discoverRepos, type RepoLocation } from './discoverRepos';
 import { InsightsError, throwIfAborted } from './errors';
 import { runGit, runGitRaw } from './git';
+import { seriesId } from './seriesId';
 import { listTree, type TreeEntry } from './treeChanges';
 
 /** Larger blobs cannot become one JavaScript string; the engine skips them whatever the limit. */
@@ -169,4 +173,21 @@ export async function drillDown(req: DrillDownRequest, signal?: AbortSignal): Pr
     commits: log.commits,
     ...(truncated ? { truncated: true } : {}),
   };
+}
+
+/**
+ * The insights server's whole drill-down handler: the insight's definition and its last result
+ * name the series (by its stable id) and the repository's folder; the rest is drillDown().
+ */
+export async function drillDownInsight(def: InsightDefinition, result: InsightResult, q: DrillDownQuery, signal?: AbortSignal): Promise<DrillDownResult> {
+  const series = result.series.find((s) => s.id === q.seriesId);
+  if (!series) throw new InsightsError('UNKNOWN_SERIES', `the insight "${def.title}" has no series ${q.seriesId} any more; refresh the dashboard`);
+  const spec = toSeriesSpecs(def).find((s) => seriesId(s, series.capture) === q.seriesId);
+  if (!spec) throw new InsightsError('UNKNOWN_SERIES', `the definition of "${def.title}" changed since it was computed; refresh the dashboard`);
+  const repo = result.repos.find((r) => r.repo === q.repo);
+  if (!repo) throw new InsightsError('UNKNOWN_REPO', `repository ${q.repo} is not part of "${def.title}" any more; refresh the dashboard`);
+  return drillDown(
+    { repoPath: repo.path, repo: q.repo, seriesId: q.seriesId, spec, capture: series.capture, commit: q.commit, previousCommit: q.previousCommit },
+    signal,
+  );
 }

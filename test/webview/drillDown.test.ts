@@ -6,7 +6,10 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestRepo } from '../helpers/gitRepo';
 import { computeInsights } from '../../server/engine/computeInsights';
-import { drillDown } from '../../server/engine/drillDown';
+import { drillDown, drillDownInsight } from '../../server/engine/drillDown';
+import { toComputeRequest } from '../../server/engine/definitions';
+import type { InsightDefinition } from '../../protocol/insights';
+import type { InsightResult } from '../../protocol/lsp';
 import type { SeriesSpec } from '../../server/engine/api';
 import type { SeriesResult } from '../../protocol/insights';
 
@@ -39,7 +42,7 @@ async function chart(s: SeriesSpec): Promise<SeriesResult[]> {
 async function assertMatchesChart(s: SeriesSpec): Promise<void> {
   for (const series of await chart(s)) {
     const pts = series.points.filter((p) => p.repos.length);
-    assert.ok(pts.length >= 3, 'the history gives several points');
+    assert.ok(pts.length >= 3, `the history gives several points: ${JSON.stringify(s)} ${JSON.stringify(series.points.map((p) => [p.time, p.value, p.repos.length]))}`);
     assert.equal(new Set(pts.map((p) => p.repos[0].commit)).size, pts.length, 'each point has its own commit');
     for (let i = 0; i < pts.length; i++) {
       const rp = pts[i].repos[0];
@@ -118,4 +121,19 @@ test('bad input gets a clear error with a code', async () => {
   await assert.rejects(drillDown({ ...base, commit: 'f'.repeat(40) }), { code: 'BAD_COMMIT', message: /not in this repository/ });
   await assert.rejects(drillDown({ ...base, commit: repo.head(), spec: spec('(') }), { code: 'BAD_REGEX' });
   await assert.rejects(drillDown({ ...base, repoPath: '/nonexistent/path', commit: repo.head() }), { code: 'PATH_NOT_FOUND' });
+});
+
+test('drillDownInsight: the server resolves series and repository from the definition and its last result', async () => {
+  const def: InsightDefinition = { id: 'v', title: 'Versions', kind: 'capture', queries: [{ query: 'node: (\\d+)' }], step: 'week', points: 6, end: END.toISOString() };
+  const computed = await computeInsights(toComputeRequest(def, [repo.dir]), { cacheFile: null });
+  const result: InsightResult = { key: 'w/v', id: 'v', title: 'Versions', kind: 'capture', series: computed.series, repos: computed.repos };
+  const twenty = result.series.find((s) => s.capture === '20')!;
+  const last = twenty.points.at(-1)!.repos[0];
+  const d = await drillDownInsight(def, result, { key: 'w/v', seriesId: twenty.id, repo: last.repo, commit: last.commit });
+  assert.equal(d.total, 2);
+  assert.deepEqual(d.files, [{ path: 'version.txt', count: 2 }]);
+  await assert.rejects(drillDownInsight(def, result, { key: 'w/v', seriesId: 'nope', repo: last.repo, commit: last.commit }), { code: 'UNKNOWN_SERIES' });
+  await assert.rejects(drillDownInsight(def, result, { key: 'w/v', seriesId: twenty.id, repo: 'github.com/x/y', commit: last.commit }), { code: 'UNKNOWN_REPO' });
+  // A definition edited since the result was computed no longer has that series.
+  await assert.rejects(drillDownInsight({ ...def, ignoreCase: true }, result, { key: 'w/v', seriesId: twenty.id, repo: last.repo, commit: last.commit }), { code: 'UNKNOWN_SERIES' });
 });
