@@ -10,6 +10,8 @@ const watch = process.argv.includes('--watch');
 const targets = [
   // The command line and the insights server run in Node; node_modules ship beside them.
   { entry: 'server/cli/main.ts', out: 'dist/cli.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native'] },
+  // Counts patterns that may backtrack without bound, under a time budget (see guardedCount.ts).
+  { entry: 'server/engine/countWorker.ts', out: 'dist/countWorker.js', platform: 'node' },
   { entry: 'org/cli.ts', out: 'dist/org.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native', 'chart.js'] },
   { entry: 'server/lsp/main.ts', out: 'dist/server.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native'] },
   { entry: 'extension/extension.ts', out: 'dist/extension.js', platform: 'node', external: ['vscode'] },

@@ -40,7 +40,6 @@ export function seriesTable(series: SeriesResult[], title?: string): string {
     rows.push([s.label, sparkline(v), String(v[0] ?? ''), String(v[v.length - 1] ?? ''), v.length ? signed(v[v.length - 1] - v[0]) : '']);
   }
   out += renderTable(rows, [false, false, true, true, true]);
-  for (const s of series) if (s.error) out += `  ${s.label}: ${s.error}\n`;
   return out;
 }
 

@@ -216,7 +216,13 @@ async function seriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, s
     ...(command === 'capture' ? { capture: { limit } } : {}),
   }));
   const r = await compute({ ...commonRequest(p, { step: 'week', points: 52 }), series: specs }, p, io, signal);
-  const code = reportRepos(r, p, io);
+  let code = reportRepos(r, p, io);
+  for (const s of r.series) {
+    if (s.error) {
+      io.err(`code-insights: ${s.label}: ${s.error}\n`);
+      code = 1;
+    }
+  }
   printSeries(r.series, r, format, io);
   return code;
 }

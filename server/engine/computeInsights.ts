@@ -6,6 +6,7 @@ import type { LanguageCount, LanguagesPoint, Progress, RepoPoint, RepoStatus, Se
 import type { ComputeOptions, ComputeRequest, ComputeResult, SeriesSpec } from './api';
 import { bucketTimes, type Bucket } from './buckets';
 import { CatFile, type BlobAnswer } from './blobReader';
+import { GuardedCounter } from './guardedCount';
 import { Matcher, ZERO, type BlobCounts, type CaptureCounts } from './countMatches';
 import { countLines, isBinary } from './countLines';
 // The language database is large; only runs that count languages load it.
@@ -162,10 +163,11 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const maxLimit = Math.max(...units.map((u) => u.limit), 0);
   const needLines = !!req.languages;
   const outcomes: RepoOutcome[] = [];
+  const guards = matchers.map((m) => (m.linear ? undefined : new GuardedCounter(m.spec)));
   const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
   // With fewer repos than cores, each repo gets more than one blob reader.
   const readersPerRepo = Math.max(1, Math.min(2, Math.floor(cpus().length / Math.min(concurrency, Math.max(1, locations.length)))));
-  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, blobs, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo };
+  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, blobs, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards };
 
   let next = 0;
   const finishRepo = (o: RepoOutcome) => {
@@ -200,6 +202,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
       warnings.push(`could not save the cache ${cacheFile}: ${(e as Error).message}`);
     }
     cache?.close();
+    for (const g of guards) g?.close();
   }
   progress.phase = 'done';
   report();
@@ -223,6 +226,8 @@ interface RepoContext {
   signal?: AbortSignal;
   repoFilters: RegExp[];
   readersPerRepo: number;
+  /** Per matcher: the budgeted worker for patterns that may backtrack without bound. */
+  guards: (GuardedCounter | undefined)[];
 }
 
 async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOutcome> {
@@ -288,6 +293,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
 
   const fullEntries: TreeEntry[] = [];
   const changes: FileChange[][] = distinct.map(() => []);
+  const deferred: Promise<void>[] = [];
   // Blob readers: git inflates objects on as many cores as it may use while Node counts.
   const readers: CatFile[] = [];
   let turn = 0;
@@ -307,21 +313,32 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     const binary = isBinary(buf);
     const st: BlobState = { size: a.size, binary };
     if (ctx.needLines && !binary) st.lines = countLines(buf);
+    const deferredCounts: number[] = [];
     if (!binary && ctx.matchers.length) {
       let text: string | undefined;
-      st.counts = ctx.matchers.map((m) => {
-        if (!m.mayMatch(buf)) return m.capture ? new Map() : ZERO;
+      st.counts = ctx.matchers.map((m, i) => {
+        const none = m.capture ? new Map() : ZERO;
+        if (!m.mayMatch(buf)) return none;
         const fromBytes = m.countBytes(buf);
         if (fromBytes) return fromBytes;
         text ??= buf.toString('utf8');
-        return m.count(text);
+        if (m.linear) return m.count(text);
+        // Unbounded backtracking is possible: count in the guarded worker, under a time budget.
+        deferredCounts.push(i);
+        deferred.push(
+          ctx.guards[i]!.count(text).then((r) => {
+            st.counts![i] = r ?? none;
+            if (r && cache) cache.putCount(m.key, a.oid, countsToString(r));
+          }),
+        );
+        return none;
       });
     }
     blobs.set(a.oid, st);
     if (cache) {
       cache.putBlob(a.oid, { size: st.size, binary, lines: st.lines });
       ctx.matchers.forEach((m, i) => {
-        if (st.counts) cache.putCount(m.key, a.oid, countsToString(st.counts[i]));
+        if (st.counts && !deferredCounts.includes(i)) cache.putCount(m.key, a.oid, countsToString(st.counts[i]));
       });
     }
     if (ctx.progress.blobsDone % 256 === 0) ctx.report();
@@ -406,6 +423,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     if (checker) await checker.finish();
     trace(`sizes checked; blobs requested ${ctx.progress.blobsTotal}, done ${ctx.progress.blobsDone}`);
     await Promise.all(readers.map((r) => r.finish()));
+    await Promise.all(deferred);
     trace('blobs read');
   } finally {
     checker?.kill();
@@ -461,7 +479,11 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
         }
       }
       values[i] = row;
-      if (cache && missing === 0) units.forEach((u, ui) => cache.putCommitValue(u.key, distinct[i].sha, serialise(row![ui])));
+      if (cache && missing === 0) {
+        units.forEach((u, ui) => {
+          if (u.matcher === undefined || !ctx.guards[u.matcher]?.failed) cache.putCommitValue(u.key, distinct[i].sha, serialise(row![ui]));
+        });
+      }
     }
     ctx.progress.commitsDone++;
     out.set(distinct[i].sha, row);
@@ -476,6 +498,11 @@ function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[],
   let languages: LanguagesPoint[] | undefined;
 
   units.forEach((u, ui) => {
+    const failed = u.matcher !== undefined ? ctx.guards[u.matcher]?.failed : undefined;
+    if (failed) {
+      series.push({ id: u.key, label: u.spec!.label, query: u.spec!.query, points: [], error: failed });
+      return;
+    }
     const repoPoint = (o: RepoOutcome, bi: number, value: number): RepoPoint => {
       const p = o.points[bi]!;
       return { repo: o.status.repo, commit: p.commit.sha, commitTime: new Date(p.commit.time * 1000).toISOString(), value };

@@ -9,6 +9,8 @@ import { InsightsError } from './errors';
 // A catastrophic pattern such as (a+)+$ makes V8 fall back to its linear-time engine after
 // excessive backtracking instead of hanging: exact counts in bounded time.
 setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+// Lets us ask V8 whether a pattern can run on that linear-time engine at all (the 'l' flag).
+setFlagsFromString('--enable-experimental-regexp-engine');
 
 export interface BlobCounts {
   matches: number;
@@ -64,6 +66,15 @@ export function compileRegExp(spec: QuerySpec, extraFlags = ''): RegExp {
   }
 }
 
+function canRunLinear(re: RegExp): boolean {
+  try {
+    new RegExp(re.source, re.flags.replace('g', '') + 'l');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Number of capture groups a pattern defines. */
 export function captureGroupCount(re: RegExp): number {
   return new RegExp(`${re.source}|`).exec('')!.length - 1;
@@ -82,9 +93,16 @@ export class Matcher {
   private readonly needles: Buffer[] | undefined;
   private readonly byteNeedles: Buffer[] | undefined;
 
+  /**
+   * False for patterns V8's linear-time engine cannot run (backreferences, lookarounds): those
+   * can backtrack without bound, so the engine counts them under a time budget.
+   */
+  readonly linear: boolean;
+
   constructor(readonly spec: QuerySpec) {
     this.capture = !!spec.capture;
     this.lineRe = compileRegExp(spec, 'g');
+    this.linear = canRunLinear(this.lineRe);
     if (this.capture && captureGroupCount(this.lineRe) < 1) {
       throw new InsightsError('NO_CAPTURE_GROUP', `capture query "${spec.query}" has no capture group; wrap the part to group by in parentheses, e.g. "version: (\\S+)"`);
     }

@@ -172,3 +172,24 @@ test('a repository without commits is reported and does not stop the others', as
   const empty = r.repos.find((x) => x.path.endsWith('empty'));
   assert.match(empty?.error ?? '', /no commits yet/);
 });
+
+test('a pattern V8 cannot run in linear time counts exactly in the guarded worker', async () => {
+  const r3 = TestRepo.init();
+  r3.commit('2026-01-05T10:00:00Z', { 'a.txt': 'abab x abab\ncdcd\nab ab\n' });
+  const r = await computeInsights({ paths: [r3.dir], series: [spec('(\\w\\w)\\1'), spec('(?<=a)b', { count: 'lines' })], step: 'week', points: 1, end: END }, { cacheFile: null });
+  assert.deepEqual(r.series.map((s) => [s.error, s.points[0].value]), [[undefined, 3], [undefined, 2]]);
+});
+
+test('a catastrophic pattern with a backreference stops at the time budget with a per-series error', async () => {
+  const r3 = TestRepo.init();
+  r3.commit('2026-01-05T10:00:00Z', { 'a.txt': 'a'.repeat(40) + '\nTODO\n' });
+  process.env.CODE_INSIGHTS_REGEX_BUDGET_MS = '300';
+  try {
+    const r = await computeInsights({ paths: [r3.dir], series: [spec('(a*)*\\1b'), spec('TODO')], step: 'week', points: 1, end: END }, { cacheFile: null });
+    assert.match(r.series[0].error ?? '', /ran longer than 0.3 s on one file and was stopped/);
+    assert.deepEqual(r.series[0].points, []);
+    assert.equal(r.series[1].points[0].value, 1, 'the other series of the run still counts');
+  } finally {
+    delete process.env.CODE_INSIGHTS_REGEX_BUDGET_MS;
+  }
+});
