@@ -42,6 +42,8 @@ export interface OpenDbOptions {
   /** postgres://… selects PostgreSQL; otherwise PGlite in `dataDir` (undefined: in memory). */
   databaseUrl?: string;
   dataDir?: string;
+  /** An already created PGlite instance (tests start from a template data folder). */
+  pglite?: import('@electric-sql/pglite').PGlite;
   poolSize?: number;
   /** Called when an idle pooled connection dies (for example PostgreSQL restarted). */
   onPoolError?: (err: Error) => void;

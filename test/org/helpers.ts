@@ -1,12 +1,15 @@
 // Shared setup of the org tests: the backends to run on (PGlite always; PostgreSQL when
 // DATABASE_URL is set, in a uniquely named database per test file, dropped afterwards).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Client } from 'pg';
 import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
 import { buildApp } from '../../org/app';
 import { openDb, type OrgDb } from '../../org/db';
-import { migrate } from '../../org/migrate';
+import { loadMigrations, migrate } from '../../org/migrate';
 import { createOrg, createToken } from '../../org/store';
 
 export type BackendName = 'pglite' | 'postgres';
@@ -42,11 +45,38 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Pr
   };
 }
 
+/** A migrated, empty PGlite data folder, made once per migration set and copied per test file:
+ *  initdb in WebAssembly takes seconds, a copy a fraction of one. */
+async function pgliteTemplate(): Promise<string> {
+  const h = createHash('sha256');
+  for (const m of loadMigrations()) h.update(m.sql);
+  const dir = join(tmpdir(), `code-insights-org-pglite-${h.digest('hex').slice(0, 12)}`);
+  if (existsSync(join(dir, 'PG_VERSION'))) return dir;
+  const tmp = `${dir}.${process.pid}`;
+  const db = await openDb({ dataDir: tmp });
+  await migrate(db);
+  await db.close();
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another test file made it first
+  }
+  return dir;
+}
+
 export async function openTestDb(backend: BackendName): Promise<TestDb> {
   if (backend === 'pglite') {
-    const db = await openDb({});
+    const dataDir = mkdtempSync(join(tmpdir(), 'ci-org-pglite-'));
+    cpSync(await pgliteTemplate(), dataDir, { recursive: true });
+    const db = await openDb({ dataDir });
     await migrate(db);
-    return { db, cleanup: () => db.close() };
+    return {
+      db,
+      async cleanup() {
+        await db.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
   }
   const fresh = await freshPostgresDatabase();
   const db = await openDb({ databaseUrl: fresh.url, poolSize: 5 });

@@ -1,0 +1,92 @@
+// Duplicate and out-of-order submissions converge: whatever batches the points arrive in, in
+// whatever order and however often, the stored per-repo points and the per-bucket aggregate
+// equal "the newest commit of each key" (property test with fast-check, on a real database).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { OrgPoint } from '../../protocol/org';
+import { withOrg } from '../../org/db';
+import { comparePoints, ingest, readSeries } from '../../org/store';
+import { backends, definition, makeOrg, openTestDb, sha, type TestDb } from './helpers';
+
+const def = definition();
+const REPOS = ['github.com/acme/api', 'github.com/acme/web', 'root:' + 'e'.repeat(40)];
+const TIMES = ['2026-10-05T00:00:00.000Z', '2026-10-12T00:00:00.000Z'];
+
+// A version of a key: commit times from a small range so ties on time (broken by commit id) occur.
+const versionArb = fc.record({
+  repo: fc.constantFrom(...REPOS),
+  time: fc.constantFrom(...TIMES),
+  t: fc.integer({ min: 0, max: 5 }),
+  c: fc.integer({ min: 1, max: 4 }),
+});
+
+function toPoint(v: { repo: string; time: string; t: number; c: number }): OrgPoint {
+  return {
+    series: def.id,
+    repo: v.repo,
+    time: v.time,
+    commit: sha(v.c),
+    commitTime: new Date(Date.UTC(2026, 9, 1, v.t)).toISOString(),
+    // A given commit always has the same value (counting is deterministic).
+    value: ((v.c * 37 + v.t * 11) % 50) + REPOS.indexOf(v.repo),
+  };
+}
+
+for (const backend of backends()) {
+  describe(`convergence on ${backend}`, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await openTestDb(backend);
+    });
+    after(async () => t?.cleanup());
+
+    it('any batching, order and duplication gives the newest commit per key, and a matching aggregate', async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(versionArb, { minLength: 1, maxLength: 14 }),
+          fc.array(fc.nat(), { minLength: 1, maxLength: 30 }),
+          fc.integer({ min: 1, max: 5 }),
+          async (versions, picks, batchSize) => {
+            const org = await makeOrg(t.db, `conv-${backend}-${process.pid}-${++run}`);
+            const points = versions.map(toPoint);
+            // Every version is sent at least once; picks add duplicates in a random order.
+            const sequence = [...points, ...picks.map((i) => points[i % points.length])];
+            const order = sequence.map((p, i) => ({ p, k: picks[i % picks.length] ^ (i * 2654435761) })).sort((x, y) => x.k - y.k).map((x) => x.p);
+            for (let i = 0; i < order.length; i += batchSize) await ingest(t.db, org.id, [def], order.slice(i, i + batchSize));
+
+            const winners = new Map<string, OrgPoint>();
+            for (const p of points) {
+              const k = `${p.repo}|${p.time}`;
+              const w = winners.get(k);
+              if (!w || comparePoints(p, w) > 0) winners.set(k, p);
+            }
+            const stored = await withOrg(t.db, org.id, (q) =>
+              q.query<{ identity: string; bucket: Date; commit: string; value: string }>(
+                `SELECT r.identity, p.bucket, encode(p.commit_sha, 'hex') AS commit, p.value
+                 FROM points p JOIN repos r ON r.org_id = p.org_id AND r.id = p.repo_id`,
+              ),
+            );
+            assert.equal(stored.length, winners.size);
+            for (const s of stored) {
+              const w = winners.get(`${s.identity}|${new Date(s.bucket).toISOString()}`)!;
+              assert.ok(w, 'a stored point for a key that was never sent');
+              assert.equal(s.commit, w.commit);
+              assert.equal(Number(s.value), w.value);
+            }
+            const expected = TIMES.map((time) => {
+              const ws = [...winners.values()].filter((w) => w.time === time);
+              return { time, value: ws.reduce((a, w) => a + w.value, 0), repos: ws.length };
+            }).filter((e) => e.repos > 0);
+            const agg = await readSeries(t.db, org.id, def.id);
+            assert.deepEqual(agg!.points, expected, 'aggregate');
+            const resum = await readSeries(t.db, org.id, def.id, '.');
+            assert.deepEqual(resum!.points, expected, 're-summed from per-repo points');
+          },
+        ),
+        { numRuns: backend === 'pglite' ? 25 : 40 },
+      );
+    });
+  });
+}
