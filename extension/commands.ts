@@ -5,27 +5,9 @@ import * as vscode from 'vscode';
 import type { InsightDefinition } from '../protocol/insights';
 import type { ExportFormat, InsightSummary } from '../protocol/lsp';
 import { errorMessage, type InsightsService } from './insightsService';
+import { openDashboard } from './dashboard/panel';
 import { askNewInsight, idFromTitle } from './newInsight';
 import { showTable } from './tableDocument';
-
-type DashboardModule = { openDashboard?: (deps: DashboardDeps, insight?: InsightSummary) => unknown };
-/** What the dashboard (extension/dashboard/panel.ts) is given to talk to the server. */
-export interface DashboardDeps {
-  context: vscode.ExtensionContext;
-  service: InsightsService;
-  log: vscode.LogOutputChannel;
-}
-
-function loadDashboard(): DashboardModule | undefined {
-  try {
-    // Bundled when extension/dashboard/panel.ts exists; until the chart webview lands, the
-    // series are shown as a text table instead.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('./dashboard/panel') as DashboardModule;
-  } catch {
-    return undefined;
-  }
-}
 
 export function registerCommands(context: vscode.ExtensionContext, service: InsightsService): void {
   const log = service.log;
@@ -108,11 +90,10 @@ export function registerCommands(context: vscode.ExtensionContext, service: Insi
       await addAndCompute(def, folder);
     }),
 
-    run('codeInsights.openDashboard', async (arg?: InsightSummary) => {
-      const dashboard = loadDashboard();
-      if (dashboard?.openDashboard) return dashboard.openDashboard({ context, service, log }, arg?.key ? arg : undefined);
-      return showTable(service, arg?.key ? arg : undefined);
-    }),
+    run('codeInsights.openDashboard', async (arg?: InsightSummary) => openDashboard({ context, service, log }, arg?.key ? arg : undefined)),
+
+    // The same numbers as plain text: for screen readers, copying, and a quick look.
+    run('codeInsights.openTable', async (arg?: InsightSummary) => showTable(service, arg?.key ? arg : undefined)),
 
     run('codeInsights.refresh', async (arg?: InsightSummary) => {
       if (!requireTrust()) return;

@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { registerDashboardSerializer } from './dashboard/panel';
 import { InsightsService } from './insightsService';
 import { InsightsTree } from './insightsTree';
 import { createStatusBar } from './statusBar';
@@ -20,6 +21,7 @@ export function activate(context: vscode.ExtensionContext): { service: InsightsS
     tree,
     vscode.window.createTreeView('codeInsights.insights', { treeDataProvider: tree, showCollapseAll: false }),
     createStatusBar(service),
+    registerDashboardSerializer(context, service, log),
   );
   registerCommands(context, service);
   if (!vscode.workspace.isTrusted) {

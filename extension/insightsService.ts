@@ -13,17 +13,21 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import type { InsightDefinition } from '../protocol/insights';
+import type { DrillDownQuery, DrillDownResult } from '../protocol/webview';
 import {
   CancelComputeRequest,
   ComputeInsightsRequest,
+  DrillDownRequest,
   EditDefinitionsRequest,
   ExportInsightRequest,
   GetSeriesRequest,
   InsightsChangedNotification,
   ListInsightsRequest,
   PartialResultNotification,
+  SeriesQueryRequest,
   SettingsNotification,
   type ExportFormat,
+  type SeriesQuery,
   type InsightResult,
   type InsightSummary,
   type ServerSettings,
@@ -188,6 +192,14 @@ export class InsightsService implements vscode.Disposable {
 
   async series(key: string): Promise<InsightResult | null> {
     return (await this.ready()).sendRequest(GetSeriesRequest.type, { key });
+  }
+
+  async drillDown(q: DrillDownQuery): Promise<DrillDownResult> {
+    return (await this.ready()).sendRequest(DrillDownRequest.type, q);
+  }
+
+  async seriesQuery(key: string, seriesId: string): Promise<SeriesQuery | undefined> {
+    return (await (await this.ready()).sendRequest(SeriesQueryRequest.type, { key, seriesId })) ?? undefined;
   }
 
   async exportText(key: string, format: ExportFormat): Promise<string> {

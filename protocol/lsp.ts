@@ -6,6 +6,7 @@ import {
   type WorkDoneProgressParams,
 } from 'vscode-languageserver-protocol';
 import type { InsightDefinition, InsightKind, LanguagesPoint, RepoStatus, RunStats, SeriesResult, Step } from './insights';
+import type { DrillDownQuery, DrillDownResult } from './webview';
 
 /** Where an insight comes from: a workspace folder's definitions file, or user settings. */
 export interface InsightSource {
@@ -81,6 +82,24 @@ export namespace ExportInsightRequest {
   export const method = 'insights/export' as const;
   /** The last computed result as text, formatted exactly as the command line prints it. */
   export const type = new ProtocolRequestType<{ key: string; format: ExportFormat }, { text: string }, never, void, void>(method);
+}
+
+export namespace DrillDownRequest {
+  export const method = 'insights/drillDown' as const;
+  /** Files, changes and commits behind one point of one series in one repository (the dashboard's drill-down). */
+  export const type = new ProtocolRequestType<DrillDownQuery, DrillDownResult, never, void, void>(method);
+}
+
+/** How a series counts, to highlight its matches in a file. */
+export interface SeriesQuery {
+  query: string;
+  literal: boolean;
+  ignoreCase: boolean;
+}
+export namespace SeriesQueryRequest {
+  export const method = 'insights/seriesQuery' as const;
+  /** The query behind a series of an insight's last result (null when the series is unknown). */
+  export const type = new ProtocolRequestType<{ key: string; seriesId: string }, SeriesQuery | null, never, void, void>(method);
 }
 
 /** A text change to a definitions file, as offsets in its current text. */

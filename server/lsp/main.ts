@@ -17,18 +17,21 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   CancelComputeRequest,
   ComputeInsightsRequest,
+  DrillDownRequest,
   EditDefinitionsRequest,
   ExportInsightRequest,
   GetSeriesRequest,
   InsightsChangedNotification,
   ListInsightsRequest,
   PartialResultNotification,
+  SeriesQueryRequest,
   SettingsNotification,
   type InsightResult,
   type ServerSettings,
 } from '../../protocol/lsp';
-import { computeInsights, InsightsError, type ComputeResult } from '../engine/index';
-import { toComputeRequest } from '../engine/definitions';
+import { computeInsights, InsightsError, seriesId, type ComputeResult } from '../engine/index';
+import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
+import { drillDownInsight } from '../engine/drillDown';
 import { languagesCsv, seriesCsv } from '../cli/format';
 import { folderFromUri, InsightsWorkspace, type LoadedInsight } from './insightsWorkspace';
 
@@ -171,6 +174,30 @@ connection.onRequest(CancelComputeRequest.type, () => {
   const cancelled = running.size;
   for (const ac of running) ac.abort();
   return { cancelled };
+});
+
+connection.onRequest(DrillDownRequest.type, async (q, token) => {
+  if (!settings.trusted) throw new ResponseError(ERR_UNTRUSTED, 'Drill-down is disabled in a restricted workspace: it runs git on the repositories of this folder.', { code: 'UNTRUSTED' });
+  await reloads;
+  const insight = ws.find(q.key);
+  const result = ws.result(q.key);
+  if (!insight || !result) throw new ResponseError(ERR_USER, `"${q.key}" has no computed result; refresh the dashboard`, { code: 'NOT_COMPUTED' });
+  const ac = new AbortController();
+  token.onCancellationRequested(() => ac.abort());
+  try {
+    return await drillDownInsight(insight.def, result, q, ac.signal);
+  } catch (err) {
+    throw userError(err);
+  }
+});
+
+connection.onRequest(SeriesQueryRequest.type, async ({ key, seriesId: id }) => {
+  await reloads;
+  const insight = ws.find(key);
+  const series = ws.result(key)?.series.find((s) => s.id === id);
+  if (!insight || !series) return null;
+  const spec = toSeriesSpecs(insight.def).find((s) => seriesId(s, series.capture) === id);
+  return spec ? { query: spec.query, literal: spec.literal, ignoreCase: spec.ignoreCase } : null;
 });
 
 connection.onRequest(ExportInsightRequest.type, ({ key, format }) => {

@@ -8,12 +8,14 @@ import { CancellationTokenSource, DidChangeWatchedFilesNotification, DidChangeTe
 import {
   CancelComputeRequest,
   ComputeInsightsRequest,
+  DrillDownRequest,
   EditDefinitionsRequest,
   ExportInsightRequest,
   GetSeriesRequest,
   InsightsChangedNotification,
   ListInsightsRequest,
   PartialResultNotification,
+  SeriesQueryRequest,
   SettingsNotification,
   type InsightResult,
   type InsightSummary,
@@ -100,6 +102,16 @@ test('lists the insights of the folder, computes them with progress and partial 
     assert.deepEqual(after.previous, { time: '2026-02-01T00:00:00.000Z', value: 5 });
     const stored = await conn.sendRequest(GetSeriesRequest.type, { key: after.key });
     assert.deepEqual(stored!.series, todo.series);
+
+    // Drill-down behind the last point of alpha: its files and counts add up to the chart's value.
+    const last = todo.series[0]!.points[2]!;
+    const alphaPoint = last.repos.find((r) => todo.repos.find((x) => x.repo === r.repo)!.path.endsWith('/alpha'))!;
+    const prevCommit = todo.series[0]!.points[1]!.repos.find((r) => r.repo === alphaPoint.repo)!.commit;
+    const dd = await conn.sendRequest(DrillDownRequest.type, { key: after.key, seriesId: todo.series[0]!.id, repo: alphaPoint.repo, commit: alphaPoint.commit, previousCommit: prevCommit });
+    assert.equal(dd.total, 3);
+    assert.deepEqual(dd.files, [{ path: 'a.ts', count: 2 }, { path: 'b.ts', count: 1 }]);
+    assert.deepEqual(await conn.sendRequest(SeriesQueryRequest.type, { key: after.key, seriesId: todo.series[0]!.id }), { query: 'TODO', literal: false, ignoreCase: false });
+    assert.equal(await conn.sendRequest(SeriesQueryRequest.type, { key: after.key, seriesId: 'nope' }), null);
 
     const csv = (await conn.sendRequest(ExportInsightRequest.type, { key: after.key, format: 'csv' })).text;
     const rows = csv.trim().split('\n');
