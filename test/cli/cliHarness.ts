@@ -91,7 +91,15 @@ export function revListBefore(dir: string, time: string, rev = 'HEAD'): string |
 export interface TreeFile { path: string; mode: string; oid: string; size: number }
 
 /** Every entry of a commit's tree (recursive), with mode and size. */
+const lsTreeMemo = new Map<string, TreeFile[]>();
 export function lsTree(dir: string, commit: string): TreeFile[] {
+  const key = `${dir}\0${commit}`;
+  if (!/^[0-9a-f]{40}$/.test(commit)) return listTree(dir, commit); // a ref may move
+  if (!lsTreeMemo.has(key)) lsTreeMemo.set(key, listTree(dir, commit));
+  return lsTreeMemo.get(key)!;
+}
+
+function listTree(dir: string, commit: string): TreeFile[] {
   return gitRaw(dir, ['ls-tree', '-r', '-z', '-l', commit]).toString('latin1').split('\0').filter(Boolean).map((rec) => {
     const tab = rec.indexOf('\t');
     const [mode, , oid, size] = rec.slice(0, tab).split(/ +/);
