@@ -21,7 +21,7 @@ for (const backend of backends()) {
     });
 
     const send = async (body: string | Uint8Array, contentType: string, token = org.write, path = '/api/v1/points') => {
-      const res = await fetch(`${srv.base}${path}`, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${token}` }, body });
+      const res = await fetch(`${srv.base}${path}`, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${token}` }, body: typeof body === 'string' ? body : Buffer.from(body) });
       const text = await res.text();
       assert.ok(res.status < 500, `status ${res.status} for ${contentType} body ${String(body).slice(0, 200)}: ${text}`);
       if (res.status >= 400) assert.match(JSON.parse(text).error.code, /^[A-Z_]+$/);
