@@ -159,7 +159,6 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   trace('cache open');
 
   const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, bytesRead: 0, elapsedMs: 0 };
-  const blobs = new Map<string, BlobState>();
   const maxLimit = Math.max(...units.map((u) => u.limit), 0);
   const needLines = !!req.languages;
   const outcomes: RepoOutcome[] = [];
@@ -167,7 +166,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
   // With fewer repos than cores, each repo gets more than one blob reader.
   const readersPerRepo = Math.max(1, Math.min(2, Math.floor(cpus().length / Math.min(concurrency, Math.max(1, locations.length)))));
-  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, blobs, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards };
+  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards };
 
   let next = 0;
   const finishRepo = (o: RepoOutcome) => {
@@ -217,7 +216,6 @@ interface RepoContext {
   buckets: Bucket[];
   timesSec: number[];
   cache: InsightsCache | undefined;
-  blobs: Map<string, BlobState>;
   maxLimit: number;
   needLines: boolean;
   stats: ComputeResult['stats'];
@@ -273,7 +271,10 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
 }
 
 async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainCommit | undefined)[], notes: string[]): Promise<Map<string, UnitValue[]>> {
-  const { units, cache, blobs, signal } = ctx;
+  const { units, cache, signal } = ctx;
+  // Per repository: repositories run concurrently, and one must never count another's blob
+  // before it has been read. Forks share blobs through the cache across runs.
+  const blobs = new Map<string, BlobState>();
   // Distinct sampled commits, oldest first; consecutive buckets often share a commit.
   const distinct: ChainCommit[] = [];
   for (const c of sampled) if (c && distinct[distinct.length - 1]?.sha !== c.sha) distinct.push(c);
@@ -493,7 +494,20 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
 
 function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[], started: number): ComputeResult {
   const { units, buckets } = ctx;
-  const sorted = [...outcomes].sort((a, b) => a.status.repo.localeCompare(b.status.repo));
+  // Two checkouts of one repository (clones, linked worktrees) sampling the same commits are
+  // the same history: counted once, the other noted.
+  const seen = new Map<string, RepoOutcome>();
+  const sorted: RepoOutcome[] = [];
+  for (const o of [...outcomes].sort((a, b) => a.status.repo.localeCompare(b.status.repo) || a.status.path.localeCompare(b.status.path))) {
+    const key = `${o.status.repo}\0${o.points.map((p) => p?.commit.sha ?? '').join(',')}`;
+    const first = seen.get(key);
+    if (first && !o.status.error && o.points.some((p) => p)) {
+      o.status.warning = `same repository and history as ${first.status.path}; counted once`;
+      continue;
+    }
+    seen.set(key, o);
+    sorted.push(o);
+  }
   const series: SeriesResult[] = [];
   let languages: LanguagesPoint[] | undefined;
 
@@ -564,7 +578,7 @@ function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[],
     }
   });
 
-  const repos = sorted.map((o) => o.status);
+  const repos = [...outcomes].sort((a, b) => a.status.repo.localeCompare(b.status.repo) || a.status.path.localeCompare(b.status.path)).map((o) => o.status);
   if (warnings.length) repos.push(...warnings.map((w) => ({ repo: '(cache)', path: '', warning: w })));
   return { series, languages, repos, stats: { ...ctx.stats, elapsedMs: Math.round(performance.now() - started) } };
 }

@@ -193,3 +193,21 @@ test('a catastrophic pattern with a backreference stops at the time budget with 
     delete process.env.CODE_INSIGHTS_REGEX_BUDGET_MS;
   }
 });
+
+test('two copies of one repository with the same history count once, with a note', async () => {
+  const dir = tempDir();
+  execFileSync('cp', ['-a', repo.dir, join(dir, 'one')]);
+  execFileSync('cp', ['-a', repo.dir, join(dir, 'two')]);
+  // a third copy one commit ahead is a different history and counts on its own
+  execFileSync('cp', ['-a', repo.dir, join(dir, 'three')]);
+  new TestRepo(join(dir, 'three')).commit('2026-03-01T10:00:00Z', { 'z.ts': 'TODO\n' });
+  const req = { series: [spec('TODO')], step: 'week' as const, points: 8, end: END };
+  const single = await computeInsights({ ...req, paths: [repo.dir] }, { cacheFile: null });
+  const all = await computeInsights({ ...req, paths: [dir] }, { cacheFile: null, concurrency: 3 });
+  const last = single.series[0].points.at(-1)!.value;
+  assert.deepEqual(all.series[0].points.at(-1)!.repos.map((r) => r.value), [last, last + 1]);
+  // before the extra commit, the two distinct histories are equal: twice the single value
+  const before = (x: typeof single) => x.series[0].points.filter((p) => p.time < '2026-03-01').map((p) => p.value);
+  assert.deepEqual(before(all), before(single).map((v) => v * 2));
+  assert.match(all.repos.find((r) => r.path.endsWith('two'))?.warning ?? '', /same repository and history as .*one; counted once/);
+});
