@@ -1,7 +1,6 @@
 // The pipeline: discover repos ► sample commits per bucket ► diff trees between consecutive
 // sampled commits ► read each new blob once ► count every query in one pass ► running totals.
 import { cpus } from 'node:os';
-import picomatch from 'picomatch';
 import type { LanguageCount, LanguagesPoint, Progress, RepoPoint, RepoStatus, SeriesResult } from '../../protocol/insights';
 import type { ComputeOptions, ComputeRequest, ComputeResult, SeriesSpec } from './api';
 import { bucketTimes, type Bucket } from './buckets';
@@ -15,6 +14,7 @@ let languageModule: LanguageModule | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const languages = (): LanguageModule => (languageModule ??= require('./detectLanguage') as LanguageModule);
 import { discoverRepos, type RepoLocation } from './discoverRepos';
+import { pathFilter } from './pathFilter';
 import { AbortedError, InsightsError, throwIfAborted } from './errors';
 import { repoIdentity } from './repoIdentity';
 import { resolveRev, sampleCommits, type ChainCommit } from './sampleCommits';
@@ -61,22 +61,6 @@ interface RepoOutcome {
   status: RepoStatus;
   /** Per bucket: the commit and the values of every unit, or undefined when the repo has no commit then. */
   points: ({ commit: ChainCommit; values: UnitValue[] } | undefined)[];
-}
-
-function pathFilter(include: string[], exclude: string[]): (path: string) => boolean {
-  // Globs without a slash match the file name anywhere; with a slash, the path from the repo root.
-  const split = (globs: string[]) => {
-    const base = globs.filter((g) => !g.includes('/'));
-    const full = globs.filter((g) => g.includes('/'));
-    const a = base.length ? picomatch(base, { dot: true, basename: true }) : undefined;
-    const b = full.length ? picomatch(full, { dot: true }) : undefined;
-    if (!a && !b) return undefined;
-    return (p: string) => (a ? a(p) : false) || (b ? b(p) : false);
-  };
-  const inc = split(include);
-  const exc = split(exclude);
-  if (!inc && !exc) return () => true;
-  return (p) => (!inc || inc(p)) && !(exc && exc(p));
 }
 
 function limitOf(bytes: number): number {

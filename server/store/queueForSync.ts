@@ -6,7 +6,8 @@ import type { SeriesResult } from '../../protocol/insights';
 import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
 import type { SeriesSpec } from '../engine/api';
 import type { Bucket } from '../engine/buckets';
-import { SEMANTICS_VERSION, seriesId } from '../engine/seriesId';
+import { seriesId } from '../engine/seriesId';
+import { seriesDefinition } from '../sync/fromResults';
 import { enqueuePoints } from '../sync/outbox';
 
 /** A predicate: is this point already queued or sent with the same commit and value? */
@@ -33,22 +34,11 @@ export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesRe
   const defs: SeriesDefinition[] = [];
   const points: OrgPoint[] = [];
   for (const s of series) {
-    if (s.error) continue;
-    const spec = specs.find((sp) => (sp.capture ? seriesId(sp, s.capture ?? '') : seriesId(sp)) === s.id);
+    // Capture series are named by captured text, which is matched text: it never leaves the machine.
+    if (s.error || s.capture !== undefined) continue;
+    const spec = specs.find((sp) => !sp.capture && seriesId(sp) === s.id);
     if (!spec) continue;
-    defs.push({
-      id: s.id,
-      label: s.label,
-      query: spec.query,
-      kind: spec.capture ? 'capture' : 'series',
-      literal: spec.literal,
-      ignoreCase: spec.ignoreCase,
-      count: spec.count,
-      include: [...spec.include],
-      exclude: [...spec.exclude],
-      maxFileSize: spec.maxFileSize,
-      semanticsVersion: SEMANTICS_VERSION,
-    });
+    defs.push(seriesDefinition(s.id, spec));
     s.points.forEach((p, i) => {
       if (!buckets[i]?.boundary) return;
       for (const r of p.repos) points.push({ series: s.id, repo: r.repo, time: p.time, commit: r.commit, commitTime: r.commitTime, value: r.value });

@@ -29,3 +29,18 @@ test('boundary points are queued in the outbox; the end point and file contents 
   const raw = readFileSync(cacheFile).toString('latin1');
   assert.ok(!raw.includes('secret-text') && !raw.includes('secret/path'), 'no file content or path in the cache');
 });
+
+test('capture series are never queued: their names are matched text', async () => {
+  const repo = TestRepo.init();
+  repo.commit('2026-01-05T10:00:00Z', { 'package.json': '"secret-lib": "1.2.3"\n' });
+  const cacheFile = join(tempDir(), 'cache.sqlite');
+  const r = await computeInsights(
+    { paths: [repo.dir], series: [{ label: 'v', query: '"secret-lib": "(\\d+)', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20, capture: { limit: 5 } }], step: 'week', points: 3, end: new Date('2026-01-20T12:00:00Z') },
+    { cacheFile },
+  );
+  assert.equal(r.series[0].capture, '1');
+  const { cache } = await InsightsCache.open(cacheFile);
+  const rows = cache.db.exec("SELECT count(*) FROM sqlite_master WHERE name = 'sync_outbox'")[0].values[0][0] === 1 ? cache.db.exec('SELECT * FROM sync_outbox') : [];
+  cache.close();
+  assert.deepEqual(rows, []);
+});
