@@ -2,3 +2,4 @@
 export { ensureOutbox, enqueuePoints, outboxCounts, outboxFailures, retryFailed, type EnqueueResult } from './outbox';
 export { pushOutbox, type PushOptions, type PushResult } from './push';
 export { runPush } from './cli';
+export { orgBatchFromResults, seriesDefinition } from './fromResults';

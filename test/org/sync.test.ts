@@ -1,0 +1,219 @@
+// The sync client: the engine's results on a real git repository go through the outbox in the
+// local sql.js cache to a real org service (PGlite). The payloads are inspected on the way out:
+// nothing but definitions, repo identity, commit ids, times and numbers leaves the machine.
+// Failure handling runs against a scripted local HTTP server (the only way to make a real
+// socket answer 503/429/reset on cue).
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import type { Database } from 'sql.js';
+import { computeInsights } from '../../server/engine';
+import type { SeriesSpec } from '../../server/engine/api';
+import { InsightsCache, loadSqlJs } from '../../server/store/cache';
+import { enqueuePoints, outboxCounts, outboxFailures, retryFailed } from '../../server/sync/outbox';
+import { pushOutbox } from '../../server/sync/push';
+import { orgBatchFromResults } from '../../server/sync/fromResults';
+import { runPush, saveAtomically } from '../../server/sync/cli';
+import { TestRepo, tempDir } from '../helpers/gitRepo';
+import { definition, get, makeOrg, openTestDb, point, sha, startApp, type TestDb, type TestOrg } from './helpers';
+
+async function memDb(): Promise<Database> {
+  const SQL = await loadSqlJs();
+  return new SQL.Database();
+}
+
+const SECRETS = ['alice', 'hunter2', 'passwords', 'secret-dir', 'rotate', 'const key'];
+
+describe('sync client', () => {
+  let t: TestDb;
+  let srv: Awaited<ReturnType<typeof startApp>>;
+  let org: TestOrg;
+  let repo: TestRepo;
+  const spec: SeriesSpec = { label: 'Named TODOs', query: 'TODO\\(\\w+\\)', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20 };
+
+  before(async () => {
+    t = await openTestDb('pglite');
+    srv = await startApp(t.db);
+    org = await makeOrg(t.db, 'sync');
+    repo = TestRepo.init();
+    repo.git(['remote', 'add', 'origin', 'git@github.com:acme/vault.git']);
+    repo.commit('2026-09-01T10:00:00Z', { 'src/secret-dir/passwords.ts': '// TODO(alice): rotate\nconst key = "hunter2";\n' });
+    repo.commit('2026-09-09T10:00:00Z', { 'src/secret-dir/passwords.ts': '// TODO(alice): rotate\n// TODO(alice): hunter2 again\nconst key = "hunter2";\n' });
+    repo.commit('2026-09-16T10:00:00Z', { 'lib/other.ts': '// TODO(bob) x\n' });
+  });
+  after(async () => {
+    await srv?.close();
+    await t?.cleanup();
+    rmSync(repo.dir, { recursive: true, force: true });
+  });
+
+  it('pushes engine results; the payload holds only ids, identity, times and numbers', async () => {
+    const res = await computeInsights({ paths: [repo.dir], series: [spec], step: 'week', points: 4, end: new Date('2026-09-20T00:00:00Z') }, { cacheFile: null });
+    const batch = orgBatchFromResults(res.series, [spec]);
+    assert.equal(batch.definitions.length, 1);
+    // Boundary weeks with a commit (none before 2026-09-01); the live point at `end` (value 3) is not synced.
+    assert.equal(res.series[0].points.at(-1)!.value, 3);
+    assert.deepEqual(batch.points.map((p) => [p.time, p.value]), [
+      ['2026-09-07T00:00:00.000Z', 1],
+      ['2026-09-14T00:00:00.000Z', 2],
+    ]);
+    const db = await memDb();
+    assert.deepEqual(enqueuePoints(db, batch.points, batch.definitions), { queued: batch.points.length, alreadySent: 0, superseded: 0 });
+
+    const bodies: string[] = [];
+    const tap: typeof fetch = async (input, init) => {
+      bodies.push(String(init?.body));
+      return fetch(input, init);
+    };
+    const r = await pushOutbox(db, { server: srv.base, token: org.write, fetchImpl: tap });
+    assert.equal(r.sent, batch.points.length);
+    assert.deepEqual(outboxCounts(db), { pending: 0, failed: 0 });
+
+    assert.equal(bodies.length, 1);
+    const body = JSON.parse(bodies[0]);
+    assert.deepEqual(Object.keys(body).sort(), ['definitions', 'points']);
+    for (const p of body.points) assert.deepEqual(Object.keys(p).sort(), ['commit', 'commitTime', 'repo', 'series', 'time', 'value']);
+    assert.deepEqual(Object.keys(body.definitions[0]).sort(), ['count', 'exclude', 'id', 'ignoreCase', 'include', 'kind', 'label', 'literal', 'maxFileSize', 'query', 'semanticsVersion']);
+    assert.equal(body.points[0].repo, 'github.com/acme/vault');
+    for (const s of SECRETS) assert.ok(!bodies[0].includes(s), `payload leaks "${s}": ${bodies[0]}`);
+    assert.ok(!bodies[0].includes('TODO(alice)') && !bodies[0].includes('TODO(bob)'), 'matched text leaked');
+
+    // What the service now shows is what the engine computed for the boundary points.
+    const s = await get(srv.base, `/api/v1/series/${batch.definitions[0].id}`, org.read);
+    assert.deepEqual(s.json.points.map((p: { time: string; value: number }) => [p.time, p.value]), batch.points.map((p) => [p.time, p.value]));
+
+    // Queuing the same results again sends nothing: the service already acknowledged them.
+    assert.deepEqual(enqueuePoints(db, batch.points, batch.definitions), { queued: 0, alreadySent: batch.points.length, superseded: 0 });
+    assert.equal((await pushOutbox(db, { server: srv.base, token: org.write })).sent, 0);
+  });
+
+  it('refuses to queue anything but the contract (a path, text, a bad id) before storing a thing', async () => {
+    const db = await memDb();
+    assert.throws(() => enqueuePoints(db, [{ ...point(), path: 'src/a.ts' } as never], [definition()]), /unknown field "path"/);
+    assert.throws(() => enqueuePoints(db, [point()], [{ ...definition(), matches: ['x'] } as never]), /unknown field "matches"/);
+    assert.throws(() => enqueuePoints(db, [point({ series: 'f'.repeat(16) })], [definition()]), /has no definition/);
+    assert.deepEqual(outboxCounts(db), { pending: 0, failed: 0 });
+  });
+
+  it('keeps the newest commit per key in the outbox', async () => {
+    const db = await memDb();
+    enqueuePoints(db, [point({ commit: sha(2), commitTime: '2026-11-01T13:00:00.000Z', value: 9 })], [definition()]);
+    const r = enqueuePoints(db, [point({ commit: sha(1), commitTime: '2026-11-01T12:00:00.000Z', value: 5 })], [definition()]);
+    assert.equal(r.superseded, 1);
+    assert.equal(outboxCounts(db).pending, 1);
+  });
+
+  it('push writes the cache file atomically and empties the outbox (code-insights push)', async () => {
+    const dir = tempDir('ci-push-');
+    const file = join(dir, 'cache.sqlite');
+    const { cache } = await InsightsCache.open(file);
+    enqueuePoints(cache.db, [point({ repo: 'github.com/acme/cli', value: 4 }), point({ repo: 'github.com/acme/cli', time: '2026-11-09T00:00:00.000Z', value: 6 })], [definition()]);
+    saveAtomically(cache.db, file);
+    cache.close();
+    const out: string[] = [];
+    const code = await runPush(['--server', srv.base, '--token', org.write, '--cache', file], { out: (s) => out.push(s), err: (s) => out.push(s) });
+    assert.equal(code, 0, out.join(''));
+    assert.match(out.join(''), /pushed 2 points in 1 batches/);
+    assert.ok(!existsSync(`${file}.tmp-${process.pid}`));
+    const again = await InsightsCache.open(file);
+    assert.deepEqual(outboxCounts(again.cache.db), { pending: 0, failed: 0 });
+    again.cache.close();
+    // A rejected token: the points stay, marked failed, exit code 1, the service's message shown.
+    const c2 = await InsightsCache.open(file);
+    enqueuePoints(c2.cache.db, [point({ repo: 'github.com/acme/cli2' })], [definition()]);
+    saveAtomically(c2.cache.db, file);
+    c2.cache.close();
+    const err: string[] = [];
+    assert.equal(await runPush(['--server', srv.base, '--token', org.read, '--cache', file], { out: (s) => err.push(s), err: (s) => err.push(s) }), 1);
+    assert.match(err.join(''), /1 points not accepted: HTTP 403 FORBIDDEN/);
+    assert.equal(await runPush(['--server', 'ftp://x', '--token', 'x', '--cache', file], { out: () => {}, err: () => {} }), 2);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('sync client against failing servers', () => {
+  // A scripted server: each request takes the next step; 'reset' destroys the socket.
+  type Step = 'reset' | { status: number; headers?: Record<string, string>; body?: unknown };
+  let steps: Step[] = [];
+  const seen: { at: number; body: string }[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push({ at: Date.now(), body });
+      const step = steps.shift() ?? { status: 200, body: {} };
+      if (step === 'reset') return req.socket.destroy();
+      res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers });
+      res.end(JSON.stringify(step.body ?? {}));
+    });
+  });
+  let base = '';
+  before(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => server.close());
+
+  async function queued(n: number): Promise<Database> {
+    const db = await memDb();
+    enqueuePoints(db, Array.from({ length: n }, (_, i) => point({ repo: `github.com/acme/r${i}` })), [definition()]);
+    return db;
+  }
+
+  it('retries network errors, 5xx and 429 (honouring Retry-After), deletes only after a 2xx', async () => {
+    const db = await queued(3);
+    steps = ['reset', { status: 503 }, { status: 429, headers: { 'retry-after': '1' } }, { status: 500 }, { status: 200, body: { received: 3 } }];
+    seen.length = 0;
+    const retries: string[] = [];
+    const r = await pushOutbox(db, { server: base, token: 'cit_x', baseDelayMs: 5, onRetry: (x) => retries.push(x.reason) });
+    assert.equal(seen.length, 5);
+    assert.equal(r.sent, 3);
+    assert.deepEqual(outboxCounts(db), { pending: 0, failed: 0 });
+    assert.match(retries[0], /network error/);
+    assert.match(retries[1], /HTTP 503/);
+    assert.match(retries[2], /HTTP 429/);
+    assert.ok(seen[3].at - seen[2].at >= 1000, `Retry-After: 1 honoured (waited ${seen[3].at - seen[2].at} ms)`);
+    assert.ok(seen.every((s) => s.body === seen[0].body), 'each retry sends the same batch');
+  });
+
+  it('never retries another 4xx: points stay, marked failed with the message; nothing lost', async () => {
+    const db = await queued(2);
+    steps = [{ status: 400, body: { error: { code: 'INVALID_BODY', message: 'points[0].value is wrong' } } }];
+    seen.length = 0;
+    const r = await pushOutbox(db, { server: base, token: 'cit_x', baseDelayMs: 5 });
+    assert.equal(seen.length, 1);
+    assert.equal(r.failed, 2);
+    assert.deepEqual(r.errors, ['HTTP 400 INVALID_BODY: points[0].value is wrong']);
+    assert.deepEqual(outboxCounts(db), { pending: 0, failed: 2 });
+    assert.deepEqual(outboxFailures(db), [{ error: 'HTTP 400 INVALID_BODY: points[0].value is wrong', points: 2 }]);
+    assert.equal(retryFailed(db), 2);
+    steps = [];
+    assert.equal((await pushOutbox(db, { server: base, token: 'cit_x' })).sent, 2);
+  });
+
+  it('gives up after maxAttempts with every point still pending, and splits into batches', async () => {
+    const db = await queued(5);
+    steps = [{ status: 503 }, { status: 503 }];
+    seen.length = 0;
+    const r = await pushOutbox(db, { server: base, token: 'cit_x', baseDelayMs: 1, maxAttempts: 2, batchSize: 2 });
+    assert.match(r.gaveUp ?? '', /gave up after 2 attempts: HTTP 503/);
+    assert.equal(r.pending, 5);
+    steps = [];
+    seen.length = 0;
+    const ok = await pushOutbox(db, { server: base, token: 'cit_x', batchSize: 2 });
+    assert.equal(ok.batches, 3);
+    assert.deepEqual(seen.map((s) => JSON.parse(s.body).points.length), [2, 2, 1]);
+  });
+
+  it('stops waiting when cancelled', async () => {
+    const db = await queued(1);
+    steps = [{ status: 503, headers: { 'retry-after': '60' } }];
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    await assert.rejects(pushOutbox(db, { server: base, token: 'cit_x', signal: ac.signal }), /cancelled/);
+    assert.equal(outboxCounts(db).pending, 1);
+  });
+});
