@@ -1,0 +1,114 @@
+// Black-box: the cache file. A rerun with no new commits reads no blob; after one new commit only
+// that commit's new blobs are read; a corrupt cache file is reported and rebuilt, and the numbers
+// stay exact throughout (compared with a --no-cache run and with git grep).
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestRepo, tempDir } from '../helpers/gitRepo';
+import { ensureBuilt, runCli, runJson, revListBefore, gitGrepCount, lsTree, hasStackTrace, type SeriesOutput } from './cliHarness';
+
+const END = '2026-01-20T00:00:00Z';
+const WINDOW = ['--step', 'day', '--points', '20', '--end', END]; // every commit of the history is a point's commit
+const QUERIES = ['-q', 'TODO', '-q', 'FIXME'];
+
+let repo: TestRepo;
+
+before(() => {
+  ensureBuilt();
+  repo = TestRepo.init();
+  repo.commit('2026-01-03T10:00:00Z', { 'a.txt': 'TODO a\n', 'b.txt': 'FIXME b\n', 'src/c.ts': 'TODO c TODO\n' });
+  repo.commit('2026-01-06T10:00:00Z', { 'a.txt': 'TODO a\nTODO a2\n', 'd.txt': 'nothing\n' });
+  repo.commit('2026-01-09T10:00:00Z', { 'b.txt': null, 'src/e.ts': 'FIXME e\nTODO e\n' });
+  repo.commit('2026-01-12T10:00:00Z', { 'src/c.ts': 'TODO c\n' });
+});
+
+function values(o: SeriesOutput): unknown {
+  return o.series.map((s) => ({ id: s.id, points: s.points.map((p) => [p.time, p.value, p.repos.map((r) => [r.repo, r.commit, r.value])]) }));
+}
+
+function blobsRead(o: SeriesOutput): number {
+  assert.ok(o.stats && typeof o.stats.blobsRead === 'number', `the json says how many blobs were read (stats.blobsRead): ${JSON.stringify(o.stats)}`);
+  return o.stats.blobsRead;
+}
+
+function assertExact(o: SeriesOutput): void {
+  const patterns = ['TODO', 'FIXME'];
+  o.series.forEach((s, i) => {
+    for (const p of s.points) {
+      const c = revListBefore(repo.dir, p.time);
+      assert.equal(p.value, c ? gitGrepCount(repo.dir, c, patterns[i]) : 0, `${patterns[i]} at ${p.time}`);
+    }
+  });
+}
+
+/** Regular-file blobs of a commit's tree that no earlier commit's tree holds. */
+function newBlobsOf(commit: string): number {
+  const older = new Set(repo.git(['rev-list', `${commit}^`]).trim().split('\n').filter(Boolean).flatMap((c) => lsTree(repo.dir, c).map((f) => f.oid)));
+  return new Set(lsTree(repo.dir, commit).filter((f) => f.mode.startsWith('100') && !older.has(f.oid)).map((f) => f.oid)).size;
+}
+
+test('cache: a rerun with no new commits reads no blob; one new commit reads only its new blobs; numbers exact', async () => {
+  const cache = join(tempDir('ci-cache-'), 'cache.sqlite');
+  const cold = await runJson(['series', repo.dir, ...QUERIES, ...WINDOW, '--cache', cache]);
+  assert.ok(existsSync(cache), 'the cache file is written');
+  assertExact(cold);
+  const distinctBlobs = new Set(repo.git(['rev-list', 'HEAD']).trim().split('\n').flatMap((c) => lsTree(repo.dir, c).map((f) => f.oid))).size;
+  assert.equal(blobsRead(cold), distinctBlobs, 'a cold run reads every distinct blob of the sampled commits once');
+
+  const warm = await runJson(['series', repo.dir, ...QUERIES, ...WINDOW, '--cache', cache]);
+  assert.equal(blobsRead(warm), 0, 'nothing new: no blob read');
+  assert.deepEqual(values(warm), values(cold));
+
+  // one new commit: a changed file, a new file, and a copy of a blob the history already has
+  const c = repo.commit('2026-01-15T10:00:00Z', { 'a.txt': 'TODO a\nTODO a2\nTODO a3\n', 'f.txt': 'FIXME f\n', 'copy.txt': 'nothing\n' });
+  const fresh = newBlobsOf(c);
+  assert.equal(fresh, 2, 'the test\'s own arithmetic: a.txt and f.txt are new blobs, copy.txt is not');
+  const after = await runJson(['series', repo.dir, ...QUERIES, ...WINDOW, '--cache', cache]);
+  assert.equal(blobsRead(after), fresh, `only the new commit's ${fresh} new blobs are read`);
+  assertExact(after);
+  const noCache = await runJson(['series', repo.dir, ...QUERIES, ...WINDOW, '--no-cache']);
+  assert.deepEqual(values(after), values(noCache));
+  assert.equal(after.series[0].points.at(-1)!.repos[0].commit, c);
+});
+
+test('cache: a different query over the same history reuses nothing it should not, and stays exact', async () => {
+  const cache = join(tempDir('ci-cache-'), 'cache.sqlite');
+  await runJson(['series', repo.dir, '-q', 'TODO', ...WINDOW, '--cache', cache]);
+  const other = await runJson(['series', repo.dir, '-q', 'FIXME', '-q', 'TODO', ...WINDOW, '--cache', cache]);
+  const patterns = ['FIXME', 'TODO'];
+  other.series.forEach((s, i) => {
+    for (const p of s.points) {
+      const c = revListBefore(repo.dir, p.time);
+      assert.equal(p.value, c ? gitGrepCount(repo.dir, c, patterns[i]) : 0, `${patterns[i]} at ${p.time}`);
+    }
+  });
+});
+
+test('--stats prints the blobs read to stderr', async () => {
+  const r = await runCli(['series', repo.dir, '-q', 'TODO', ...WINDOW, '--no-cache', '--stats', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\d+ blobs? read/i, r.stderr);
+});
+
+for (const [what, content] of [
+  ['garbage', Buffer.from('this is not a cache file at all\n'.repeat(100))],
+  ['a truncated SQLite header', Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(200, 0xff)])],
+] as [string, Buffer][]) {
+  test(`cache: a corrupt cache file (${what}) is reported and rebuilt, with exact results`, async () => {
+    const cache = join(tempDir('ci-cache-'), 'cache.sqlite');
+    writeFileSync(cache, content);
+    const r = await runCli(['series', repo.dir, ...QUERIES, ...WINDOW, '--cache', cache, '--format', 'json']);
+    assert.equal(r.code, 0, `a bad cache is not fatal: ${r.stderr}`);
+    assert.match(r.stderr, /cache/i, `the corrupt cache is reported: ${r.stderr}`);
+    assert.ok(r.stderr.includes(cache) || /corrupt|unreadable|invalid|not a|rebuil/i.test(r.stderr), `the report says what is wrong: ${r.stderr}`);
+    assert.ok(!hasStackTrace(r.stderr), r.stderr);
+    const out = JSON.parse(r.stdout) as SeriesOutput;
+    assertExact(out);
+    assert.notDeepEqual(readFileSync(cache), content, 'the file was rebuilt');
+    const again = await runCli(['series', repo.dir, ...QUERIES, ...WINDOW, '--cache', cache, '--format', 'json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /corrupt|unreadable|invalid|rebuil/i, 'the rebuilt cache is healthy');
+    assert.equal(blobsRead(JSON.parse(again.stdout) as SeriesOutput), 0, 'and used: no blob read on the rerun');
+  });
+}

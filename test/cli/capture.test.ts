@@ -1,0 +1,73 @@
+// Black-box: `code-insights capture` makes one series per distinct captured value (value =
+// occurrences with that capture), sorted by the latest value, cut by --limit; each point agrees
+// with the matched texts git grep -o finds at the point's commit.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestRepo } from '../helpers/gitRepo';
+import { ensureBuilt, runJson, revListBefore, gitGrepMatches, describePoints, type SeriesOutput } from './cliHarness';
+
+const END = '2026-01-22T00:00:00Z';
+const WINDOW = ['--step', 'week', '--points', '4', '--end', END, '--no-cache'];
+const QUERY = 'lib@(\\d+)';
+
+let repo: TestRepo;
+
+before(() => {
+  ensureBuilt();
+  repo = TestRepo.init();
+  repo.commit('2026-01-05T10:00:00Z', { 'deps.txt': 'lib@1\nlib@2\nlib@1 lib@1\nlib@9\n', 'src/other.js': 'import "lib@3";\n' });
+  repo.commit('2026-01-12T10:00:00Z', { 'deps.txt': 'lib@2\nlib@2 lib@2\nlib@1\n', 'src/other.js': 'import "lib@3"; import "lib@4";\n' });
+  // latest: lib@2 x5, lib@1 x3, lib@3 x2, lib@4 x1, lib@9 x0 (gone) — no ties
+  repo.commit('2026-01-19T10:00:00Z', { 'deps.txt': 'lib@2\nlib@2 lib@2\nlib@1 lib@1\nlib@2 lib@2\n', 'src/more.js': 'lib@3 lib@4 lib@1\n' });
+});
+
+/** Occurrences per captured value at a commit, from git grep -o's matched texts. */
+function capturedAt(commit: string | undefined): Map<string, number> {
+  const m = new Map<string, number>();
+  if (!commit) return m;
+  for (const text of gitGrepMatches(repo.dir, commit, 'lib@\\d+')) {
+    const v = /lib@(\d+)/.exec(text)![1];
+    m.set(v, (m.get(v) ?? 0) + 1);
+  }
+  return m;
+}
+
+function captureOf(s: SeriesOutput['series'][number]): string {
+  assert.ok(s.capture !== undefined, `a capture series says its captured value (field "capture"): ${JSON.stringify({ ...s, points: undefined })}`);
+  return s.capture;
+}
+
+test('one series per distinct captured value, each point equal to git grep -o at its commit', async () => {
+  const out = await runJson(['capture', repo.dir, '-q', QUERY, ...WINDOW]);
+  const perPoint = out.series[0].points.map((p) => capturedAt(revListBefore(repo.dir, p.time)));
+  const everSeen = new Set(perPoint.flatMap((m) => [...m.keys()]));
+  assert.deepEqual(new Set(out.series.map(captureOf)), everSeen);
+  for (const s of out.series) {
+    s.points.forEach((p, i) => {
+      assert.equal(p.value, perPoint[i].get(captureOf(s)) ?? 0, `lib@${captureOf(s)} at ${p.time}: ${describePoints(s.points)}`);
+      if (p.repos[0]) assert.equal(p.repos[0].commit, revListBefore(repo.dir, p.time));
+    });
+  }
+});
+
+test('capture series are sorted by their latest value, largest first', async () => {
+  const out = await runJson(['capture', repo.dir, '-q', QUERY, ...WINDOW]);
+  const latest = capturedAt(revListBefore(repo.dir, END));
+  const want = [...new Set(out.series.map(captureOf))].sort((a, b) => (latest.get(b) ?? 0) - (latest.get(a) ?? 0));
+  assert.deepEqual(out.series.map(captureOf), want);
+  assert.deepEqual(want.slice(0, 4), ['2', '1', '3', '4']);
+  const lastValues = out.series.map((s) => s.points.at(-1)!.value);
+  assert.deepEqual(lastValues, [...lastValues].sort((a, b) => b - a));
+});
+
+test('--limit N keeps the top N values by latest value', async () => {
+  const out = await runJson(['capture', repo.dir, '-q', QUERY, '--limit', '2', ...WINDOW]);
+  assert.deepEqual(out.series.map(captureOf), ['2', '1']);
+});
+
+test('capture series have distinct ids that are stable across runs', async () => {
+  const a = await runJson(['capture', repo.dir, '-q', QUERY, ...WINDOW]);
+  const b = await runJson(['capture', repo.dir, '-q', QUERY, ...WINDOW]);
+  assert.equal(new Set(a.series.map((s) => s.id)).size, a.series.length);
+  assert.deepEqual(a.series.map((s) => [captureOf(s), s.id]), b.series.map((s) => [captureOf(s), s.id]));
+});

@@ -1,0 +1,77 @@
+// Black-box: `code-insights languages` counts physical lines per language at the commit of a
+// time (newlines, plus one when the last line has none); binary and vendored files are skipped.
+// The expected line counts come from the blobs git stores.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestRepo } from '../helpers/gitRepo';
+import { ensureBuilt, runCli, revListBefore, lsTree, gitRaw } from './cliHarness';
+
+interface LanguageCount { language: string; lines: number; files: number }
+interface LanguagesOutput { languages: { time: string; languages: LanguageCount[]; repos: { repo: string; commit: string; languages: LanguageCount[] }[] }[] }
+
+let repo: TestRepo;
+
+before(() => {
+  ensureBuilt();
+  repo = TestRepo.init();
+  repo.commit('2026-01-05T10:00:00Z', {
+    'src/a.ts': 'const a = 1;\nconst b = 2;\nexport { a, b };\n', // 3 lines
+    'tool/b.py': 'x = 1\ny = 2', // 2 lines, no trailing newline
+    'tool/c.py': 'print(1)\n\n', // 2 lines (an empty last line)
+    'logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 10, 10, 10]),
+    'node_modules/dep/index.js': 'module.exports = 1;\n'.repeat(50), // vendored
+    'vendor/lib.py': 'z = 3\n'.repeat(40), // vendored
+  });
+  repo.commit('2026-02-10T10:00:00Z', { 'src/d.ts': 'export const d = 4;\n', 'tool/b.py': 'x = 1\ny = 2\nz = 3\n' });
+});
+
+/** Physical lines of a blob, as the spec defines them. */
+function physicalLines(oid: string): number {
+  const buf = gitRaw(repo.dir, ['cat-file', 'blob', oid]);
+  if (buf.length === 0) return 0;
+  let n = 0;
+  for (const b of buf) if (b === 10) n++;
+  return buf[buf.length - 1] === 10 ? n : n + 1;
+}
+
+/** Lines and files of the given extensions at a commit, from git's own blobs (vendored folders left out). */
+function expectedAt(commit: string, ext: string): { lines: number; files: number } {
+  const files = lsTree(repo.dir, commit).filter((f) => f.path.endsWith(ext) && !/^(node_modules|vendor)\//.test(f.path));
+  return { lines: files.reduce((s, f) => s + physicalLines(f.oid), 0), files: files.length };
+}
+
+async function languages(args: string[]): Promise<LanguagesOutput> {
+  const r = await runCli(['languages', repo.dir, ...args, '--format', 'json', '--no-cache']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as LanguagesOutput;
+}
+
+const byName = (l: LanguageCount[], name: string) => l.find((x) => x.language === name);
+
+test('languages --at: lines and files per language at that time\'s commit; binary and vendored files skipped', async () => {
+  const at = '2026-01-20T00:00:00Z';
+  const out = await languages(['--at', at]);
+  assert.equal(out.languages.length, 1);
+  const p = out.languages[0];
+  const commit = revListBefore(repo.dir, at)!;
+  assert.equal(p.repos[0]?.commit, commit);
+  assert.deepEqual(byName(p.languages, 'TypeScript'), { language: 'TypeScript', ...expectedAt(commit, '.ts') });
+  assert.deepEqual(byName(p.languages, 'Python'), { language: 'Python', ...expectedAt(commit, '.py') });
+  assert.deepEqual(expectedAt(commit, '.py'), { lines: 4, files: 2 }); // the test's own arithmetic: 2 + 2
+  assert.equal(byName(p.languages, 'JavaScript'), undefined, 'node_modules is vendored');
+  assert.deepEqual(p.languages.map((l) => l.language).sort(), ['Python', 'TypeScript'], 'nothing else: logo.png is binary, vendor/ vendored');
+});
+
+test('languages over time: each point at rev-list\'s commit', async () => {
+  const end = '2026-02-15T00:00:00Z';
+  const out = await languages(['--step', 'month', '--points', '3', '--end', end]);
+  assert.deepEqual(out.languages.map((p) => p.time), ['2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z', '2026-02-15T00:00:00.000Z']);
+  assert.deepEqual(out.languages[0].languages, [], 'before the first commit: no languages');
+  for (const p of out.languages.slice(1)) {
+    const commit = revListBefore(repo.dir, p.time)!;
+    assert.equal(p.repos[0]?.commit, commit);
+    assert.deepEqual(byName(p.languages, 'TypeScript'), { language: 'TypeScript', ...expectedAt(commit, '.ts') });
+    assert.deepEqual(byName(p.languages, 'Python'), { language: 'Python', ...expectedAt(commit, '.py') });
+  }
+  assert.equal(byName(out.languages[2].languages, 'Python')!.lines, 5, 'b.py grew to 3 lines');
+});
