@@ -108,7 +108,29 @@ class DashboardPanel implements vscode.Disposable {
       source.onResult((r, p) => this.onResult(r, p)),
       source.onDidChangeInsights((list) => void this.onInsights(list)),
     );
+    this.watchRepositories();
     panel.webview.html = dashboardHtml(panel.webview, context.extensionUri);
+  }
+
+  /**
+   * Live: a commit, pull or checkout moves HEAD or a ref; recompute then. History comes from the
+   * engine's cache, so only the newest point and any new bucket cost anything.
+   */
+  private watchRepositories(): void {
+    let timer: NodeJS.Timeout | undefined;
+    const changed = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (!vscode.workspace.isTrusted) return;
+        void this.source.refresh().then(undefined, (e: unknown) => this.warn(`refresh after a repository change failed: ${e instanceof Error ? e.message : String(e)}`));
+      }, 1500);
+    };
+    for (const glob of ['**/.git/HEAD', '**/.git/refs/**', '**/.git/packed-refs']) {
+      const w = vscode.workspace.createFileSystemWatcher(glob);
+      this.disposables.push(w, w.onDidChange(changed), w.onDidCreate(changed), w.onDidDelete(changed));
+    }
+    this.disposables.push({ dispose: () => timer && clearTimeout(timer) });
   }
 
   reveal(): void {
@@ -266,7 +288,14 @@ class DashboardPanel implements vscode.Disposable {
       }
     }
     for (const s of list) {
-      if (!before.has(s.key)) this.results.set(s.key, await this.source.result(s.key));
+      // A computation the server ran on its own (start, definitions edited) ends with a state
+      // change, not a result: fetch the finished result then.
+      const r = this.results.get(s.key);
+      if (!before.has(s.key) || (s.state !== 'computing' && (!r || r.partial || this.progress.has(s.key)))) {
+        this.results.set(s.key, await this.source.result(s.key));
+        this.progress.delete(s.key);
+        this.computedAt.set(s.key, new Date().toISOString());
+      }
       this.post({ type: 'card', card: toCard(s, this.results.get(s.key), this.progress.get(s.key), this.computedAt.get(s.key)) });
     }
     this.dashboards = await readDashboards(this.context, this.summaries);
