@@ -3,7 +3,7 @@
 // stay exact throughout (compared with a --no-cache run and with git grep).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
 import { ensureBuilt, runCli, runJson, revListBefore, gitGrepCount, lsTree, hasStackTrace, type SeriesOutput } from './cliHarness';
@@ -112,3 +112,24 @@ for (const [what, content] of [
     assert.equal(blobsRead(JSON.parse(again.stdout) as SeriesOutput), 0, 'and used: no blob read on the rerun');
   });
 }
+
+test('cache: a foreign SQLite file (another program\'s database) is reported, not silently used, and its data is not lost', async () => {
+  // sql.js, the same SQLite the engine uses, writes a valid database that is not a Code Insights cache
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const initSqlJs = require('sql.js') as (o?: object) => Promise<{ Database: new () => { run(sql: string): void; export(): Uint8Array; close(): void } }>;
+  const SQL = await initSqlJs();
+  const db = new SQL.Database();
+  db.run("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('precious');");
+  const foreign = Buffer.from(db.export());
+  db.close();
+  const dir = tempDir('ci-cache-');
+  const cache = join(dir, 'cache.sqlite');
+  writeFileSync(cache, foreign);
+  const r = await runCli(['series', repo.dir, ...QUERIES, ...WINDOW, '--cache', cache, '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /cache/i, `the foreign file is reported: ${r.stderr}`);
+  assert.ok(!hasStackTrace(r.stderr));
+  assertExact(JSON.parse(r.stdout) as SeriesOutput);
+  const kept = readdirSync(dir).some((f) => readFileSync(join(dir, f)).equals(foreign));
+  assert.ok(kept, `the foreign database is kept (moved aside), not overwritten: ${readdirSync(dir).join(', ')}`);
+});
