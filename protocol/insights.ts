@@ -97,6 +97,8 @@ export interface RunStats {
   commitsSampled: number;
   blobsRead: number;
   blobsFromCache: number;
+  /** Blobs `git grep` showed to hold none of the literal queries: counted zero, never read into Node. */
+  blobsRuledOut: number;
   bytesRead: number;
   elapsedMs: number;
 }

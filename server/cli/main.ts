@@ -181,6 +181,10 @@ async function compute(req: ComputeRequest, p: Parsed, io: Io, signal: AbortSign
   }
 }
 
+function statsLine(st: ComputeResult['stats']): string {
+  return `stats: ${st.repos} repos, ${st.commitsSampled} commits sampled, ${st.blobsRead} blobs read (${(st.bytesRead / 1048576).toFixed(1)} MiB), ${st.blobsRuledOut} ruled out by git grep, ${st.blobsFromCache} from cache, ${st.elapsedMs} ms\n`;
+}
+
 /** Repo warnings and errors to stderr; the exit code says whether anything could be computed. */
 function reportRepos(r: ComputeResult, p: Parsed, io: Io): number {
   for (const s of r.repos) {
@@ -189,7 +193,7 @@ function reportRepos(r: ComputeResult, p: Parsed, io: Io): number {
   }
   if (p.options.stats) {
     const st = r.stats;
-    io.err(`stats: ${st.repos} repos, ${st.commitsSampled} commits sampled, ${st.blobsRead} blobs read (${(st.bytesRead / 1048576).toFixed(1)} MiB), ${st.blobsFromCache} from cache, ${st.elapsedMs} ms\n`);
+    io.err(statsLine(st));
   }
   const real = r.repos.filter((s) => s.repo !== '(cache)');
   return real.length > 0 && real.every((s) => s.error) ? 1 : 0;
@@ -304,7 +308,7 @@ async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<numbe
   const results: { def: InsightDefinition; series: SeriesResult[]; languages?: LanguagesPoint[] }[] = [];
   let code = 0;
   let last: ComputeResult | undefined;
-  const stats = { repos: 0, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, bytesRead: 0, elapsedMs: 0 };
+  const stats = { repos: 0, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, bytesRead: 0, elapsedMs: 0 };
   for (const g of groups.values()) {
     const r = await compute(g.req, p, io, signal);
     last = r;
@@ -320,7 +324,7 @@ async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<numbe
       }
     }
   }
-  if (p.options.stats) io.err(`stats: ${stats.repos} repos, ${stats.commitsSampled} commits sampled, ${stats.blobsRead} blobs read (${(stats.bytesRead / 1048576).toFixed(1)} MiB), ${stats.blobsFromCache} from cache, ${stats.elapsedMs} ms\n`);
+  if (p.options.stats) io.err(statsLine(stats));
   if (format === 'json') {
     io.out(JSON.stringify({ insights: results.map((x) => ({ id: x.def.id, title: x.def.title, kind: x.def.kind, series: x.series, ...(x.languages ? { languages: x.languages } : {}) })), repos: last?.repos ?? [], stats }, null, 2) + '\n');
   } else if (format === 'csv') {

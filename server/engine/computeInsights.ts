@@ -6,6 +6,7 @@ import type { ComputeOptions, ComputeRequest, ComputeResult, SeriesSpec } from '
 import { bucketTimes, type Bucket } from './buckets';
 import { CatFile, type BlobAnswer } from './blobReader';
 import { GuardedCounter } from './guardedCount';
+import { blobsContaining } from './grepPrefilter';
 import { Matcher, ZERO, type BlobCounts, type CaptureCounts } from './countMatches';
 import { countLines, isBinary } from './countLines';
 // The language database is large; only runs that count languages load it.
@@ -24,6 +25,8 @@ import { InsightsCache, defaultCacheFile } from '../store/cache';
 import { queueForSync } from '../store/queueForSync';
 
 export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
+/** Below this many new blobs, reading them costs less than building a tree for git grep. */
+const grepPrefilterMinBlobs = () => Number(process.env.CODE_INSIGHTS_GREP_MIN_BLOBS) || 64;
 
 /** CODE_INSIGHTS_TRACE=1 prints phase times to stderr (for profiling, not for users). */
 const T0 = performance.now();
@@ -142,15 +145,19 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   if (warning) warnings.push(warning);
   trace('cache open');
 
-  const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, bytesRead: 0, elapsedMs: 0 };
+  const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, bytesRead: 0, elapsedMs: 0 };
   const maxLimit = Math.max(...units.map((u) => u.limit), 0);
   const needLines = !!req.languages;
   const outcomes: RepoOutcome[] = [];
   const guards = matchers.map((m) => (m.linear ? undefined : new GuardedCounter(m.spec)));
+  const grepNeedles =
+    !req.languages && matchers.length > 0 && matchers.every((m) => m.grepNeedles)
+      ? { needles: [...new Set(matchers.flatMap((m) => m.grepNeedles!.needles))], ignoreCase: matchers.some((m) => m.grepNeedles!.ignoreCase) }
+      : undefined;
   const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
   // With fewer repos than cores, each repo gets more than one blob reader.
   const readersPerRepo = Math.max(1, Math.min(2, Math.floor(cpus().length / Math.min(concurrency, Math.max(1, locations.length)))));
-  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards };
+  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards, grepNeedles };
 
   let next = 0;
   const finishRepo = (o: RepoOutcome) => {
@@ -189,7 +196,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   }
   progress.phase = 'done';
   report();
-  trace('saved');
+  trace(`saved; node cpu ${JSON.stringify(process.cpuUsage())}`);
   return assemble(ctx, outcomes, warnings, started);
 }
 
@@ -210,6 +217,8 @@ interface RepoContext {
   readersPerRepo: number;
   /** Per matcher: the budgeted worker for patterns that may backtrack without bound. */
   guards: (GuardedCounter | undefined)[];
+  /** Set when every query is literal and no line counts are needed: the git grep prefilter applies. */
+  grepNeedles: { needles: string[]; ignoreCase: boolean } | undefined;
 }
 
 async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOutcome> {
@@ -329,18 +338,43 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     if (ctx.progress.blobsDone % 256 === 0) ctx.report();
   };
 
-  const read = (oid: string) => {
+  const readNow = (oid: string) => {
     if (readers.length < ctx.readersPerRepo) readers.push(new CatFile(loc.gitDir, true, signal));
     ctx.progress.blobsTotal++;
     readers[turn++ % readers.length].request(oid, onContent);
   };
+  // With only literal queries, blobs wait for `git grep` to say which can match at all.
+  const toGrep: string[] = [];
+  const read = ctx.grepNeedles ? (oid: string) => void toGrep.push(oid) : readNow;
 
-  const withSize = (oid: string, size: number) => {
+  const withSize = (oid: string, size: number, then: (oid: string) => void = read) => {
+    blobs.get(oid)!.size = size;
     if (size > ctx.maxLimit || size > HARD_MAX_BLOB) {
       blobs.set(oid, { size, binary: false, skipped: true });
       return;
     }
-    read(oid);
+    then(oid);
+  };
+
+  const sizeThenRead = (oid: string) => {
+    checker ??= new CatFile(loc.gitDir, false, signal);
+    checker.request(oid, (a) => {
+      if (a.size < 0) {
+        blobs.set(oid, { size: 0, binary: false, missing: true });
+        missing++;
+      } else withSize(oid, a.size, ctx.grepNeedles ? readNow : read);
+    });
+  };
+
+  /** A blob git grep showed to hold none of the needles: every query counts zero in it. */
+  const ruleOut = (oid: string) => {
+    const st: BlobState = { size: blobs.get(oid)!.size, binary: false, counts: ctx.matchers.map((m) => (m.capture ? new Map() : ZERO)) };
+    blobs.set(oid, st);
+    ctx.stats.blobsRuledOut++;
+    if (cache) {
+      cache.putBlob(oid, { size: st.size, binary: false });
+      ctx.matchers.forEach((m, i) => cache.putCount(m.key, oid, countsToString(st.counts![i])));
+    }
   };
 
   const fromCache = (oid: string): BlobState | undefined => {
@@ -371,15 +405,8 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     }
     blobs.set(oid, { size, binary: false }); // placeholder: requested
     if (size >= 0) withSize(oid, size);
-    else {
-      checker ??= new CatFile(loc.gitDir, false, signal);
-      checker.request(oid, (a) => {
-        if (a.size < 0) {
-          blobs.set(oid, { size: 0, binary: false, missing: true });
-          missing++;
-        } else withSize(oid, a.size);
-      });
-    }
+    else if (ctx.grepNeedles) read(oid); // sizes are asked only for the blobs git grep keeps
+    else sizeThenRead(oid);
   };
 
   try {
@@ -393,7 +420,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
         walks.push(listTree(loc.gitDir, distinct[0].sha, (e) => {
           fullEntries.push(e);
           need(e.path, e.oid, e.size);
-        }, signal));
+        }, signal, !ctx.grepNeedles));
       } else pairs.push({ older: distinct[i - 1].sha, newer: distinct[i].sha, index: i });
     }
     walks.push(diffPairs(loc.gitDir, pairs, (pi, c) => {
@@ -407,6 +434,32 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     ctx.report();
     if (checker) await checker.finish();
     trace(`sizes checked; blobs requested ${ctx.progress.blobsTotal}, done ${ctx.progress.blobsDone}`);
+    if (toGrep.length > 0) {
+      const announced = new Set<string>();
+      const take = (oid: string) => {
+        if (announced.has(oid)) return;
+        announced.add(oid);
+        if (blobs.get(oid)!.size >= 0) readNow(oid);
+        else sizeThenRead(oid);
+      };
+      let searched = false;
+      if (toGrep.length >= grepPrefilterMinBlobs()) {
+        try {
+          await blobsContaining(loc.gitDir, toGrep, ctx.grepNeedles!.needles, ctx.grepNeedles!.ignoreCase, take, signal);
+          searched = true;
+        } catch (e) {
+          if (e instanceof AbortedError) throw e;
+          trace(`grep prefilter failed, reading every blob: ${(e as Error).message}`);
+        }
+      }
+      trace(`grep prefilter: ${searched ? `${announced.size} of ${toGrep.length}` : 'not used'}`);
+      for (const oid of toGrep) {
+        if (announced.has(oid)) continue;
+        if (searched) ruleOut(oid);
+        else take(oid);
+      }
+      if (checker) await checker.finish();
+    }
     await Promise.all(readers.map((r) => r.finish()));
     await Promise.all(deferred);
     trace('blobs read');

@@ -92,6 +92,11 @@ export class Matcher {
   /** UTF-8 byte strings of which at least one must occur for any match (literal queries). */
   private readonly needles: Buffer[] | undefined;
   private readonly byteNeedles: Buffer[] | undefined;
+  /**
+   * Literal strings of which any match must contain one (to let `git grep -F` rule blobs
+   * out), with whether to compare ASCII letters case-insensitively; undefined if none.
+   */
+  readonly grepNeedles: { needles: string[]; ignoreCase: boolean } | undefined;
 
   /**
    * False for patterns V8's linear-time engine cannot run (backreferences, lookarounds): those
@@ -116,6 +121,15 @@ export class Matcher {
     if (!spec.ignoreCase) {
       const alts = spec.literal ? [spec.query] : spec.query.split('|');
       if (alts.every((a) => a.length > 0 && (spec.literal || !META.test(a)))) this.needles = alts.map((a) => Buffer.from(a, 'utf8'));
+    }
+    {
+      const alts = spec.literal ? [spec.query] : spec.query.split('|');
+      const plain = alts.every((a) => a.length > 0 && !/[\n\0]/.test(a) && (spec.literal || !META.test(a)));
+      // Case-insensitive JavaScript matching (without the u flag) never maps a non-ASCII
+      // character to an ASCII one, so git's ASCII case folding finds every candidate.
+      // eslint-disable-next-line no-control-regex
+      const ascii = alts.every((a) => /^[\x01-\x7f]*$/.test(a));
+      this.grepNeedles = plain && (!spec.ignoreCase || ascii) ? { needles: alts, ignoreCase: spec.ignoreCase } : undefined;
     }
     // ASCII needles can be counted on the raw bytes: an ASCII byte always decodes to itself,
     // and a needle without a line break cannot span lines.

@@ -37,10 +37,10 @@ export function gitArgs(gitDir: string | undefined, args: string[]): string[] {
   return [...SAFE_CONFIG, ...(gitDir ? ['--git-dir', gitDir] : []), ...args];
 }
 
-export function spawnGit(gitDir: string | undefined, args: string[], cwd?: string): ChildProcess {
+export function spawnGit(gitDir: string | undefined, args: string[], cwd?: string, extraEnv?: Record<string, string>): ChildProcess {
   const child = spawn('git', gitArgs(gitDir, args), {
     cwd: cwd ?? gitDir ?? process.cwd(),
-    env: gitEnv(),
+    env: extraEnv ? { ...gitEnv(), ...extraEnv } : gitEnv(),
     stdio: ['pipe', 'pipe', 'pipe'],
     windowsHide: true,
   });
@@ -65,11 +65,11 @@ export interface GitResult {
 export function runGitRaw(
   gitDir: string | undefined,
   args: string[],
-  opts: { cwd?: string; input?: string; signal?: AbortSignal } = {},
+  opts: { cwd?: string; input?: string; signal?: AbortSignal; env?: Record<string, string> } = {},
 ): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new AbortedError());
-    const child = spawnGit(gitDir, args, opts.cwd);
+    const child = spawnGit(gitDir, args, opts.cwd, opts.env);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const onAbort = () => child.kill('SIGKILL');
@@ -95,7 +95,7 @@ export function runGitRaw(
 export async function runGit(
   gitDir: string | undefined,
   args: string[],
-  opts: { cwd?: string; input?: string; signal?: AbortSignal; what?: string } = {},
+  opts: { cwd?: string; input?: string; signal?: AbortSignal; what?: string; env?: Record<string, string> } = {},
 ): Promise<string> {
   const r = await runGitRaw(gitDir, args, opts);
   if (r.code !== 0) {

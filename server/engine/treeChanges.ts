@@ -68,11 +68,11 @@ function streamZ(
   });
 }
 
-/** Every regular file of a commit's tree, with sizes. */
-export function listTree(gitDir: string, commit: string, onEntry: (e: TreeEntry) => void, signal?: AbortSignal): Promise<void> {
+/** Every regular file of a commit's tree; sizes cost git a lookup per blob, so only when asked. */
+export function listTree(gitDir: string, commit: string, onEntry: (e: TreeEntry) => void, signal?: AbortSignal, withSizes = true): Promise<void> {
   return streamZ(
     gitDir,
-    ['ls-tree', '-r', '-l', '-z', '--full-tree', commit],
+    ['ls-tree', '-r', ...(withSizes ? ['-l'] : []), '-z', '--full-tree', commit],
     undefined,
     (rec) => {
       // "<mode> <type> <oid> <size padded>\t<path>"
@@ -81,7 +81,7 @@ export function listTree(gitDir: string, commit: string, onEntry: (e: TreeEntry)
       const mode = meta.slice(0, meta.indexOf(' '));
       if (!isRegularFileMode(mode)) return;
       const parts = meta.split(/ +/);
-      onEntry({ path: rec.slice(tab + 1), oid: parts[2], size: Number(parts[3]) });
+      onEntry({ path: rec.slice(tab + 1), oid: parts[2], size: withSizes ? Number(parts[3]) : -1 });
     },
     signal,
   );

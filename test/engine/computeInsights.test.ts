@@ -77,6 +77,26 @@ test('every point equals rev-list --before and a from-scratch count, for each co
   assert.ok(new Set(r.series[0].points.map((p) => p.value)).size > 3);
 });
 
+test('the git grep prefilter for literal queries gives the same numbers as reading every blob', async () => {
+  const specs = [spec('TODO'), spec('FIXME|TODO', { count: 'lines' }), spec('todo', { literal: true, ignoreCase: true, count: 'files' }), spec('TODO', { maxFileSize: 65536 })];
+  const req = { paths: [repo.dir], series: specs, step: 'week' as const, points: 10, end: END };
+  process.env.CODE_INSIGHTS_GREP_MIN_BLOBS = '1';
+  let filtered;
+  try {
+    filtered = await computeInsights(req, { cacheFile: null });
+  } finally {
+    delete process.env.CODE_INSIGHTS_GREP_MIN_BLOBS;
+  }
+  assert.ok(filtered.stats.blobsRuledOut > 0, 'the prefilter ruled blobs out');
+  // The same queries as regexes git grep cannot take: every blob is read and counted.
+  const plain = await computeInsights({ ...req, series: [spec('(?:TODO)'), spec('(?:FIXME|TODO)', { count: 'lines' }), spec('(?:todo)', { ignoreCase: true, count: 'files' }), spec('(?:TODO)', { maxFileSize: 65536 })] }, { cacheFile: null });
+  assert.equal(plain.stats.blobsRuledOut, 0);
+  assert.deepEqual(
+    filtered.series.map((s) => s.points.map((p) => [p.value, p.repos.map((r) => r.commit)])),
+    plain.series.map((s) => s.points.map((p) => [p.value, p.repos.map((r) => r.commit)])),
+  );
+});
+
 test('a point before the first commit has no repo entry and value 0', async () => {
   const r = await computeInsights({ paths: [repo.dir], series: [spec('TODO')], step: 'week', points: 12, end: END }, { cacheFile: null });
   const first = r.series[0].points[0];
