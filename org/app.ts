@@ -66,7 +66,14 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // JSON only: a text/plain body is answered 415 instead of being parsed as a string.
   app.removeContentTypeParser('text/plain');
 
+  // While shutting down, answers in flight close their connection: a kept-alive socket would
+  // otherwise hold close() open until its keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
     reply.header('x-request-id', req.id);
     reply.header('x-content-type-options', 'nosniff');
     return payload;

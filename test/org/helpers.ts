@@ -47,7 +47,7 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Pr
 
 /** A migrated, empty PGlite data folder, made once per migration set and copied per test file:
  *  initdb in WebAssembly takes seconds, a copy a fraction of one. */
-async function pgliteTemplate(): Promise<string> {
+export async function pgliteTemplate(): Promise<string> {
   const h = createHash('sha256');
   for (const m of loadMigrations()) h.update(m.sql);
   const dir = join(tmpdir(), `code-insights-org-pglite-${h.digest('hex').slice(0, 12)}`);
