@@ -74,6 +74,13 @@ async function openPostgres(url: string, max: number, onPoolError?: (err: Error)
     async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
+      // A checked-out client is not covered by the pool's error listener: if the server ends the
+      // connection between two queries (a restart), its 'error' event would crash the process.
+      const onError = (err: Error) => {
+        broken = true;
+        onPoolError?.(err);
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const out = await fn(wrap(client));
@@ -87,6 +94,7 @@ async function openPostgres(url: string, max: number, onPoolError?: (err: Error)
         }
         throw e;
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     },
