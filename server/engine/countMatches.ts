@@ -75,6 +75,80 @@ function canRunLinear(re: RegExp): boolean {
   }
 }
 
+/**
+ * The longest run of plain characters every match of `source` must contain, or undefined.
+ * Conservative: only top-level characters count (nothing inside groups or classes), a
+ * top-level alternation gives nothing, and a character made optional by ?, * or {0,…} ends
+ * the run without joining it.
+ */
+export function requiredLiteral(source: string): string | undefined {
+  let best = '';
+  let run = '';
+  let depth = 0;
+  const end = () => {
+    if (run.length > best.length) best = run;
+    run = '';
+  };
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    let lit: string | undefined;
+    if (c === '\\') {
+      const n = source[i + 1];
+      i++;
+      if (n === undefined) return undefined;
+      if (/[A-Za-z0-9]/.test(n)) {
+        // \b, \d, \x41, \u0041, \k<n>, backreferences…: not a plain character here.
+        end();
+        continue;
+      }
+      lit = n;
+    } else if (c === '[') {
+      end();
+      // skip the class (a ] right after [ or [^ is a literal member)
+      i++;
+      if (source[i] === '^') i++;
+      if (source[i] === ']') i++;
+      while (i < source.length && source[i] !== ']') {
+        if (source[i] === '\\') i++;
+        i++;
+      }
+      continue;
+    } else if (c === '(') {
+      depth++;
+      end();
+      continue;
+    } else if (c === ')') {
+      depth--;
+      end();
+      continue;
+    } else if (c === '|') {
+      if (depth === 0) return undefined;
+      continue;
+    } else if ('.^$'.includes(c)) {
+      end();
+      continue;
+    } else if (c === '?' || c === '*' || c === '+' || (c === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(i)))) {
+      // A quantifier applies to the last character of the run (or to a group or class): a
+      // character that may occur zero times leaves the run; one that repeats ends it.
+      const min = c === '{' ? Number(/^\{(\d+)/.exec(source.slice(i))![1]) : c === '+' ? 1 : 0;
+      if (min === 0) run = run.slice(0, -1);
+      end();
+      if (c === '{') i = source.indexOf('}', i);
+      if (source[i + 1] === '?') i++; // lazy
+      continue;
+    } else {
+      lit = c;
+    }
+    if (depth > 0 || lit === '\n' || lit === '\r') {
+      end();
+      continue;
+    }
+    run += lit;
+  }
+  end();
+  return best.length >= 2 ? best : undefined;
+}
+
 /** Number of capture groups a pattern defines. */
 export function captureGroupCount(re: RegExp): number {
   return new RegExp(`${re.source}|`).exec('')!.length - 1;
@@ -118,9 +192,12 @@ export class Matcher {
     this.wholeRe = /\(\?<?[=!]/.test(source) ? undefined : new RegExp(source, this.lineRe.flags.replace('g', '') + 'm');
     this.wholeGlobal = this.wholeRe && new RegExp(source, this.lineRe.flags + 'm');
     this.anchored = /[\^$]/.test(source);
+    // A regex that is not plain text may still require a literal run (\bTODO\b needs TODO).
+    const required = spec.literal ? undefined : requiredLiteral(spec.query);
     if (!spec.ignoreCase) {
       const alts = spec.literal ? [spec.query] : spec.query.split('|');
       if (alts.every((a) => a.length > 0 && (spec.literal || !META.test(a)))) this.needles = alts.map((a) => Buffer.from(a, 'utf8'));
+      else if (required) this.needles = [Buffer.from(required, 'utf8')];
     }
     {
       const alts = spec.literal ? [spec.query] : spec.query.split('|');
@@ -129,11 +206,19 @@ export class Matcher {
       // character to an ASCII one, so git's ASCII case folding finds every candidate.
       // eslint-disable-next-line no-control-regex
       const ascii = alts.every((a) => /^[\x01-\x7f]*$/.test(a));
-      this.grepNeedles = plain && (!spec.ignoreCase || ascii) ? { needles: alts, ignoreCase: spec.ignoreCase } : undefined;
+      // eslint-disable-next-line no-control-regex
+      const requiredOk = required !== undefined && (!spec.ignoreCase || /^[\x01-\x7f]*$/.test(required));
+      this.grepNeedles =
+        plain && (!spec.ignoreCase || ascii)
+          ? { needles: alts, ignoreCase: spec.ignoreCase }
+          : requiredOk
+            ? { needles: [required!], ignoreCase: spec.ignoreCase }
+            : undefined;
     }
     // ASCII needles can be counted on the raw bytes: an ASCII byte always decodes to itself,
     // and a needle without a line break cannot span lines.
-    if (this.needles && !this.capture && this.needles.every((n) => n.every((b) => b < 0x80 && b !== 10 && b !== 13))) {
+    const pureLiteral = spec.literal || spec.query.split('|').every((a) => a.length > 0 && !META.test(a));
+    if (pureLiteral && this.needles && !this.capture && this.needles.every((n) => n.every((b) => b < 0x80 && b !== 10 && b !== 13))) {
       this.byteNeedles = this.needles;
     }
     this.key = createHash('sha256')

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Matcher, compileRegExp, type BlobCounts } from '../../server/engine/countMatches';
+import { Matcher, compileRegExp, requiredLiteral, type BlobCounts } from '../../server/engine/countMatches';
 
 /** The definition, written as plainly as possible: split on \n, scan each line. */
 function reference(query: string, text: string, flags = ''): BlobCounts {
@@ -52,6 +52,21 @@ test('counting literal alternatives on raw bytes equals counting the decoded tex
     }),
     { numRuns: 3000 },
   );
+});
+
+test('a required literal is in every text the pattern matches (property)', () => {
+  const patterns = ['\\bab\\b', 'ab+a', 'a?bab', 'ba*b', '(ab)+ba', '[ab]aba', 'ab{0,2}ba', 'ab{2}a', 'a.ba', 'ab\\sba', 'ab(?=a)', 'aab|b', 'ab\\(', 'b{1,}ab', 'ab*?ba'];
+  fc.assert(
+    fc.property(fc.constantFrom(...patterns), fc.string({ unit: fc.constantFrom('a', 'b', ' ', '(', '\n'), maxLength: 24 }), (q, text) => {
+      const lit = requiredLiteral(q);
+      if (lit === undefined) return;
+      const matches = text.split('\n').some((line) => new RegExp(q).test(line));
+      if (matches) assert.ok(text.includes(lit), `${q} matched ${JSON.stringify(text)} without ${JSON.stringify(lit)}`);
+    }),
+    { numRuns: 4000 },
+  );
+  assert.equal(requiredLiteral('\\bTODO\\b'), 'TODO');
+  assert.equal(requiredLiteral('a|b'), undefined);
 });
 
 test('literal queries escape regex characters and the byte pre-test never hides a match', () => {
