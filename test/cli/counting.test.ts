@@ -74,9 +74,8 @@ test('the default count is matches: non-overlapping matches, several per line', 
 });
 
 test('--ignore-case equals git grep -i', async () => {
-  for (const mode of ['matches', 'lines'] as const) {
-    await assertMatchesGit(['--ignore-case', '--count', mode], [{ q: 'todo', opts: { ignoreCase: true, count: mode } }, { q: 'T[a-z]DO', opts: { ignoreCase: true, count: mode } }]);
-  }
+  await Promise.all((['matches', 'lines'] as const).map((mode) =>
+    assertMatchesGit(['--ignore-case', '--count', mode], [{ q: 'todo', opts: { ignoreCase: true, count: mode } }, { q: 'T[a-z]DO', opts: { ignoreCase: true, count: mode } }])));
   const cs = await assertMatchesGit([], [{ q: 'todo' }]);
   assert.ok(cs.series[0].points.some((p) => p.value > 0), 'case-sensitive "todo" still finds the lower-case one');
 });
@@ -98,9 +97,11 @@ test('multiple -q with --label: one series per query, in order, with its label',
 
 test('binary files are skipped (NUL in the first 8000 bytes), a NUL after byte 8000 is still text', async () => {
   const only = (path: string) => ['--include', path];
-  const bin = await assertMatchesGit(only('bin.dat'), [{ q: 'TODO', opts: { pathFilter: (p) => p === 'bin.dat' } }]);
+  const [bin, late] = await Promise.all([
+    assertMatchesGit(only('bin.dat'), [{ q: 'TODO', opts: { pathFilter: (p) => p === 'bin.dat' } }]),
+    assertMatchesGit(only('late-nul.txt'), [{ q: 'TODO', opts: { pathFilter: (p) => p === 'late-nul.txt' } }]),
+  ]);
   assert.ok(bin.series[0].points.every((p) => p.value === 0), `bin.dat is binary: ${describePoints(bin.series[0].points)}`);
-  const late = await assertMatchesGit(only('late-nul.txt'), [{ q: 'TODO', opts: { pathFilter: (p) => p === 'late-nul.txt' } }]);
   assert.equal(late.series[0].points.at(-1)!.value, 2, 'git treats late-nul.txt as text: both TODOs count');
 });
 
@@ -110,18 +111,22 @@ test('symlinks are not counted, even when their target text matches', async () =
 });
 
 test('files over 1 MiB are skipped by default; --max-file-size 0 counts them; a small limit skips more', async () => {
-  const def = await assertMatchesGit(['--count', 'lines'], [{ q: '^TODO$', opts: { count: 'lines' } }]);
-  const all = await assertMatchesGit(['--count', 'lines', '--max-file-size', '0'], [{ q: '^TODO$', opts: { count: 'lines', maxFileSize: 0 } }]);
+  const [def, all] = await Promise.all([
+    assertMatchesGit(['--count', 'lines'], [{ q: '^TODO$', opts: { count: 'lines' } }]),
+    assertMatchesGit(['--count', 'lines', '--max-file-size', '0'], [{ q: '^TODO$', opts: { count: 'lines', maxFileSize: 0 } }]),
+  ]);
   const last = (o: SeriesOutput) => o.series[0].points.at(-1)!.value;
   assert.equal(last(all) - last(def), BIG_LINES, 'big.txt adds its 300000 lines only without a limit');
   await assertMatchesGit(['--max-file-size', '40'], [{ q: 'TODO', opts: { maxFileSize: 40 } }]);
 });
 
 test('--include / --exclude globs narrow the files (a glob without "/" matches the file name at any depth)', async () => {
-  await assertMatchesGit(['--include', '*.ts'], [{ q: 'TODO', opts: { pathFilter: (p) => p.endsWith('.ts') } }]);
-  await assertMatchesGit(['--include', 'src/**'], [{ q: 'TODO', opts: { pathFilter: (p) => p.startsWith('src/') } }]);
-  await assertMatchesGit(['--exclude', 'vendor/**', '--exclude', '*.md'], [{ q: 'TODO', opts: { pathFilter: (p) => !p.startsWith('vendor/') && !p.endsWith('.md') } }]);
-  await assertMatchesGit(['--include', '*.ts', '--include', '*.py', '--exclude', 'src/renamed.ts'], [{ q: 'TODO', opts: { pathFilter: (p) => (p.endsWith('.ts') || p.endsWith('.py')) && p !== 'src/renamed.ts' } }]);
+  await Promise.all([
+    assertMatchesGit(['--include', '*.ts'], [{ q: 'TODO', opts: { pathFilter: (p) => p.endsWith('.ts') } }]),
+    assertMatchesGit(['--include', 'src/**'], [{ q: 'TODO', opts: { pathFilter: (p) => p.startsWith('src/') } }]),
+    assertMatchesGit(['--exclude', 'vendor/**', '--exclude', '*.md'], [{ q: 'TODO', opts: { pathFilter: (p) => !p.startsWith('vendor/') && !p.endsWith('.md') } }]),
+    assertMatchesGit(['--include', '*.ts', '--include', '*.py', '--exclude', 'src/renamed.ts'], [{ q: 'TODO', opts: { pathFilter: (p) => (p.endsWith('.ts') || p.endsWith('.py')) && p !== 'src/renamed.ts' } }]),
+  ]);
 });
 
 test('non-UTF-8 (latin-1) content still counts its ASCII matches', async () => {
