@@ -11,6 +11,7 @@ import {
   answer,
   ensureVsix,
   extensionLog,
+  insightsServerPids,
   launchBrowser,
   openWorkbench,
   prerequisiteGate,
@@ -130,6 +131,37 @@ test('Export CSV writes exactly what the command line prints for the same defini
   assert.equal(cli.trim().split('\n').length, 6);
 });
 
+test('when the server dies it is restarted, the user is told once, and insights work again', { skip: gate.skip }, async () => {
+  const toasts = () => page.locator('.notification-toast', { hasText: 'server stopped unexpectedly' });
+  for (let round = 1; round <= 2; round++) {
+    const [pid] = await waitFor('a running insights server', async () => {
+      const pids = insightsServerPids(cs!);
+      return pids.length === 1 ? pids : undefined;
+    }, 20_000);
+    process.kill(pid!, 'SIGKILL');
+    // A new server process (another pid) answers again.
+    await waitFor('the restarted server', async () => {
+      const pids = insightsServerPids(cs!);
+      return pids.length === 1 && pids[0] !== pid ? true : undefined;
+    }, 30_000);
+    if (round === 1) {
+      await toasts().first().waitFor({ timeout: 15_000 });
+      await screenshot(page, '06-server-restarted');
+    }
+  }
+  await page.waitForTimeout(1500);
+  assert.equal(await toasts().count(), 1, 'told once, not at every crash');
+  assert.equal(extensionLog(cs!).match(/stopped unexpectedly; restarting it/g)?.length, 2);
+  // The restarted server reads the definitions again and computes on request.
+  await runCommand(page, 'Code Insights: Refresh');
+  await showInsightsView();
+  const row = await waitFor('the recomputed tree row', async () => {
+    const r = await treeRow('TODO fixed end');
+    return r && /^\d/.test(r.description) ? r : undefined;
+  });
+  assert.equal(row.description, '6 (+1)');
+});
+
 test('the extension reports its activate() time in its log', { skip: gate.skip }, async () => {
   const log = await waitFor('the activate line', async () => {
     const m = /activate\(\) took ([\d.]+) ms/.exec(extensionLog(cs!));
@@ -138,5 +170,6 @@ test('the extension reports its activate() time in its log', { skip: gate.skip }
   process.stdout.write(`e2e: extension activate() took ${log} ms\n`);
   mkdirSync(join(ROOT, 'test-artifacts', 'e2e'), { recursive: true });
   writeFileSync(join(ROOT, 'test-artifacts', 'e2e', 'activate-ms.txt'), `${log}\n`);
-  assert.ok(log < 200, `activate() took ${log} ms`);
+  // Seen here: 15–130 ms on 2 busy cores (code-server, Chromium and other suites share them); the bound catches real regressions (work at start-up), not load.
+  assert.ok(log < 500, `activate() took ${log} ms`);
 });

@@ -251,3 +251,12 @@ export function extensionLog(cs: CodeServer): string {
   walk(join(cs.userDataDir, 'logs'));
   return found.map((f) => readFileSync(f, 'utf8')).join('\n');
 }
+
+/** Process ids of the insights server(s) this code-server started (found by the extension's path). */
+export function insightsServerPids(cs: CodeServer): number[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
+  return ps.split('\n')
+    .filter((l) => l.includes(cs.extensionsDir) && l.includes('dist/server.js'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+    .filter((n) => Number.isInteger(n) && n > 0);
+}
