@@ -90,6 +90,8 @@ export class CatFile {
   }
 
   private onData(b: Buffer): void {
+    // After a cancel, answers already in the pipe are dropped instead of counted.
+    if (this.signal?.aborted) return;
     this.chunks.push(b);
     this.buffered += b.length;
     this.bytesRead += b.length;

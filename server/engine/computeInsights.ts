@@ -295,6 +295,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
   let missing = 0;
 
   const onContent = (a: BlobAnswer) => {
+    if (signal?.aborted) return;
     ctx.progress.blobsDone++;
     if (a.size < 0 || !a.content) {
       blobs.set(a.oid, { size: 0, binary: false, missing: true });
