@@ -133,3 +133,20 @@ test('cache: a foreign SQLite file (another program\'s database) is reported, no
   const kept = readdirSync(dir).some((f) => readFileSync(join(dir, f)).equals(foreign));
   assert.ok(kept, `the foreign database is kept (moved aside), not overwritten: ${readdirSync(dir).join(', ')}`);
 });
+
+test('cache keys: runs that differ only in flags, count mode, globs or size limit never reuse each other\'s numbers', async () => {
+  const cache = join(tempDir('ci-cache-'), 'cache.sqlite');
+  const big = TestRepo.init();
+  big.commit('2026-01-04T10:00:00Z', { 'a.ts': 'TODO a todo\nT.DO TxDO\n', 'b.md': 'todo b TODO TODO\n', 'big.txt': 'TODO\n'.repeat(230_000) });
+  big.commit('2026-01-08T10:00:00Z', { 'a.ts': 'TODO a\nT.DO\n', 'c.ts': 'Todo c\n' });
+  const variants = [[], ['-i'], ['--count', 'lines'], ['--count', 'files'], ['--max-file-size', '0'], ['--max-file-size', '20'], ['--include', '*.ts'], ['--exclude', '*.ts'], ['--literal']];
+  const run = (q: string, v: string[], c: string[]) => runJson(['series', big.dir, '-q', q, ...v, '--step', 'day', '--points', '8', '--end', END, ...c]);
+  for (const pass of ['cold', 'warm']) {
+    for (const q of pass === 'cold' ? ['TODO', 'T.DO'] : ['T.DO']) {
+      for (const v of pass === 'cold' ? variants : [...variants].reverse()) {
+        const [cached, fresh] = await Promise.all([run(q, v, ['--cache', cache]), run(q, v, ['--no-cache'])]);
+        assert.deepEqual(values(cached), values(fresh), `${pass} cache, -q ${q} ${v.join(' ')}`);
+      }
+    }
+  }
+});

@@ -75,3 +75,27 @@ test('languages over time: each point at rev-list\'s commit', async () => {
   }
   assert.equal(byName(out.languages[2].languages, 'Python')!.lines, 5, 'b.py grew to 3 lines');
 });
+
+test('languages by file name (Makefile, Dockerfile), documentation counted, minified and third-party files vendored', async () => {
+  const r = TestRepo.init();
+  r.commit('2026-01-05T10:00:00Z', {
+    'Makefile': 'all:\n\techo hi\n',
+    'Dockerfile': 'FROM node:20\nRUN true',
+    'README.md': '# Title\n\ntext\n',
+    'docs/guide.md': 'a\nb\n',
+    'web/app.min.js': 'var a=1;\n',
+    'third_party/lib.c': 'int x;\n',
+    'src/main.c': 'int main(void) {\n  return 0;\n}\n',
+    'src/empty.py': '',
+  });
+  const res = await runCli(['languages', r.dir, '--at', '2026-01-06T00:00:00Z', '--format', 'json', '--no-cache']);
+  assert.equal(res.code, 0, res.stderr);
+  const langs = (JSON.parse(res.stdout) as LanguagesOutput).languages[0].languages;
+  const get = (n: string) => { const l = byName(langs, n); return l && { lines: l.lines, files: l.files }; };
+  assert.deepEqual(get('Makefile'), { lines: 2, files: 1 });
+  assert.deepEqual(get('Dockerfile'), { lines: 2, files: 1 }, 'the last line without a newline counts');
+  assert.deepEqual(get('Markdown'), { lines: 5, files: 2 }, 'the spec skips binary and vendored files only; docs count');
+  assert.deepEqual(get('C'), { lines: 3, files: 1 }, 'third_party/ is vendored');
+  assert.equal(get('JavaScript'), undefined, '*.min.js is vendored');
+  assert.deepEqual(get('Python') ?? { lines: 0, files: 1 }, { lines: 0, files: 1 }, 'an empty file has 0 lines');
+});
