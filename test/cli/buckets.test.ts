@@ -83,6 +83,9 @@ function assertPointsMatchGit(out: SeriesOutput, rev = 'HEAD'): void {
     }
     assert.equal(p.repos.length, 1, msg);
     assert.equal(p.repos[0].commit, want, `commit of ${p.time} must be rev-list's; ${msg}`);
+    // a point carries its commit's committer time
+    const ct = Number(repo.git(['log', '-1', '--format=%ct', want]).trim()) * 1000;
+    assert.equal(Date.parse(p.repos[0].commitTime ?? ''), ct, `commitTime of ${want.slice(0, 8)} at ${p.time}`);
     const count = gitGrepCount(repo.dir, want, 'TODO');
     assert.equal(p.repos[0].value, count, `per-repo value at ${p.time}; ${msg}`);
     assert.equal(p.value, count, `value at ${p.time}; ${msg}`);

@@ -204,3 +204,24 @@ test('no git on PATH: a clear message naming git, non-zero exit, no stack trace'
   assert.match(r.stderr, /PATH|install|not found/i, `actionable: ${r.stderr}`);
   assert.ok(!hasStackTrace(r.stderr), r.stderr);
 });
+
+test('two checkouts of the same repository (same identity) give one entry per point: the newer commit wins, not a double count', async () => {
+  const top = tempDir('ci-samerepo-');
+  const ahead = join(top, 'widgets');
+  const behind = join(top, 'widgets-old-copy');
+  for (const d of [ahead, behind]) {
+    git(top, ['clone', '-q', widgets.dir, d]);
+    git(d, ['remote', 'set-url', 'origin', 'https://github.com/acme/widgets.git']);
+  }
+  git(behind, ['reset', '-q', '--hard', 'HEAD~2']);
+  git(behind, ['update-ref', 'refs/remotes/origin/main', 'HEAD']); // its origin/HEAD is behind too
+  const out = await runJson(['series', top, '-q', 'TODO', ...WINDOW]);
+  for (const p of out.series[0].points) {
+    const entries = p.repos.filter((r) => r.repo === 'github.com/acme/widgets');
+    assert.ok(entries.length <= 1, `one entry per repo identity at ${p.time}, got ${entries.length}: ${describePoints(out.series[0].points)}`);
+    const want = revListBefore(ahead, p.time, 'origin/HEAD');
+    if (!want) continue;
+    assert.equal(entries[0]?.commit, want, `the newer commit wins at ${p.time}`);
+    assert.equal(p.value, gitGrepCount(ahead, want, 'TODO'), `not summed twice at ${p.time}`);
+  }
+});
