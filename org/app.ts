@@ -14,7 +14,7 @@ import {
 import type { OrgDb } from './db';
 import { createMetrics, type OrgMetrics } from './metrics';
 import { RateLimiter, type RateLimitOptions } from './rateLimit';
-import { authenticate, ingest, listSeries, readSeries, type Principal, type Scope } from './store';
+import { authenticate, ingest, listSeries, readSeries, type Principal, type RepoFilterQuery, type Scope } from './store';
 import { dashboardAssets, dashboardHtml } from './dashboard/page';
 
 export interface AppOptions {
@@ -22,6 +22,8 @@ export interface AppOptions {
   /** A pino logger, or false for none (tests). */
   logger?: FastifyBaseLogger | false;
   rateLimit?: RateLimitOptions;
+  /** Host the shared webview bundle on the dashboard page (default: when dist/webview.js exists). */
+  dashboardBundle?: boolean;
 }
 
 declare module 'fastify' {
@@ -50,6 +52,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const metrics = createMetrics(() => db.poolState());
   const limiter = new RateLimiter(opts.rateLimit ?? { perSecond: 50, burst: 100 });
   const assets = dashboardAssets();
+  if (opts.dashboardBundle === false) assets.delete('webview.js');
+  if (opts.dashboardBundle === true && !assets.has('webview.js')) throw new Error('dist/webview.js is not built: run npm run build');
 
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -176,21 +180,23 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/v1/series/:id', { preHandler: guard('read') }, async (req, reply) => {
     const id = req.params.id;
     if (!SERIES_ID_PATTERN.test(id)) return send(reply, 400, 'BAD_REQUEST', 'series id must be 16–64 lowercase hex characters');
-    const unknown = Object.keys(req.query ?? {}).filter((k) => k !== 'repo');
-    if (unknown.length > 0) return send(reply, 400, 'BAD_REQUEST', `unknown query parameter "${unknown[0].slice(0, 40)}" (allowed: repo)`);
-    let repo: string | undefined;
-    if (req.query.repo !== undefined) {
-      const f = validateRepoFilter(req.query.repo);
-      if (!f.ok) return send(reply, 400, 'BAD_REQUEST', `?repo=: ${f.message}`);
-      repo = f.value;
+    const unknown = Object.keys(req.query ?? {}).filter((k) => k !== 'repo' && k !== 'exclude');
+    if (unknown.length > 0) return send(reply, 400, 'BAD_REQUEST', `unknown query parameter "${unknown[0].slice(0, 40)}" (allowed: repo, exclude)`);
+    const filter: RepoFilterQuery = {};
+    for (const [param, key] of [['repo', 'include'], ['exclude', 'exclude']] as const) {
+      const raw = req.query[param];
+      if (raw === undefined || raw === '') continue; // an empty filter field means no filter
+      const f = validateRepoFilter(raw);
+      if (!f.ok) return send(reply, 400, 'BAD_REQUEST', `?${param}=: ${f.message}`);
+      filter[key] = f.value;
     }
     let out;
     try {
-      out = await readSeries(db, req.principal!.orgId, id, repo);
+      out = await readSeries(db, req.principal!.orgId, id, filter);
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === '2201B') return send(reply, 400, 'BAD_REQUEST', `?repo=: PostgreSQL rejects this regular expression: ${(err as Error).message}`);
-      if (code === '57014') return send(reply, 400, 'BAD_REQUEST', '?repo=: the filter took too long; make the regular expression simpler');
+      if (code === '2201B') return send(reply, 400, 'BAD_REQUEST', `repo filter: PostgreSQL rejects this regular expression: ${(err as Error).message}`);
+      if (code === '57014') return send(reply, 400, 'BAD_REQUEST', 'repo filter: the filter took too long; make the regular expression simpler');
       throw err;
     }
     if (!out) return send(reply, 404, 'NOT_FOUND', `this org has no series ${id}`);
@@ -198,13 +204,15 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   app.get('/', async (_req, reply) => {
-    const { html, csp } = dashboardHtml();
+    const { html, csp } = dashboardHtml(assets.has('webview.js'));
     reply.header('content-security-policy', csp);
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
     reply.header('cache-control', 'no-store');
     return reply.type('text/html; charset=utf-8').send(html);
   });
+
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
 
   app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
     const a = assets.get(req.params.name);

@@ -205,28 +205,37 @@ function iso(v: unknown): string {
   return (v instanceof Date ? v : new Date(String(v))).toISOString();
 }
 
-/** A series summed over the org's repos (from the aggregate), or over those whose identity
- *  matches `repoRegex` (re-summed from per-repo points). Null when the org has no such series. */
-export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, repoRegex?: string): Promise<SeriesResponse | null> {
+export interface RepoFilterQuery {
+  /** Keep repositories whose identity matches (Postgres `~`). */
+  include?: string;
+  /** Drop repositories whose identity matches. */
+  exclude?: string;
+}
+
+/** A series summed over the org's repos (from the aggregate), or over the repos a filter keeps
+ *  (re-summed from per-repo points). Null when the org has no such series. */
+export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, filter: RepoFilterQuery = {}): Promise<SeriesResponse | null> {
   return withOrg(db, orgId, async (q) => {
     const s = await q.query<{ id: string; label: string }>('SELECT id, label FROM series WHERE org_id = $1 AND series_key = $2', [orgId, seriesKey]);
     if (s.length === 0) return null;
+    const filtered = filter.include !== undefined || filter.exclude !== undefined;
     // A hostile or accidental regex must not hold a connection for long.
-    if (repoRegex !== undefined) await q.query(`SET LOCAL statement_timeout = '10s'`);
-    const rows =
-      repoRegex === undefined
-        ? await q.query<{ bucket: Date; total: string; repos: number }>(
-            'SELECT bucket, total, repos FROM series_buckets WHERE org_id = $1 AND series_id = $2 ORDER BY bucket',
-            [orgId, s[0].id],
-          )
-        : await q.query<{ bucket: Date; total: string; repos: number }>(
-            `SELECT p.bucket, sum(p.value) AS total, count(*)::int AS repos
-             FROM points p
-             WHERE p.org_id = $1 AND p.series_id = $2
-               AND p.repo_id IN (SELECT r.id FROM repos r WHERE r.org_id = $1 AND r.identity ~ $3)
-             GROUP BY p.bucket ORDER BY p.bucket`,
-            [orgId, s[0].id, repoRegex],
-          );
+    if (filtered) await q.query(`SET LOCAL statement_timeout = '10s'`);
+    const rows = !filtered
+      ? await q.query<{ bucket: Date; total: string; repos: number }>(
+          'SELECT bucket, total, repos FROM series_buckets WHERE org_id = $1 AND series_id = $2 ORDER BY bucket',
+          [orgId, s[0].id],
+        )
+      : await q.query<{ bucket: Date; total: string; repos: number }>(
+          // The regexes run once per repository (repos table), not once per point.
+          `SELECT p.bucket, sum(p.value) AS total, count(*)::int AS repos
+           FROM points p
+           WHERE p.org_id = $1 AND p.series_id = $2
+             AND p.repo_id IN (SELECT r.id FROM repos r WHERE r.org_id = $1
+                                 AND ($3::text IS NULL OR r.identity ~ $3) AND ($4::text IS NULL OR r.identity !~ $4))
+           GROUP BY p.bucket ORDER BY p.bucket`,
+          [orgId, s[0].id, filter.include ?? null, filter.exclude ?? null],
+        );
     return {
       id: seriesKey,
       label: s[0].label,

@@ -1,7 +1,8 @@
 // Org dashboard page script (served as /assets/dashboard.js under a nonce CSP; plain browser
 // JavaScript, no build step). Data flows one way: fetch from /api/v1 -> view.update(model).
-// `view` is the only thing that draws: replacing it with the shared webview bundle means
-// posting the same model through that bundle's message channel instead.
+// Two views draw the model: the shared webview bundle (dist/webview.js, when built), fed through
+// its page message channel (protocol/webview.ts: envelopes on window.postMessage), or a plain
+// Chart.js view when the page was served without the bundle.
 (function () {
   'use strict';
 
@@ -10,7 +11,7 @@
   // the strict CSP (nonce scripts only, no inline handlers) is what keeps foreign script out.
   var KEY = 'code-insights.org.readToken';
   var $ = function (id) { return document.getElementById(id); };
-  var state = { token: null, org: '', series: [], data: new Map(), repo: '' };
+  var state = { token: null, org: '', series: [], data: new Map(), repo: '', exclude: '', loadSeq: 0 };
 
   function storedToken() {
     return sessionStorage.getItem(KEY) || localStorage.getItem(KEY);
@@ -44,8 +45,8 @@
     });
   }
 
-  // ---- view: draws a model { org, repo, series: [{ id, label, query, points: [{time, value, repos}] }] }
-  var view = (function () {
+  // ---- views: draw a model { org, repo, exclude, series: [{ id, label, query, points: [{time, value, repos}] }] }
+  var chartView = (function () {
     var charts = [];
     function fmtDate(iso) { return iso.slice(0, 10); }
     function update(model) {
@@ -97,10 +98,69 @@
     return { update: update };
   })();
 
+  // The shared dashboard app (webview/), hosted through its page channel. The org holds sums,
+  // not every repository's points, so it declares filterBy 'host': the app sends `filter` and
+  // this page answers with cards re-summed by the service.
+  var CHANNEL = 'code-insights/dashboard';
+  var bundleView = (function () {
+    var ready = false;
+    var pending = null;
+    function post(message) {
+      window.postMessage({ channel: CHANNEL, direction: 'toView', message: message }, window.location.origin);
+    }
+    function theme() {
+      return window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+    }
+    function toMessage(model) {
+      var cards = model.series.map(function (s) {
+        return {
+          key: s.id,
+          title: s.label,
+          kind: 'series',
+          state: 'done',
+          series: [{ id: s.id, label: s.label, query: s.query, points: s.points.map(function (p) { return { time: p.time, value: p.value, repos: [] }; }) }],
+          missing: [],
+        };
+      });
+      return {
+        type: 'dashboard',
+        layout: { dashboards: [{ id: 'org', title: model.org || 'org' }], active: 'org', order: cards.map(function (c) { return c.key; }) },
+        cards: cards,
+        theme: theme(),
+        capabilities: { drillDown: false, openFile: false, reorder: false, saveExport: false, filterBy: 'host' },
+        filter: { include: model.repo, exclude: model.exclude },
+      };
+    }
+    window.addEventListener('message', function (e) {
+      if (e.origin !== window.location.origin || e.source !== window) return;
+      var d = e.data;
+      if (!d || typeof d !== 'object' || d.channel !== CHANNEL || d.direction !== 'toHost' || !d.message) return;
+      var m = d.message;
+      if (m.type === 'ready') {
+        ready = true;
+        if (pending) post(pending);
+        pending = null;
+      } else if (m.type === 'filter' && m.filter && typeof m.filter.include === 'string' && typeof m.filter.exclude === 'string') {
+        setFilter(m.filter.include.trim(), m.filter.exclude.trim());
+      } else if (m.type === 'refresh') {
+        reload();
+      }
+    });
+    return {
+      update: function (model) {
+        var msg = toMessage(model);
+        if (ready) post(msg); else pending = msg;
+      },
+    };
+  })();
+
+  var view = document.getElementById('code-insights-dashboard') ? bundleView : chartView;
+
   function model() {
     return {
       org: state.org,
       repo: state.repo,
+      exclude: state.exclude,
       series: state.series.map(function (s) {
         var d = state.data.get(s.id);
         return { id: s.id, label: s.label, query: s.query, points: d ? d.points : [] };
@@ -108,21 +168,48 @@
     };
   }
 
+  function filterText() {
+    var parts = [];
+    if (state.repo) parts.push('repositories matching ' + state.repo);
+    if (state.exclude) parts.push('excluding ' + state.exclude);
+    return parts.length ? parts.join(', ') : 'all repositories';
+  }
+
+  // Only the newest load draws: answers to an older filter are dropped.
   function load() {
+    var seq = ++state.loadSeq;
     status('Loading…');
     return api('/api/v1/series').then(function (list) {
-      state.org = list.org;
-      state.series = list.series;
-      $('org').textContent = 'org: ' + list.org;
-      var q = state.repo ? '?repo=' + encodeURIComponent(state.repo) : '';
+      var q = [];
+      if (state.repo) q.push('repo=' + encodeURIComponent(state.repo));
+      if (state.exclude) q.push('exclude=' + encodeURIComponent(state.exclude));
+      var qs = q.length ? '?' + q.join('&') : '';
+      var data = new Map();
       return Promise.all(list.series.map(function (s) {
-        return api('/api/v1/series/' + s.id + q).then(function (d) { state.data.set(s.id, d); });
-      }));
-    }).then(function () {
+        return api('/api/v1/series/' + s.id + qs).then(function (d) { data.set(s.id, d); });
+      })).then(function () { return { list: list, data: data }; });
+    }).then(function (r) {
+      if (seq !== state.loadSeq) return;
+      state.org = r.list.org;
+      state.series = r.list.series;
+      state.data = r.data;
+      $('org').textContent = 'org: ' + r.list.org;
       view.update(model());
       var n = state.series.length;
-      status(n === 0 ? 'This org has no insights yet: push some with `code-insights push`.' : n + (n === 1 ? ' insight' : ' insights') + (state.repo ? ', repositories matching ' + state.repo : ', all repositories'));
+      status(n === 0 ? 'This org has no insights yet: push some with `code-insights push`.' : n + (n === 1 ? ' insight, ' : ' insights, ') + filterText());
     });
+  }
+
+  function reload() {
+    load().catch(function (err) { status(err.message, true); });
+  }
+
+  var filterTimer = 0;
+  function setFilter(include, exclude) {
+    state.repo = include;
+    state.exclude = exclude;
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(reload, 300); // the app sends one filter per keystroke
   }
 
   function showLogin(message) {
@@ -153,9 +240,9 @@
   }
 
   function exportCsv() {
-    var rows = [['series_id', 'label', 'query', 'repo_filter', 'time', 'value', 'repos']];
+    var rows = [['series_id', 'label', 'query', 'repo_include', 'repo_exclude', 'time', 'value', 'repos']];
     model().series.forEach(function (s) {
-      s.points.forEach(function (p) { rows.push([s.id, s.label, s.query, state.repo, p.time, p.value, p.repos]); });
+      s.points.forEach(function (p) { rows.push([s.id, s.label, s.query, state.repo, state.exclude, p.time, p.value, p.repos]); });
     });
     var csv = rows.map(function (r) { return r.map(csvField).join(','); }).join('\r\n') + '\r\n';
     var a = document.createElement('a');
@@ -179,14 +266,17 @@
     });
     $('filter-form').addEventListener('submit', function (ev) {
       ev.preventDefault();
+      if (!$('repo')) return;
       state.repo = $('repo').value.trim();
-      load().catch(function (err) { status(err.message, true); });
+      reload();
     });
-    $('clear-filter').addEventListener('click', function () {
-      $('repo').value = '';
-      state.repo = '';
-      load().catch(function (err) { status(err.message, true); });
-    });
+    if ($('clear-filter')) {
+      $('clear-filter').addEventListener('click', function () {
+        $('repo').value = '';
+        state.repo = '';
+        reload();
+      });
+    }
     $('export').addEventListener('click', exportCsv);
     $('signout').addEventListener('click', function () {
       forgetToken();

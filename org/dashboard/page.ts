@@ -25,7 +25,9 @@ export function dashboardAssets(): Map<string, Asset> {
   return assets;
 }
 
-export function dashboardHtml(): { html: string; csp: string } {
+/** `bundle`: host the shared webview bundle (dist/webview.js) through its page message channel;
+ *  otherwise the page draws with Chart.js itself (when the bundle has not been built). */
+export function dashboardHtml(bundle: boolean): { html: string; csp: string } {
   const nonce = randomBytes(18).toString('base64');
   const csp = [
     "default-src 'none'",
@@ -62,17 +64,17 @@ export function dashboardHtml(): { html: string; csp: string } {
   </form>
 </section>
 <section id="main" hidden>
-  <form id="filter-form" class="toolbar">
-    <label for="repo">Repositories matching</label>
+  <form id="filter-form" class="page-toolbar">
+    ${bundle ? '' : `<label for="repo">Repositories matching</label>
     <input id="repo" name="repo" type="text" spellcheck="false" placeholder="regular expression, e.g. ^github\\.com/acme/">
     <button type="submit">Apply</button>
-    <button id="clear-filter" type="button">All repositories</button>
-    <button id="export" type="button">Export CSV</button>
+    <button id="clear-filter" type="button">All repositories</button>`}
+    <button id="export" type="button">Export CSV (all insights)</button>
   </form>
-  <div id="insights" class="grid"></div>
+  ${bundle ? '<main id="code-insights-dashboard"></main>' : '<div id="insights" class="grid"></div>'}
 </section>
 <p id="status" role="status" aria-live="polite"></p>
-<script nonce="${nonce}" src="/assets/chart.umd.min.js"></script>
+${bundle ? `<script nonce="${nonce}" src="/assets/webview.js"></script>` : `<script nonce="${nonce}" src="/assets/chart.umd.min.js"></script>`}
 <script nonce="${nonce}" src="/assets/dashboard.js"></script>
 </body>
 </html>

@@ -149,6 +149,10 @@ for (const backend of backends()) {
       assert.equal(acme.json.points[0].repos, 2);
       const web = await get(srv.base, `/api/v1/series/${S}?repo=web$`, a.read);
       assert.deepEqual(web.json.points, [{ time: '2026-11-02T00:00:00.000Z', value: 4, repos: 1 }]);
+      const notGitlab = await get(srv.base, `/api/v1/series/${S}?exclude=${encodeURIComponent('^gitlab\\.com/')}`, a.read);
+      assert.equal(notGitlab.json.points[0].value, 7);
+      const both = await get(srv.base, `/api/v1/series/${S}?repo=acme&exclude=api`, a.read);
+      assert.deepEqual(both.json.points, [{ time: '2026-11-02T00:00:00.000Z', value: 4, repos: 1 }]);
       const none = await get(srv.base, `/api/v1/series/${S}?repo=nomatch`, a.read);
       assert.deepEqual(none.json.points, []);
       const bad = await get(srv.base, `/api/v1/series/${S}?repo=${encodeURIComponent('(')}`, a.read);

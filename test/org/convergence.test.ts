@@ -81,7 +81,7 @@ for (const backend of backends()) {
             }).filter((e) => e.repos > 0);
             const agg = await readSeries(t.db, org.id, def.id);
             assert.deepEqual(agg!.points, expected, 'aggregate');
-            const resum = await readSeries(t.db, org.id, def.id, '.');
+            const resum = await readSeries(t.db, org.id, def.id, { include: '.' });
             assert.deepEqual(resum!.points, expected, 're-summed from per-repo points');
           },
         ),

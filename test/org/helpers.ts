@@ -106,8 +106,12 @@ export async function makeOrg(db: OrgDb, name = `org-${process.pid}-${++orgSeq}`
   return { id: org.id, name, read, write };
 }
 
-export async function startApp(db: OrgDb, rateLimit = { perSecond: 100_000, burst: 100_000 }): Promise<{ app: FastifyInstance; base: string; close(): Promise<void> }> {
-  const { app } = await buildApp({ db, logger: false, rateLimit });
+export async function startApp(
+  db: OrgDb,
+  rateLimit = { perSecond: 100_000, burst: 100_000 },
+  dashboardBundle?: boolean,
+): Promise<{ app: FastifyInstance; base: string; close(): Promise<void> }> {
+  const { app } = await buildApp({ db, logger: false, rateLimit, dashboardBundle });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
