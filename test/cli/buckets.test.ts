@@ -164,3 +164,13 @@ test('a point before the first commit: value 0 and no repo entry', async () => {
   }
   assertPointsMatchGit(out);
 });
+
+test('without --end the last point is now, and the others are boundaries before it', async () => {
+  const before = Date.now();
+  const out = await runJson(['series', repo.dir, '-q', 'TODO', '--step', 'month', '--points', '3', '--no-cache']);
+  const after = Date.now();
+  const times = out.series[0].points.map((p) => Date.parse(p.time));
+  assert.ok(times[2] >= before - 1000 && times[2] <= after, `the end point is the time of the run: ${out.series[0].points[2].time}`);
+  assert.deepEqual(out.series[0].points.map((p) => p.time), expectedTimes('month', 3, out.series[0].points[2].time));
+  assertPointsMatchGit(out);
+});

@@ -3,7 +3,8 @@
 // with the matched texts git grep -o finds at the point's commit.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestRepo } from '../helpers/gitRepo';
+import { join } from 'node:path';
+import { TestRepo, tempDir } from '../helpers/gitRepo';
 import { ensureBuilt, runJson, revListBefore, gitGrepMatches, describePoints, type SeriesOutput } from './cliHarness';
 
 const END = '2026-01-22T00:00:00Z';
@@ -70,4 +71,30 @@ test('capture series have distinct ids that are stable across runs', async () =>
   const b = await runJson(['capture', repo.dir, '-q', QUERY, ...WINDOW]);
   assert.equal(new Set(a.series.map((s) => s.id)).size, a.series.length);
   assert.deepEqual(a.series.map((s) => [captureOf(s), s.id]), b.series.map((s) => [captureOf(s), s.id]));
+});
+
+test('capture over a folder of two repos: per value, the sum over repos, with per-repo values', async () => {
+  const top = tempDir('ci-capture2-');
+  const a = TestRepo.init(join(top, 'a'));
+  a.commit('2026-01-06T10:00:00Z', { 'x.txt': 'lib@7 lib@8\nlib@7\n' });
+  a.git(['remote', 'add', 'origin', 'https://example.com/acme/a.git']);
+  const b = TestRepo.init(join(top, 'b'));
+  b.commit('2026-01-07T10:00:00Z', { 'y.txt': 'lib@8 lib@8 lib@8 lib@6\n' });
+  b.git(['remote', 'add', 'origin', 'https://example.com/acme/b.git']);
+  const out = await runJson(['capture', top, '-q', QUERY, ...WINDOW]);
+  const counts = (r: TestRepo) => {
+    const m = new Map<string, number>();
+    for (const t of gitGrepMatches(r.dir, 'HEAD', 'lib@\\d+')) m.set(t.slice(4), (m.get(t.slice(4)) ?? 0) + 1);
+    return m;
+  };
+  const ca = counts(a), cb = counts(b);
+  assert.deepEqual(out.series.map(captureOf), ['8', '7', '6'], 'sorted by the summed latest value: 8 (1+3), 7 (2), 6 (1)');
+  for (const s of out.series) {
+    const last = s.points.at(-1)!;
+    const v = captureOf(s);
+    assert.equal(last.value, (ca.get(v) ?? 0) + (cb.get(v) ?? 0), `lib@${v}`);
+    const per = Object.fromEntries(last.repos.map((r) => [r.repo, r.value]));
+    assert.equal(per['example.com/acme/a'] ?? 0, ca.get(v) ?? 0, `lib@${v} in a`);
+    assert.equal(per['example.com/acme/b'] ?? 0, cb.get(v) ?? 0, `lib@${v} in b`);
+  }
 });
