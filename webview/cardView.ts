@@ -96,7 +96,8 @@ export class CardView {
     this.showTable = v;
     this.tableButton.setAttribute('aria-pressed', String(v));
     this.tableEl.hidden = !v;
-    if (v) this.renderTable();
+    // A table restored from saved state is drawn with the card's first render.
+    if (v && this.card) this.renderTable();
   }
 
   get tableVisible(): boolean {

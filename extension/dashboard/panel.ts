@@ -167,8 +167,7 @@ class DashboardPanel implements vscode.Disposable {
       const message = e instanceof Error ? e.message : String(e);
       this.log?.error(`dashboard ${m.type}: ${message}`);
       if (m.type === 'drillDown') {
-        const code = (e as { code?: unknown }).code;
-        this.post({ type: 'drillDownError', requestId: m.requestId, error: { code: typeof code === 'string' ? code : 'DRILL_DOWN_FAILED', message } });
+        this.post({ type: 'drillDownError', requestId: m.requestId, error: { code: errorCode(e) ?? 'DRILL_DOWN_FAILED', message } });
       } else if (m.type === 'export') {
         this.post({ type: 'exportDone', key: m.key, ok: false, message: `Export failed: ${message}` });
       } else {
@@ -364,6 +363,13 @@ class DashboardPanel implements vscode.Disposable {
     if (this.cacheTimer) clearTimeout(this.cacheTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+/** The code of a user-facing error: an InsightsError's, or the one a server ResponseError carries in its data. */
+function errorCode(e: unknown): string | undefined {
+  const x = e as { code?: unknown; data?: { code?: unknown } };
+  if (typeof x?.data?.code === 'string') return x.data.code;
+  return typeof x?.code === 'string' ? x.code : undefined;
 }
 
 let matchDecoration: vscode.TextEditorDecorationType | undefined;

@@ -258,6 +258,28 @@ describe('host-side filter (the org page)', { skip: bundleBuilt ? false : 'run `
   });
 });
 
+describe('state kept across a reload', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
+  test('an open table and the filter come back after the page reloads', async () => {
+    const h = await openDashboardPage();
+    try {
+      await h.send(dashboard([sampleCard(), captureCard()]));
+      await h.page.locator('article[data-key="w/versions"] vscode-button', { hasText: 'Table' }).click();
+      await h.page.locator('vscode-textfield[aria-label^="Exclude"] input').fill('legacy');
+      await h.page.reload();
+      await h.page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'ready'));
+      await h.send(dashboard([sampleCard(), captureCard()]));
+      const card = h.page.locator('article[data-key="w/versions"]');
+      assert.equal(await card.locator('table').isVisible(), true);
+      assert.deepEqual(await card.locator('table thead th').allTextContents(), ['Time', '18', '20']);
+      assert.equal(await h.page.locator('vscode-textfield[aria-label^="Exclude"]').evaluate((f) => (f as unknown as { value: string }).value), 'legacy');
+      assert.doesNotMatch(await card.innerText(), /legacy/, 'the filtered-out repository is not listed as missing');
+      assert.deepEqual(await h.problems(), []);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('CSP guard', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
   test('the page policy blocks an injected <style> and inline handler, and the harness reports both', async () => {
     // Proves the "no CSP violation" checks above can fail: this is what an unsafe control library does.
