@@ -98,3 +98,12 @@ test('capture over a folder of two repos: per value, the sum over repos, with pe
     assert.equal(per['example.com/acme/b'] ?? 0, cb.get(v) ?? 0, `lib@${v} in b`);
   }
 });
+
+test('capture keeps the top 20 values unless told otherwise', async () => {
+  const r = TestRepo.init();
+  // lib@1 once, lib@2 twice, ... lib@25 25 times: the top 20 are 25 down to 6
+  r.commit('2026-01-06T10:00:00Z', { 'x.txt': Array.from({ length: 25 }, (_, i) => `lib@${i + 1} `.repeat(i + 1)).join('\n') + '\n' });
+  const out = await runJson(['capture', r.dir, '-q', QUERY, ...WINDOW]);
+  assert.deepEqual(out.series.map(captureOf), Array.from({ length: 20 }, (_, i) => String(25 - i)));
+  assert.deepEqual(out.series.map((s) => s.points.at(-1)!.value), Array.from({ length: 20 }, (_, i) => 25 - i));
+});

@@ -180,3 +180,11 @@ test('capture without a capture group: a clear error naming the query', async ()
   assert.match(res.stderr, /TODO/);
   assert.ok(!hasStackTrace(res.stderr));
 });
+
+test('a match never spans a line break, whatever the pattern (\\s, negated classes, \\n, [\\s\\S])', async () => {
+  const r = TestRepo.init();
+  r.commit('2026-02-01T10:00:00Z', { 'a.txt': 'TODO\nFIXME\nTODO x\r\nFIXME\nA\n\nB\n' });
+  const patterns = ['TODO\\s+FIXME', 'TODO[^!]*FIXME', 'TODO\\nFIXME', 'A\\W+B', '[\\s\\S]+', 'TODO.*', 'x\\s*$'];
+  await Promise.all(patterns.flatMap((q) => (['matches', 'lines'] as const).map((mode) => assertLikeGit(r.dir, q, ['--count', mode], { count: mode }))));
+  assert.equal(await lastValue(r.dir, ['-q', '[\\s\\S]+']), 6, 'one match per non-empty line');
+});

@@ -99,3 +99,23 @@ test('languages by file name (Makefile, Dockerfile), documentation counted, mini
   assert.equal(get('JavaScript'), undefined, '*.min.js is vendored');
   assert.deepEqual(get('Python') ?? { lines: 0, files: 1 }, { lines: 0, files: 1 }, 'an empty file has 0 lines');
 });
+
+test('languages --format csv and table carry the json numbers', async () => {
+  const at = '2026-02-20T00:00:00Z';
+  const json = await languages(['--at', at]);
+  const csv = await runCli(['languages', repo.dir, '--at', at, '--format', 'csv', '--no-cache']);
+  assert.equal(csv.code, 0, csv.stderr);
+  const [header, ...rows] = csv.stdout.trim().split('\n').map((l) => l.split(','));
+  const col = (n: string) => header.indexOf(n);
+  assert.ok(col('language') >= 0 && col('lines') >= 0, header.join(','));
+  for (const l of json.languages[0].languages) {
+    const row = rows.find((r) => r[col('language')] === l.language);
+    assert.equal(Number(row?.[col('lines')]), l.lines, `${l.language} in csv`);
+  }
+  const table = await runCli(['languages', repo.dir, '--at', at, '--format', 'table', '--no-cache']);
+  assert.equal(table.code, 0, table.stderr);
+  for (const l of json.languages[0].languages) {
+    const line = table.stdout.split('\n').find((x) => x.startsWith(l.language));
+    assert.ok(line && new RegExp(`\\b${l.lines}\\b`).test(line), `${l.language} ${l.lines} in table:\n${table.stdout}`);
+  }
+});
