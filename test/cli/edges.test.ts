@@ -188,3 +188,26 @@ test('a match never spans a line break, whatever the pattern (\\s, negated class
   await Promise.all(patterns.flatMap((q) => (['matches', 'lines'] as const).map((mode) => assertLikeGit(r.dir, q, ['--count', mode], { count: mode }))));
   assert.equal(await lastValue(r.dir, ['-q', '[\\s\\S]+']), 6, 'one match per non-empty line');
 });
+
+test('.gitattributes (binary, -diff, -text, a diff driver) do not change what counts: binary means a NUL byte', async () => {
+  const r = TestRepo.init();
+  r.commit('2026-02-01T10:00:00Z', {
+    '.gitattributes': '*.dat binary\n*.txt -diff\n*.log diff=foo\n*.bin -text\n',
+    'a.dat': 'TODO in dat\n', 'b.txt': 'TODO in txt\n', 'c.log': 'TODO in log\n', 'd.bin': 'TODO in bin\n', 'e.md': 'TODO\n',
+  });
+  r.git(['config', 'diff.foo.binary', 'true']);
+  for (const q of ['TODO', 'T[O]DO', 'TO+DO']) assert.equal(await lastValue(r.dir, ['-q', q]), 5, `${q}: every file is text by its bytes`);
+  assert.equal(await lastValue(r.dir, ['-q', 'TODO', '--literal', '--count', 'files']), 5);
+});
+
+test('--ignore-case folds non-ASCII letters as JavaScript does (literal and regex)', async () => {
+  const r = TestRepo.init();
+  const text = 'CAFÉ au lait\nÜBER alles\nstraße\nnaïve NAÏVE\n';
+  r.commit('2026-02-01T10:00:00Z', { 'a.txt': text });
+  const js = (q: string, literal: boolean) => text.split('\n').reduce((n, line) => n + (line.match(new RegExp(literal ? q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : q, 'gi')) ?? []).length, 0);
+  for (const [q, literal] of [['café', true], ['café', false], ['über', true], ['ü', true], ['NAÏVE', true], ['na.ve', false], ['STRASSE', true]] as [string, boolean][]) {
+    const got = await lastValue(r.dir, ['-q', q, '-i', ...(literal ? ['--literal'] : [])]);
+    assert.equal(got, js(q, literal), `-i ${literal ? '--literal ' : ''}${q}`);
+  }
+  assert.equal(await lastValue(r.dir, ['-q', 'naïve', '-i', '--literal']), 2);
+});
