@@ -28,8 +28,10 @@ export const APP_ROLE = 'code_insights_app';
 
 /** A transaction that runs as the service role with row-level security scoped to one org
  *  (or to no org at all when `orgId` is null: then no org's rows are visible). */
-export async function withOrg<T>(db: OrgDb, orgId: string | null, fn: (q: Queryable) => Promise<T>): Promise<T> {
+export async function withOrg<T>(db: OrgDb, orgId: string | null, fn: (q: Queryable) => Promise<T>, opts: { snapshot?: boolean } = {}): Promise<T> {
   return db.transaction(async (q) => {
+    // One snapshot for every statement of the transaction (reads that combine two queries).
+    if (opts.snapshot) await q.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     // Both settings are transaction-local: they end with COMMIT/ROLLBACK, so a pooled connection
     // never carries one request's org into the next.
     await q.query(`SELECT set_config('app.org_id', $1, true)`, [orgId ?? '']);

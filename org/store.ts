@@ -219,29 +219,51 @@ export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, fi
     const s = await q.query<{ id: string; label: string }>('SELECT id, label FROM series WHERE org_id = $1 AND series_key = $2', [orgId, seriesKey]);
     if (s.length === 0) return null;
     const filtered = filter.include !== undefined || filter.exclude !== undefined;
-    // A hostile or accidental regex must not hold a connection for long.
-    if (filtered) await q.query(`SET LOCAL statement_timeout = '10s'`);
-    const rows = !filtered
-      ? await q.query<{ bucket: Date; total: string; repos: number }>(
-          'SELECT bucket, total, repos FROM series_buckets WHERE org_id = $1 AND series_id = $2 ORDER BY bucket',
-          [orgId, s[0].id],
-        )
-      : await q.query<{ bucket: Date; total: string; repos: number }>(
-          // The regexes run once per repository (repos table), not once per point.
+    let rows: { bucket: Date; total: string; repos: number }[];
+    if (!filtered) {
+      rows = await q.query('SELECT bucket, total, repos FROM series_buckets WHERE org_id = $1 AND series_id = $2 ORDER BY bucket', [orgId, s[0].id]);
+    } else {
+      // A hostile or accidental regex must not hold a connection for long.
+      await q.query(`SET LOCAL statement_timeout = '10s'`);
+      // The regexes run once per repository (repos table), not once per point.
+      const keep = '($3::text IS NULL OR r.identity ~ $3) AND ($4::text IS NULL OR r.identity !~ $4)';
+      const params = [orgId, s[0].id, filter.include ?? null, filter.exclude ?? null];
+      const c = await q.query<{ kept: string; total: string }>(
+        `SELECT count(*) FILTER (WHERE ${keep}) AS kept, count(*) AS total FROM repos r WHERE r.org_id = $1 AND $2::bigint IS NOT NULL`,
+        params,
+      );
+      if (Number(c[0].kept) * 2 <= Number(c[0].total)) {
+        rows = await q.query(
           `SELECT p.bucket, sum(p.value) AS total, count(*)::int AS repos
            FROM points p
-           WHERE p.org_id = $1 AND p.series_id = $2
-             AND p.repo_id IN (SELECT r.id FROM repos r WHERE r.org_id = $1
-                                 AND ($3::text IS NULL OR r.identity ~ $3) AND ($4::text IS NULL OR r.identity !~ $4))
+           WHERE p.org_id = $1 AND p.series_id = $2 AND p.repo_id IN (SELECT r.id FROM repos r WHERE r.org_id = $1 AND ${keep})
            GROUP BY p.bucket ORDER BY p.bucket`,
-          [orgId, s[0].id, filter.include ?? null, filter.exclude ?? null],
+          params,
         );
+      } else {
+        // Most repositories kept: the aggregate minus the few left out reads far fewer points.
+        // Exact because the aggregate and the points are read in one snapshot (REPEATABLE READ).
+        rows = await q.query(
+          `SELECT a.bucket, a.total - coalesce(x.total, 0) AS total, a.repos - coalesce(x.repos, 0) AS repos
+           FROM series_buckets a
+           LEFT JOIN (
+             SELECT p.bucket, sum(p.value) AS total, count(*)::int AS repos
+             FROM points p
+             WHERE p.org_id = $1 AND p.series_id = $2 AND p.repo_id IN (SELECT r.id FROM repos r WHERE r.org_id = $1 AND NOT (${keep}))
+             GROUP BY p.bucket
+           ) x ON x.bucket = a.bucket
+           WHERE a.org_id = $1 AND a.series_id = $2 AND a.repos - coalesce(x.repos, 0) > 0
+           ORDER BY a.bucket`,
+          params,
+        );
+      }
+    }
     return {
       id: seriesKey,
       label: s[0].label,
       points: rows.map((r) => ({ time: iso(r.bucket), value: Number(r.total), repos: Number(r.repos) })),
     };
-  });
+  }, { snapshot: true });
 }
 
 export async function listSeries(db: OrgDb, orgId: string): Promise<SeriesSummary[]> {

@@ -183,11 +183,17 @@ function count(v: unknown, what: string): number {
   return v;
 }
 
+// Times repeat heavily within a batch (every repo shares the bucket times): remember the valid ones.
+const validTimes = new Set<string>();
+
 function isoTime(o: Record<string, unknown>, k: string, where: string): string {
   const v = str(o, k, where, 64);
+  if (validTimes.has(v)) return v;
   if (!ISO_UTC_PATTERN.test(v) || Number.isNaN(Date.parse(v)) || new Date(v).toISOString() !== v) {
     throw new Invalid(`${where}.${k} must be an ISO UTC time like 2026-11-02T00:00:00.000Z, got "${v}"`);
   }
+  if (validTimes.size > 100_000) validTimes.clear();
+  validTimes.add(v);
   return v;
 }
 

@@ -82,7 +82,15 @@ for (const backend of backends()) {
             const agg = await readSeries(t.db, org.id, def.id);
             assert.deepEqual(agg!.points, expected, 'aggregate');
             const resum = await readSeries(t.db, org.id, def.id, { include: '.' });
-            assert.deepEqual(resum!.points, expected, 're-summed from per-repo points');
+            assert.deepEqual(resum!.points, expected, 'all repos kept: aggregate minus nothing');
+            // One repo kept (summed directly) and two kept (aggregate minus the one left out).
+            for (const [filter, keep] of [[{ include: 'web$' }, (r: string) => r.endsWith('web')], [{ exclude: 'web$' }, (r: string) => !r.endsWith('web')]] as const) {
+              const want = TIMES.map((time) => {
+                const ws = [...winners.values()].filter((w) => w.time === time && keep(w.repo));
+                return { time, value: ws.reduce((a, w) => a + w.value, 0), repos: ws.length };
+              }).filter((e) => e.repos > 0);
+              assert.deepEqual((await readSeries(t.db, org.id, def.id, filter))!.points, want, JSON.stringify(filter));
+            }
           },
         ),
         { numRuns: backend === 'pglite' ? 25 : 40 },
