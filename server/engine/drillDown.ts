@@ -1,9 +1,9 @@
 // Why a point has its value: for one repository, one series and the commit of a point, the
 // files and their counts, which files went up or down since the previous point's commit, and
-// the first-parent commits in between. Counting uses the engine's own Matcher, binary test and
-// size limit, so the files add up to exactly the chart's per-repository value.
+// the first-parent commits in between. Counting takes the engine's own path (path filter, size
+// limit, binary test, Matcher with its byte and guarded-worker paths), so the files add up to
+// exactly the chart's per-repository value.
 import { resolve } from 'node:path';
-import picomatch from 'picomatch';
 import type { InsightDefinition } from '../../protocol/insights';
 import type { InsightResult } from '../../protocol/lsp';
 import type { DrillDownChange, DrillDownCommit, DrillDownFile, DrillDownQuery, DrillDownResult } from '../../protocol/webview';
@@ -14,6 +14,8 @@ import { Matcher, type BlobCounts, type CaptureCounts } from './countMatches';
 import { isBinary } from './countLines';
 import { toSeriesSpecs } from './definitions';
 import { discoverRepos, type RepoLocation } from './discoverRepos';
+import { GuardedCounter } from './guardedCount';
+import { pathFilter } from './pathFilter';
 import { InsightsError, throwIfAborted } from './errors';
 import { runGit, runGitRaw } from './git';
 import { seriesId } from './seriesId';
@@ -38,26 +40,6 @@ export interface DrillDownRequest {
   maxCommits?: number;
 }
 
-/**
- * Path filter with the engine's semantics: globs without a slash match the file name anywhere,
- * globs with a slash match the path from the repository root. Kept equal to computeInsights'
- * filter; test/webview/drillDown.test.ts compares totals against computeInsights with globs.
- */
-function pathFilter(include: string[], exclude: string[]): (path: string) => boolean {
-  const split = (globs: string[]) => {
-    const base = globs.filter((g) => !g.includes('/'));
-    const full = globs.filter((g) => g.includes('/'));
-    const a = base.length ? picomatch(base, { dot: true, basename: true }) : undefined;
-    const b = full.length ? picomatch(full, { dot: true }) : undefined;
-    if (!a && !b) return undefined;
-    return (p: string) => (a ? a(p) : false) || (b ? b(p) : false);
-  };
-  const inc = split(include);
-  const exc = split(exclude);
-  if (!inc && !exc) return () => true;
-  return (p) => (!inc || inc(p)) && !(exc && exc(p));
-}
-
 async function locate(repoPath: string, signal?: AbortSignal): Promise<RepoLocation> {
   const abs = resolve(repoPath);
   const found = await discoverRepos([abs], { signal });
@@ -80,12 +62,37 @@ function valueOf(c: BlobCounts | CaptureCounts, spec: SeriesSpec, capture: strin
   return c[spec.count];
 }
 
+/** Counts one blob exactly as computeInsights does: byte counting, linear regex, or the guarded worker. */
+class BlobCounter {
+  private guard: GuardedCounter | undefined;
+
+  constructor(private readonly matcher: Matcher, private readonly req: DrillDownRequest) {
+    if (!matcher.linear) this.guard = new GuardedCounter(matcher.spec);
+  }
+
+  async count(buf: Buffer): Promise<number> {
+    const m = this.matcher;
+    if (isBinary(buf) || !m.mayMatch(buf)) return 0;
+    const fromBytes = m.countBytes(buf);
+    if (fromBytes) return valueOf(fromBytes, this.req.spec, this.req.capture);
+    const text = buf.toString('utf8');
+    if (!this.guard) return valueOf(m.count(text), this.req.spec, this.req.capture);
+    const r = await this.guard.count(text);
+    if (!r) throw new InsightsError('REGEX_BUDGET', this.guard.failed ?? `the query "${m.spec.query}" could not be counted`);
+    return valueOf(r, this.req.spec, this.req.capture);
+  }
+
+  close(): void {
+    this.guard?.close();
+  }
+}
+
 /** Counts of every file that counts for the series at `commit`; blobs shared with `memo` are read once. */
 async function countTree(
   gitDir: string,
   commit: string,
   req: DrillDownRequest,
-  matcher: Matcher,
+  counter: BlobCounter,
   memo: Map<string, number>,
   signal?: AbortSignal,
 ): Promise<Map<string, number>> {
@@ -98,16 +105,18 @@ async function countTree(
   const toRead = [...new Set(entries.map((e) => e.oid))].filter((oid) => !memo.has(oid));
   if (toRead.length) {
     const cat = new CatFile(gitDir, true, signal);
+    const pending: Promise<void>[] = [];
     for (const oid of toRead) {
       cat.request(oid, (a: BlobAnswer) => {
-        if (a.size < 0 || !a.content || isBinary(a.content) || !matcher.mayMatch(a.content)) {
+        if (a.size < 0 || !a.content) {
           memo.set(a.oid, 0);
           return;
         }
-        memo.set(a.oid, valueOf(matcher.count(a.content.toString('utf8')), req.spec, req.capture));
+        pending.push(counter.count(a.content).then((v) => void memo.set(a.oid, v)));
       });
     }
     await cat.finish();
+    await Promise.all(pending);
   }
   const out = new Map<string, number>();
   for (const e of entries) {
@@ -140,10 +149,17 @@ export async function drillDown(req: DrillDownRequest, signal?: AbortSignal): Pr
   const commit = await verifyCommit(loc.gitDir, req.commit, signal);
   const previous = req.previousCommit ? await verifyCommit(loc.gitDir, req.previousCommit, signal) : undefined;
   const matcher = new Matcher({ query: req.spec.query, literal: req.spec.literal, ignoreCase: req.spec.ignoreCase, capture: !!req.spec.capture });
+  const counter = new BlobCounter(matcher, req);
   const memo = new Map<string, number>();
-  const now = await countTree(loc.gitDir, commit, req, matcher, memo, signal);
-  throwIfAborted(signal);
-  const before = previous ? await countTree(loc.gitDir, previous, req, matcher, memo, signal) : undefined;
+  let now: Map<string, number>;
+  let before: Map<string, number> | undefined;
+  try {
+    now = await countTree(loc.gitDir, commit, req, counter, memo, signal);
+    throwIfAborted(signal);
+    before = previous ? await countTree(loc.gitDir, previous, req, counter, memo, signal) : undefined;
+  } finally {
+    counter.close();
+  }
 
   const maxFiles = req.maxFiles ?? LIMITS.files;
   const maxCommits = req.maxCommits ?? LIMITS.commits;
