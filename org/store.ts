@@ -175,8 +175,11 @@ async function upsertPoints(
        SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::timestamptz[], $7::bigint[])
          AS t(series_id, repo_id, bucket, commit_hex, commit_time, value)
      ), old AS (
-       SELECT p.series_id, p.repo_id, p.bucket, p.value
-       FROM input i JOIN points p ON p.org_id = $1 AND p.series_id = i.series_id AND p.repo_id = i.repo_id AND p.bucket = i.bucket
+       -- One primary-key probe per input row, whatever the planner thinks of the table's size
+       -- (a join here may be planned as a scan of every point of the org).
+       SELECT i.series_id, i.repo_id, i.bucket,
+              (SELECT p.value FROM points p WHERE p.org_id = $1 AND p.series_id = i.series_id AND p.repo_id = i.repo_id AND p.bucket = i.bucket) AS value
+       FROM input i
      ), up AS (
        INSERT INTO points AS p (org_id, series_id, repo_id, bucket, commit_sha, commit_time, value)
        SELECT $1, series_id, repo_id, bucket, decode(commit_hex, 'hex'), commit_time, value FROM input
