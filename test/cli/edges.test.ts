@@ -211,3 +211,14 @@ test('--ignore-case folds non-ASCII letters as JavaScript does (literal and rege
   }
   assert.equal(await lastValue(r.dir, ['-q', 'naïve', '-i', '--literal']), 2);
 });
+
+test('a repo with a commit but no match contributes an entry of 0 (unlike a point before its history)', async () => {
+  const r = TestRepo.init();
+  r.commit('2026-02-01T10:00:00Z', { 'a.txt': 'nothing here\n' });
+  const out = await runJson(['series', r.dir, '-q', 'TODO', '--step', 'month', '--points', '2', '--end', END, '--no-cache']);
+  const [jan, end] = out.series[0].points;
+  assert.deepEqual(jan.repos, [], 'Feb 1st 00:00 lies before the first commit');
+  assert.equal(end.repos.length, 1);
+  assert.equal(end.repos[0].value, 0);
+  assert.equal(end.repos[0].commit, r.head());
+});

@@ -123,3 +123,23 @@ test('--format table: every label, every point\'s date and the latest values are
   // sanity that the numbers are real: the latest TODO count is git's
   assert.equal(json.series[0].points.at(-1)!.value, gitGrepCount(repo.dir, revListBefore(repo.dir, END)!, 'TODO'));
 });
+
+test('a catastrophic regex V8 cannot run linearly (lookaround in nested repetition) is stopped with a per-series error; the other series of the run stay exact', async () => {
+  const bad = '(a+)+(?=\\n|$)$';
+  const r = await runCli(['series', repo.dir, '-q', bad, '-q', 'TODO', ...WINDOW, '--format', 'json'], { timeoutMs: 60_000 });
+  assert.ok(!hasStackTrace(r.stderr), r.stderr);
+  const out = JSON.parse(r.stdout) as { series: { query: string; error?: string; points: { time: string; value: number }[] }[] };
+  const [evil, todo] = out.series;
+  if (evil.error) {
+    assert.ok(evil.error.includes(bad) || r.stderr.includes(bad), `the error names the query: ${evil.error}`);
+    assert.ok(r.stderr.includes(bad), `and stderr says so: ${r.stderr}`);
+  } else {
+    assert.equal(evil.points.at(-1)!.value, ALL_A_LINES, 'or the exact count');
+  }
+  assert.equal(todo.error, undefined);
+  for (const p of todo.points) {
+    const c = revListBefore(repo.dir, p.time);
+    assert.equal(p.value, c ? gitGrepCount(repo.dir, c, 'TODO') : 0, `TODO at ${p.time}`);
+  }
+  process.stderr.write(`# ${bad}: ${r.ms} ms, exit ${r.code}, ${evil.error ? 'per-series error' : 'counted'}\n`);
+});
