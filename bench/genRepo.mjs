@@ -8,11 +8,11 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** Bump when the generator's output changes: the cached repository is keyed by it. */
-export const GEN_VERSION = 5;
+export const GEN_VERSION = 6;
 const SEED = 20261128;
 const START = Date.UTC(2025, 8, 1, 9, 0, 0) / 1000; // 2025-09-01
-const COMMITS = 1700; // main-line commits (plus topic commits)
-const INITIAL_FILES = 2200;
+const COMMITS = 1500; // main-line commits (plus topic commits)
+const INITIAL_FILES = 1500;
 const SPAN = 330 * 86400; // ~14 months once weekend gaps are added
 
 function mulberry32(seed) {

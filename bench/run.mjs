@@ -5,7 +5,7 @@
 // distinct blobs (the decompression floor); a warm rerun; a one-new-commit update; languages at
 // HEAD against cloc. Each timing is the median of N runs (default 3). See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,11 +46,17 @@ function fail(msg) {
 
 // ---------------------------------------------------------------- processes
 
-/** Runs a command; resolves with stdout (Buffer), wall ms (spawn to exit) and the exit code. */
+// CPU time (user + sys of the process and every descendant it waited for) through GNU time,
+// when installed: on a shared 2-core machine wall time depends on the load, CPU time much less.
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const TIME_OUT = join(tmpdir(), `code-insights-bench-time-${process.pid}`);
+
+/** Runs a command; resolves with stdout (Buffer), wall ms (spawn to exit), cpu ms and the exit code. */
 function run(cmd, args, { cwd, input, env, stdout = 'pipe', okCodes = [0] } = {}) {
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { cwd, env: env ? { ...process.env, ...env } : process.env, stdio: ['pipe', stdout, 'pipe'] });
+    const [c, a] = TIME ? [TIME, ['-f', '%U %S', '-o', TIME_OUT, cmd, ...args]] : [cmd, args];
+    const child = spawn(c, a, { cwd, env: env ? { ...process.env, ...env } : process.env, stdio: ['pipe', stdout, 'pipe'] });
     const out = [];
     const err = [];
     child.stdout?.on('data', (b) => out.push(b));
@@ -61,7 +67,12 @@ function run(cmd, args, { cwd, input, env, stdout = 'pipe', okCodes = [0] } = {}
       const ms = performance.now() - t0;
       const stderr = Buffer.concat(err).toString();
       if (!okCodes.includes(code)) return rej(new Error(`${cmd} ${args.join(' ').slice(0, 300)} exited ${code ?? sig}: ${stderr.slice(0, 2000)}`));
-      res({ stdout: Buffer.concat(out), stderr, ms, code });
+      let cpu = NaN;
+      if (TIME) {
+        const [u, s] = readFileSync(TIME_OUT, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+        cpu = (u + s) * 1000;
+      }
+      res({ stdout: Buffer.concat(out), stderr, ms, cpu, code });
     });
     child.stdin.end(input ?? '');
   });
@@ -78,6 +89,8 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+/** Median wall and CPU time of some runs ({ms, cpu}). */
+const summary = (xs) => ({ median: median(xs.map((x) => x.ms)), cpu: median(xs.map((x) => x.cpu)), runs: xs.map((x) => x.ms), cpuRuns: xs.map((x) => x.cpu) });
 const sec = (ms) => (ms / 1000).toFixed(ms < 10000 ? 3 : 1);
 
 // ---------------------------------------------------------------- the baselines
@@ -109,11 +122,13 @@ function sampledCommits(json) {
 async function grepBaseline(repos, queries) {
   const counts = new Map(); // `${repo}\0${commit}\0${query}` -> lines
   let ms = 0;
+  let cpu = 0;
   for (const r of repos) {
     for (const c of r.distinct) {
       for (const q of queries) {
         const x = await run('git', ['-C', r.path, '-c', 'grep.patternType=fixed', 'grep', '-c', '-I', '--no-textconv', '--no-color', '-e', q, c, '--'], { okCodes: [0, 1] });
         ms += x.ms;
+        cpu += x.cpu;
         let total = 0;
         for (const line of x.stdout.toString('latin1').split('\n')) {
           if (!line) continue;
@@ -123,7 +138,7 @@ async function grepBaseline(repos, queries) {
       }
     }
   }
-  return { ms, counts };
+  return { ms, cpu, counts };
 }
 
 /** Compares the engine's `lines` values with git grep's, and its commits with git rev-list's. */
@@ -188,16 +203,18 @@ function distinctBlobs(r) {
 /** (c): one `git cat-file --batch` per repo emitting every distinct blob, output discarded. */
 async function floorBaseline(blobSets) {
   let ms = 0;
+  let cpu = 0;
   for (const { path, ids } of blobSets) {
     const devnull = openSync('/dev/null', 'w');
     try {
       const x = await run('git', ['-C', path, 'cat-file', '--batch'], { input: ids.join('\n') + '\n', stdout: devnull });
       ms += x.ms;
+      cpu += x.cpu;
     } finally {
       closeSync(devnull);
     }
   }
-  return ms;
+  return { ms, cpu };
 }
 
 function blobBytes(path, ids) {
@@ -265,16 +282,16 @@ async function benchTarget(label, path, opts, log) {
   log(`   ${res.repos} repo(s), ${res.commits} distinct sampled commits, ${res.blobs} distinct blobs (${res.blobMiB.toFixed(1)} MiB)`);
   log(`   engine stats (1 series): ${json1.stats.blobsRead} blobs read, ${json1.stats.blobsRuledOut} ruled out by its git grep prefilter; (3 series): ${json3.stats.blobsRead} read, ${json3.stats.blobsRuledOut} ruled out`);
 
-  const t = { e1: [first1.ms], e3: [first3.ms], g1: [], g3: [], floor: [] };
+  const t = { e1: [first1], e3: [first3], g1: [], g3: [], floor: [] };
   for (let rep = 0; rep < opts.reps; rep++) {
     if (rep > 0) {
-      t.e1.push((await cli(seriesArgs(path, ONE, end, ['--no-cache']))).ms);
-      t.e3.push((await cli(seriesArgs(path, THREE, end, ['--no-cache']))).ms);
+      t.e1.push(await cli(seriesArgs(path, ONE, end, ['--no-cache'])));
+      t.e3.push(await cli(seriesArgs(path, THREE, end, ['--no-cache'])));
     }
     const g1 = await grepBaseline(repos, ONE);
     const g3 = await grepBaseline(repos, THREE);
-    t.g1.push(g1.ms);
-    t.g3.push(g3.ms);
+    t.g1.push(g1);
+    t.g3.push(g3);
     t.floor.push(await floorBaseline(blobSets));
     if (rep === 0) {
       const v1 = verify(json1, repos, ONE, g1.counts);
@@ -282,9 +299,9 @@ async function benchTarget(label, path, opts, log) {
       res.problems.push(...v1.problems, ...v3.problems);
       res.checked = v1.checked + v3.checked;
     }
-    log(`   rep ${rep + 1}/${opts.reps}: engine 1 series ${sec(t.e1[rep])} s, 3 series ${sec(t.e3[rep])} s; git grep -c ${sec(g1.ms)} s / ${sec(g3.ms)} s; cat-file floor ${sec(t.floor[rep])} s`);
+    log(`   rep ${rep + 1}/${opts.reps}: engine 1 series ${sec(t.e1[rep].ms)} s, 3 series ${sec(t.e3[rep].ms)} s; git grep -c ${sec(g1.ms)} s / ${sec(g3.ms)} s; cat-file floor ${sec(t.floor[rep].ms)} s (wall)`);
   }
-  res.times = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { median: median(v), runs: v }]));
+  res.times = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, summary(v)]));
 
   // Warm rerun and one new commit, on a throwaway clone (objects shared, never written to PATH).
   if (rev && opts.update) {
@@ -301,11 +318,11 @@ async function benchTarget(label, path, opts, log) {
       let warmStats;
       for (let rep = 0; rep < opts.reps; rep++) {
         const x = await cli(seriesArgs(clone, THREE, end, ['--cache', cache]));
-        warm.push(x.ms);
+        warm.push(x);
         warmStats = JSON.parse(x.stdout).stats;
       }
-      res.warm = { median: median(warm), runs: warm, blobsRead: warmStats.blobsRead, blobsFromCache: warmStats.blobsFromCache };
-      log(`   warm rerun (3 series, cache ${(statSync(cache).size / 1048576).toFixed(1)} MiB): ${warm.map(sec).join(' ')} s, blobsRead ${warmStats.blobsRead}`);
+      res.warm = { ...summary(warm), blobsRead: warmStats.blobsRead, blobsFromCache: warmStats.blobsFromCache };
+      log(`   warm rerun (3 series, cache ${(statSync(cache).size / 1048576).toFixed(1)} MiB): ${res.warm.runs.map(sec).join(' ')} s, blobsRead ${warmStats.blobsRead}`);
 
       const added = addCommit(clone, endSec + 60);
       const end2 = new Date((endSec + 120) * 1000).toISOString();
@@ -317,14 +334,14 @@ async function benchTarget(label, path, opts, log) {
         const c = join(tmp, `cache-${rep}.sqlite`);
         copyFileSync(cache, c);
         const x = await cli(seriesArgs(clone, THREE, end2, ['--cache', c]));
-        upd.push(x.ms);
+        upd.push(x);
         updJson = JSON.parse(x.stdout);
         updStats = updJson.stats;
       }
       const last = updJson.series[0].points.at(-1).repos[0];
       if (last?.commit !== added.commit) res.problems.push(`one-new-commit: the last point's commit is ${last?.commit}, not the new commit ${added.commit}`);
-      res.update = { median: median(upd), runs: upd, blobsRead: updStats.blobsRead, filesChanged: added.files };
-      log(`   one new commit (${added.files} files changed): ${upd.map(sec).join(' ')} s, blobsRead ${updStats.blobsRead}`);
+      res.update = { ...summary(upd), blobsRead: updStats.blobsRead, filesChanged: added.files };
+      log(`   one new commit (${added.files} files changed): ${res.update.runs.map(sec).join(' ')} s, blobsRead ${updStats.blobsRead}`);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -345,18 +362,19 @@ async function benchLanguages(path, rev, opts, log) {
   let json;
   for (let rep = 0; rep < opts.reps; rep++) {
     const x = await cli(['languages', path, '--format', 'json', '--no-cache']);
-    eng.push(x.ms);
+    eng.push(x);
     json = JSON.parse(x.stdout);
   }
   const point = json.languages.at(-1);
   const engineLines = point.languages.reduce((a, l) => a + l.lines, 0);
-  const out = { engine: { median: median(eng), runs: eng, lines: engineLines, languages: point.languages.length } };
+  const out = { engine: { ...summary(eng), lines: engineLines, languages: point.languages.length } };
+  const engRuns = out.engine.runs.map(sec).join(' ');
   if (!rev) {
-    log(`   languages: engine ${eng.map(sec).join(' ')} s; cloc skipped (PATH is not a single repository)`);
+    log(`   languages: engine ${engRuns} s; cloc skipped (PATH is not a single repository)`);
     return out;
   }
   if (!hasCloc()) {
-    log(`   languages: engine ${eng.map(sec).join(' ')} s; cloc not installed, skipped`);
+    log(`   languages: engine ${engRuns} s; cloc not installed, skipped`);
     return out;
   }
   const tmp = mkdtempSync(join(tmpdir(), 'code-insights-cloc-'));
@@ -370,12 +388,12 @@ async function benchLanguages(path, rev, opts, log) {
     let report;
     for (let rep = 0; rep < opts.reps; rep++) {
       const x = await run('cloc', ['--quiet', '--json', tree]);
-      cl.push(x.ms);
+      cl.push(x);
       report = JSON.parse(x.stdout);
     }
     const s = report.SUM ?? {};
-    out.cloc = { median: median(cl), runs: cl, lines: (s.code ?? 0) + (s.comment ?? 0) + (s.blank ?? 0), languages: Object.keys(report).filter((k) => k !== 'header' && k !== 'SUM').length };
-    log(`   languages: engine ${eng.map(sec).join(' ')} s (${engineLines} lines, ${out.engine.languages} languages); cloc ${cl.map(sec).join(' ')} s (${out.cloc.lines} lines, ${out.cloc.languages} languages)`);
+    out.cloc = { ...summary(cl), lines: (s.code ?? 0) + (s.comment ?? 0) + (s.blank ?? 0), languages: Object.keys(report).filter((k) => k !== 'header' && k !== 'SUM').length };
+    log(`   languages: engine ${engRuns} s (${engineLines} lines, ${out.engine.languages} languages); cloc ${out.cloc.runs.map(sec).join(' ')} s (${out.cloc.lines} lines, ${out.cloc.languages} languages)`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -388,29 +406,34 @@ function table(r) {
   const T = r.times;
   const rows = [];
   const mark = (ok) => (ok ? 'ok' : 'MISSED');
-  const row = (what, ms, runs, ratio = '', target = '', ok) => rows.push([what, ms === undefined ? '' : `${sec(ms)} s`, runs ? runs.map(sec).join(' ') : '', ratio, target, ok === undefined ? '' : mark(ok)]);
+  const cpuCol = (m) => (m && Number.isFinite(m.cpu) ? `${sec(m.cpu)} s` : '');
+  const row = (what, m, ratio = '', cpuRatio = '', target = '', ok) =>
+    rows.push([what, m ? `${sec(m.median)} s` : '', m ? m.runs.map(sec).join(' ') : '', cpuCol(m), ratio, cpuRatio, target, ok === undefined ? '' : mark(ok)]);
+  const rat = (a, b, f) => (a && b && Number.isFinite(a) && Number.isFinite(b) ? f(a / b) : '');
   const x1 = T.g1.median / T.e1.median;
   const x3 = T.g3.median / T.e3.median;
   const fl = T.e1.median / T.floor.median;
   const three = T.e3.median / T.e1.median;
-  row('engine, 1 series (TODO)', T.e1.median, T.e1.runs);
-  row('engine, 3 series (TODO FIXME HACK)', T.e3.median, T.e3.runs);
-  row('(a) git grep -c, 1 series', T.g1.median, T.g1.runs, `${x1.toFixed(1)}x faster`, `>= ${TARGETS.grep}x`, x1 >= TARGETS.grep);
-  row('(a) git grep -c, 3 series', T.g3.median, T.g3.runs, `${x3.toFixed(1)}x faster`, `>= ${TARGETS.grep}x`, x3 >= TARGETS.grep);
-  row('(c) cat-file --batch floor', T.floor.median, T.floor.runs, `${fl.toFixed(2)}x the floor`, `<= ${TARGETS.floor}x`, fl <= TARGETS.floor);
-  row('3 series / 1 series', undefined, undefined, `${three.toFixed(2)}x`, `<= ${TARGETS.three}x`, three <= TARGETS.three);
-  if (r.warm) row(`warm rerun, 3 series (blobsRead ${r.warm.blobsRead})`, r.warm.median, r.warm.runs, '', `<= ${TARGETS.warm} s`, r.warm.median / 1000 <= TARGETS.warm);
-  if (r.update) row(`one new commit, ${r.update.filesChanged} files (blobsRead ${r.update.blobsRead})`, r.update.median, r.update.runs, '', `<= ${TARGETS.update} s`, r.update.median / 1000 <= TARGETS.update);
+  const faster = (x) => `${x.toFixed(1)}x faster`;
+  row('engine, 1 series (TODO)', T.e1);
+  row('engine, 3 series (TODO FIXME HACK)', T.e3);
+  row('(a) git grep -c, 1 series', T.g1, faster(x1), rat(T.g1.cpu, T.e1.cpu, faster), `>= ${TARGETS.grep}x`, x1 >= TARGETS.grep);
+  row('(a) git grep -c, 3 series', T.g3, faster(x3), rat(T.g3.cpu, T.e3.cpu, faster), `>= ${TARGETS.grep}x`, x3 >= TARGETS.grep);
+  row('(c) cat-file --batch floor', T.floor, `${fl.toFixed(2)}x the floor`, rat(T.e1.cpu, T.floor.cpu, (x) => `${x.toFixed(2)}x the floor`), `<= ${TARGETS.floor}x`, fl <= TARGETS.floor);
+  row('3 series / 1 series', undefined, `${three.toFixed(2)}x`, rat(T.e3.cpu, T.e1.cpu, (x) => `${x.toFixed(2)}x`), `<= ${TARGETS.three}x`, three <= TARGETS.three);
+  if (r.warm) row(`warm rerun, 3 series (blobsRead ${r.warm.blobsRead})`, r.warm, '', '', `<= ${TARGETS.warm} s`, r.warm.median / 1000 <= TARGETS.warm);
+  if (r.update) row(`one new commit, ${r.update.filesChanged} files (blobsRead ${r.update.blobsRead})`, r.update, '', '', `<= ${TARGETS.update} s`, r.update.median / 1000 <= TARGETS.update);
   if (r.languages) {
-    row('languages at HEAD', r.languages.engine.median, r.languages.engine.runs);
-    if (r.languages.cloc) {
-      const xc = r.languages.cloc.median / r.languages.engine.median;
-      row('cloc on the extracted tree', r.languages.cloc.median, r.languages.cloc.runs, `${xc.toFixed(1)}x faster`, `>= ${TARGETS.cloc}x`, xc >= TARGETS.cloc);
-    } else row('cloc', undefined, undefined, 'skipped');
+    const L = r.languages;
+    row('languages at HEAD', L.engine);
+    if (L.cloc) {
+      const xc = L.cloc.median / L.engine.median;
+      row('cloc on the extracted tree', L.cloc, faster(xc), rat(L.cloc.cpu, L.engine.cpu, faster), `>= ${TARGETS.cloc}x`, xc >= TARGETS.cloc);
+    } else row('cloc', undefined, 'skipped');
   }
-  const head = ['measure', 'median', `runs (${r.reps})`, 'ratio', 'target', ''];
+  const head = ['measure', 'wall', `wall runs (${r.reps})`, 'cpu', 'ratio (wall)', 'ratio (cpu)', 'target', ''];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
-  const fmt = (x) => x.map((c, i) => (i === 1 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  const fmt = (x) => x.map((c, i) => (i === 1 || i === 3 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
   return [fmt(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(fmt)].join('\n');
 }
 
