@@ -298,7 +298,11 @@ export class DashboardApp {
     const blob = await new Promise<Blob | null>((r) => out.toBlob(r, 'image/png'));
     if (!blob) return this.showNotice('Could not draw the chart as PNG.');
     try {
-      await navigator.clipboard.write([new ClipboardItem({ 'image/png': blob })]);
+      // A clipboard closed to this frame may reject or never settle: give it a moment only.
+      await Promise.race([
+        navigator.clipboard.write([new ClipboardItem({ 'image/png': blob })]),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('clipboard timeout')), 1500)),
+      ]);
       this.announce('Chart copied to the clipboard as PNG.');
       return;
     } catch {

@@ -1,7 +1,7 @@
 // One dashboard card: title and state, the honest status (computing, partial, failed, cached),
 // its charts, the data-table view, export controls and the drill-down list. Keyboard: on a
-// focused chart, ←/→ move between points, ↑/↓ between series, Enter drills down, Escape
-// returns to the card. Every chart has an aria-label summary and a table with the same numbers.
+// focused chart, ←/→ move between points, ↑/↓ between series, Enter drills down, H hides or
+// shows the focused series (as its legend entry does), Escape returns to the card. Every chart has an aria-label summary and a table with the same numbers.
 import type { InsightCard } from '../protocol/webview';
 import { Chart, chartConfig, languagesAtModel, languagesModel, latestModel, seriesModel, type ChartModel } from './charts';
 import { DrillDownView, type DrillCallbacks, type DrillTarget } from './drillDownView';
@@ -179,7 +179,7 @@ export class CardView {
     }
     const last = m.labels.length - 1;
     const latest = m.datasets.map((d) => `${d.label} ${Number.isNaN(d.data[last]) ? 'no data' : d.data[last]}`).join(', ');
-    return `${m.title}. ${kind} of ${n} series over ${m.labels.length} points from ${m.labels[0]} to ${m.labels[last]}. Latest: ${latest}. Use arrow keys to read points${this.canDrill && m.role === 'series' ? ', Enter to drill down' : ''}.`;
+    return `${m.title}. ${kind} of ${n} series over ${m.labels.length} points from ${m.labels[0]} to ${m.labels[last]}. Latest: ${latest}. Use arrow keys to read points${this.canDrill && m.role === 'series' ? ', Enter to drill down' : ''}, H to hide or show a series.`;
   }
 
   private mount(m: ChartModel): void {
@@ -253,6 +253,17 @@ export class CardView {
         e.preventDefault();
         this.pick(m, ds, idx);
         return;
+      case 'h':
+      case 'H': {
+        // The legend's toggle, from the keyboard: hide or show the focused series.
+        if (single) return;
+        e.preventDefault();
+        const visible = m.chart.isDatasetVisible(ds);
+        m.chart.setDatasetVisibility(ds, !visible);
+        m.chart.update();
+        this.cb.announce(`${m.model.datasets[ds].label} ${visible ? 'hidden' : 'shown'}`);
+        return;
+      }
       case 'Escape':
         e.preventDefault();
         m.chart.setActiveElements([]);

@@ -180,6 +180,50 @@ describe('dashboard bundle in Chromium', { skip: bundleBuilt ? false : 'run `npm
     await h.page.locator('vscode-textfield[aria-label^="Include"] input').fill('');
   });
 
+  test('keyboard: H toggles a series like its legend entry; Enter on the languages area moves the pie', async () => {
+    const canvas = h.page.locator('article[data-key="w/todo"] canvas').first();
+    await canvas.focus();
+    await h.page.keyboard.press('ArrowDown'); // FIXME
+    await h.page.keyboard.press('h');
+    assert.deepEqual((await h.inspect())['w/todo'][0].datasets.map((d) => d.hidden), [false, true]);
+    await h.page.keyboard.press('h');
+    assert.deepEqual((await h.inspect())['w/todo'][0].datasets.map((d) => d.hidden), [false, false]);
+    const area = h.page.locator('article[data-key="w/langs"] canvas').first();
+    await area.focus();
+    await h.page.keyboard.press('Home');
+    await h.page.keyboard.press('Enter');
+    assert.deepEqual((await h.inspect())['w/langs'][1].datasets[0].data, [100, 300, 10]);
+    assert.match(await h.page.locator('.sr-only[role="status"]').innerText(), /Languages at 2026-10-12: TypeScript 100, JavaScript 300, Markdown 10/);
+  });
+
+  test('a capture bar drills down into that captured value', async () => {
+    const n = (await h.sent()).length;
+    const bars = h.page.locator('article[data-key="w/versions"] canvas').nth(1);
+    await bars.focus();
+    await h.page.keyboard.press('End'); // "20"
+    await h.page.keyboard.press('Enter');
+    const req = await h.waitForSent('drillDown', n);
+    assert.equal(req.seriesId, 'c-20');
+    assert.equal(req.time, '2026-11-02T00:00:00.000Z');
+  });
+
+  test('PNG: copied to the clipboard; with the clipboard closed (as in a webview) the image goes to the host to save', async () => {
+    await h.page.locator('article[data-key="w/todo"] vscode-button', { hasText: 'PNG' }).click();
+    await h.page.locator('.sr-only[role="status"]', { hasText: 'Chart copied to the clipboard as PNG.' }).waitFor({ timeout: 5000 });
+    // VS Code webviews refuse clipboard writes; this page does the same from now on.
+    await h.page.evaluate(() => {
+      navigator.clipboard.write = () => Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError'));
+    });
+    const n = (await h.sent()).length;
+    await h.page.locator('article[data-key="w/todo"] vscode-button', { hasText: 'PNG' }).click();
+    const exp = await h.waitForSent('export', n);
+    assert.equal(exp.format, 'png');
+    assert.equal(exp.filename, 'todos.png');
+    const png = Buffer.from(exp.content.replace(/^data:image\/png;base64,/, ''), 'base64');
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.ok(png.length > 2000, 'a drawn chart, not an empty image');
+  });
+
   test('invalid host messages are ignored and reported, never rendered', async () => {
     await h.page.evaluate(() =>
       window.postMessage({ channel: 'code-insights/dashboard', direction: 'toView', message: { type: 'card', card: { key: 'x', evil: '<img src=x onerror=alert(1)>' } } }, location.origin),
