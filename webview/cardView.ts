@@ -223,7 +223,7 @@ export class CardView {
   }
 
   /** The Chart.js data of every chart, for inspection (tests, debugging). */
-  inspect(): { role: string; labels: string[]; datasets: { label: string; data: (number | null)[]; hidden: boolean; color: string }[] }[] {
+  inspect(): { role: string; labels: string[]; datasets: { label: string; data: (number | null)[]; hidden: boolean; color: string; width: number }[] }[] {
     return this.mounted.map((m) => ({
       role: m.model.role,
       labels: (m.chart.data.labels ?? []).map(String),
@@ -232,6 +232,7 @@ export class CardView {
         data: (d.data as number[]).map((v) => (Number.isNaN(v) ? null : v)),
         hidden: !m.chart.isDatasetVisible(i),
         color: String(Array.isArray(d.backgroundColor) ? d.backgroundColor[0] : (d as { borderColor?: unknown }).borderColor ?? d.backgroundColor),
+        width: Number((d as { borderWidth?: unknown }).borderWidth ?? 0),
       })),
     }));
   }

@@ -36,7 +36,7 @@ export interface Harness {
   sent(): Promise<ViewMessage[]>;
   waitForSent<T extends ViewMessage['type']>(type: T, after?: number): Promise<Extract<ViewMessage, { type: T }>>;
   problems(): Promise<string[]>;
-  inspect(): Promise<Record<string, { role: string; labels: string[]; datasets: { label: string; data: (number | null)[]; hidden: boolean; color: string }[] }[]>>;
+  inspect(): Promise<Record<string, { role: string; labels: string[]; datasets: { label: string; data: (number | null)[]; hidden: boolean; color: string; width: number }[] }[]>>;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }

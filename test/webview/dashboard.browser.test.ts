@@ -250,6 +250,13 @@ describe('themes', { skip: bundleBuilt ? false : 'run `npm run build` first' }, 
       await h.screenshot('dashboard-dark.png');
       const bg = await h.page.evaluate(() => getComputedStyle(document.querySelector('.ci-root')!).backgroundColor);
       assert.equal(bg, 'rgb(31, 31, 31)');
+      // High contrast: black background, thicker lines.
+      await h.send({ type: 'theme', theme: 'high-contrast' });
+      await h.page.evaluate(() => (document.documentElement.dataset.theme = 'high-contrast'));
+      await h.page.waitForTimeout(400);
+      assert.deepEqual((await h.inspect())['w/todo'][0].datasets.map((d) => d.width), [3, 3]);
+      assert.equal(await h.page.evaluate(() => getComputedStyle(document.querySelector('.ci-root')!).backgroundColor), 'rgb(0, 0, 0)');
+      await h.screenshot('dashboard-high-contrast.png');
       assert.deepEqual(await h.problems(), []);
     } finally {
       await h.close();
