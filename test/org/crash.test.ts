@@ -90,7 +90,7 @@ for (const backend of backends()) {
     after(async () => cleanup?.());
 
     it('kill -9 mid-ingest: acknowledged points survive, retries do not duplicate', async () => {
-      const N = 30;
+      const N = 16;
       let svc = await startService(dbArgs);
       const acked = new Set<number>();
       let next = 0;

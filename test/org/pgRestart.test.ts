@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
 import { loadSqlJs } from '../../server/store/cache';
 import { enqueuePoints, outboxCounts } from '../../server/sync/outbox';
 import { pushOutbox } from '../../server/sync/push';
@@ -28,6 +29,17 @@ describe('push across a PostgreSQL restart', { skip: enabled ? false : 'needs DA
   let srv: Awaited<ReturnType<typeof startApp>>;
   let org: TestOrg;
   before(async () => {
+    // The restart cuts every connection of the cluster: wait until no other org test file
+    // (each has its own ci_org_test_* database) is using it, so none of them sees the outage.
+    const admin = new Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    const until = Date.now() + 120_000;
+    while (Date.now() < until) {
+      const others = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'ci\\_org\\_test\\_%' OR datname = 'ci_org_bench'`);
+      if (others.rows.length === 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await admin.end();
     t = await openTestDb('postgres');
     srv = await startApp(t.db);
     org = await makeOrg(t.db, 'restart');
