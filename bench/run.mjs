@@ -6,7 +6,7 @@
 // HEAD against cloc. Each timing is the median of N runs (default 3). See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchRepo, GEN_VERSION } from './genRepo.mjs';
@@ -263,7 +263,7 @@ async function benchTarget(label, path, opts, log) {
   const rev = defaultRev(path);
   const endSec = opts.end ? Math.floor(Date.parse(opts.end) / 1000) : rev ? Number(gitSync(path, ['log', '-1', '--format=%ct', rev.sha]).trim()) + 1 : Math.floor(Date.now() / 1000);
   const end = new Date(endSec * 1000).toISOString();
-  const res = { label, path, end, rev: rev?.ref, reps: opts.reps, problems: [] };
+  const res = { label, path, end, rev: rev?.ref, reps: opts.reps, problems: [], loadBefore: loadavg()[0] };
   log(`\n== ${label}: ${path}${rev ? ` (${rev.ref} = ${rev.sha.slice(0, 12)})` : ''}, 52 weekly points ending ${end}`);
 
   // One checked run per configuration: its JSON gives the sampled commits and the values.
@@ -350,6 +350,7 @@ async function benchTarget(label, path, opts, log) {
   }
 
   if (opts.languages) res.languages = await benchLanguages(path, rev, opts, log);
+  res.loadAfter = loadavg()[0];
   return res;
 }
 
@@ -451,6 +452,8 @@ async function main() {
     results.push(r);
     log('');
     log(table(r));
+    const busy = Math.max(r.loadBefore, r.loadAfter) > cpus().length;
+    log(`\nload average (1 min) ${r.loadBefore.toFixed(1)} before, ${r.loadAfter.toFixed(1)} after, on ${cpus().length} cores${busy ? ': the machine was busy, wall times are inflated; compare the cpu columns' : ''}`);
     if (r.problems.length) {
       log(`\n!!!!! MISMATCH: ${r.problems.length} problem(s) in ${label} !!!!!`);
       for (const p of r.problems.slice(0, 30)) log(`!!!!! ${p}`);
