@@ -150,3 +150,21 @@ test('cache keys: runs that differ only in flags, count mode, globs or size limi
     }
   }
 });
+
+test('cache: after history is rewritten (amend, reset), a rerun with the same cache gives the new history\'s numbers', async () => {
+  const cache = join(tempDir('ci-cache-'), 'cache.sqlite');
+  const r = TestRepo.init();
+  r.commit('2026-01-04T10:00:00Z', { 'a.txt': 'TODO 1\n' });
+  r.commit('2026-01-08T10:00:00Z', { 'a.txt': 'TODO 1\nTODO 2\n' });
+  const args = ['series', r.dir, '-q', 'TODO', '--step', 'day', '--points', '10', '--end', END, '--cache', cache];
+  await runJson(args);
+  r.git(['reset', '-q', '--hard', 'HEAD~1']);
+  r.commit('2026-01-09T10:00:00Z', { 'a.txt': 'TODO 1\nTODO 2\nTODO 3\nTODO 4\n' }, 'rewritten');
+  const after = await runJson(args);
+  for (const p of after.series[0].points) {
+    const c = revListBefore(r.dir, p.time);
+    assert.equal(p.repos[0]?.commit, c, p.time);
+    assert.equal(p.value, c ? gitGrepCount(r.dir, c, 'TODO') : 0, `after the rewrite, ${p.time}`);
+  }
+  assert.equal(after.series[0].points.at(-1)!.value, 4);
+});

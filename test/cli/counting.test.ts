@@ -141,3 +141,8 @@ test('renames, deletions and re-adds: each point equals a from-scratch git grep 
   // points: before history, before history, added, renamed, same, deleted, re-added, old blob back
   assert.ok(v[5] < v[4] && v[7] > v[6], `deletion lowers and re-add raises the count: ${v.join(',')}`);
 });
+
+test('a query without its own --label is labelled by its text', async () => {
+  const out = await assertMatchesGit(['--label', 'To do'], [{ q: 'TODO' }, { q: 'FIXME' }]);
+  assert.deepEqual(out.series.map((s) => s.label), ['To do', 'FIXME']);
+});
