@@ -83,6 +83,8 @@ class DashboardPanel implements vscode.Disposable {
   static current: DashboardPanel | undefined;
   private summaries: readonly InsightSummary[] = [];
   private results = new Map<string, InsightResult | null>();
+  /** The last complete (not partial) result of each insight. */
+  private complete = new Map<string, InsightResult>();
   private progress = new Map<string, CardProgress>();
   private computedAt = new Map<string, string>();
   private dashboards: NamedDashboard[] = [{ id: ALL, title: 'All insights', keys: [] }];
@@ -219,8 +221,26 @@ class DashboardPanel implements vscode.Disposable {
 
   // ------------------------------------------------------------------------------ data flow
 
+  private setResult(key: string, r: InsightResult | null): void {
+    this.results.set(key, r);
+    if (r && !r.partial) this.complete.set(key, r);
+  }
+
+  private cardOf(s: InsightSummary): InsightCard {
+    const r = this.results.get(s.key);
+    const p = this.progress.get(s.key);
+    const prev = this.complete.get(s.key);
+    // A recompute (a new commit, a refresh) keeps showing the complete numbers until the new
+    // ones are complete: the chart never dips to the sum of the repositories done so far.
+    if (r?.partial && prev) {
+      const c = toCard(s, prev, undefined, this.computedAt.get(s.key));
+      return { ...c, state: 'computing', ...(p ? { progress: p } : {}) };
+    }
+    return toCard(s, r, p, this.computedAt.get(s.key));
+  }
+
   private cards(): InsightCard[] {
-    return this.summaries.map((s) => toCard(s, this.results.get(s.key), this.progress.get(s.key), this.computedAt.get(s.key)));
+    return this.summaries.map((s) => this.cardOf(s));
   }
 
   private sendCached(): void {
@@ -255,7 +275,7 @@ class DashboardPanel implements vscode.Disposable {
     this.summaries = await this.source.list();
     const results = await Promise.all(this.summaries.map(async (s) => [s.key, await this.source.result(s.key)] as const));
     for (const [k, r] of results) {
-      this.results.set(k, r);
+      this.setResult(k, r);
       if (r && !this.computedAt.has(k)) this.computedAt.set(k, new Date().toISOString());
     }
     this.dashboards = await readDashboards(this.context, this.summaries);
@@ -266,13 +286,13 @@ class DashboardPanel implements vscode.Disposable {
   }
 
   private onResult(r: InsightResult, p?: CardProgress): void {
-    this.results.set(r.key, r);
+    this.setResult(r.key, r);
     if (p && r.partial) this.progress.set(r.key, p);
     else this.progress.delete(r.key);
     this.computedAt.set(r.key, new Date().toISOString());
     const s = this.summaries.find((x) => x.key === r.key);
     if (!s || !this.loaded) return;
-    this.post({ type: 'card', card: toCard(s, r, this.progress.get(r.key), this.computedAt.get(r.key)) });
+    this.post({ type: 'card', card: this.cardOf(s) });
     this.scheduleCache();
   }
 
@@ -283,6 +303,7 @@ class DashboardPanel implements vscode.Disposable {
     for (const k of before) {
       if (!list.some((s) => s.key === k)) {
         this.results.delete(k);
+        this.complete.delete(k);
         this.post({ type: 'cardRemoved', key: k });
       }
     }
@@ -291,11 +312,11 @@ class DashboardPanel implements vscode.Disposable {
       // change, not a result: fetch the finished result then.
       const r = this.results.get(s.key);
       if (!before.has(s.key) || (s.state !== 'computing' && (!r || r.partial || this.progress.has(s.key)))) {
-        this.results.set(s.key, await this.source.result(s.key));
+        this.setResult(s.key, await this.source.result(s.key));
         this.progress.delete(s.key);
         this.computedAt.set(s.key, new Date().toISOString());
       }
-      this.post({ type: 'card', card: toCard(s, this.results.get(s.key), this.progress.get(s.key), this.computedAt.get(s.key)) });
+      this.post({ type: 'card', card: this.cardOf(s) });
     }
     this.dashboards = await readDashboards(this.context, this.summaries);
     if (!this.dashboards.some((d) => d.id === this.active)) this.active = ALL;

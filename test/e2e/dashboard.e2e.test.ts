@@ -36,7 +36,8 @@ before(async () => {
   mkdirSync(join(ws, '.vscode'), { recursive: true });
   writeFileSync(join(ws, '.vscode', 'insights.json'), JSON.stringify({ insights: [DEF, OTHER], dashboards: [{ id: 'team', title: 'Team', insights: ['hacks', 'todos'] }] }, null, 2));
   const vsix = ensureVsix();
-  cs = await startCodeServer({ vsix, settings: { 'codeInsights.cacheFile': join(tempDir('ci-e2e-cache-'), 'cache.sqlite') } });
+  // Git on: "open at revision" goes through VS Code's built-in Git extension.
+  cs = await startCodeServer({ vsix, settings: { 'codeInsights.cacheFile': join(tempDir('ci-e2e-cache-'), 'cache.sqlite'), 'git.enabled': true, 'git.openRepositoryInParentFolders': 'never' } });
   browser = await launchBrowser();
   page = await openWorkbench(browser, cs, ws);
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
@@ -105,10 +106,15 @@ test('a new commit in a repository moves the last point (no manual refresh)', { 
   const last = (await inspect(frame))[key()][0].datasets[0].data.at(-1);
   assert.equal(last, 6);
   alpha.commit(new Date(), { 'new.ts': 'TODO new\nTODO newer\n' }, 'Add more TODOs');
+  // While it recomputes, the card keeps its complete numbers (no dip to partial sums), so the
+  // first change seen is the new value.
+  const seen: (number | null | undefined)[] = [];
   const after = await waitFor('the last point to change', async () => {
     const now = (await inspect(frame))[key()]?.[0]?.datasets[0].data.at(-1);
+    if (seen.at(-1) !== now) seen.push(now);
     return now !== undefined && now !== last ? now : undefined;
   }, 90_000);
+  assert.deepEqual(seen, [6, 8], 'values shown over time');
   await screenshot(page, 'dashboard-02-after-commit');
   assert.equal(after, 8);
   const want = await expected();
@@ -128,6 +134,16 @@ test('Enter on the newest point drills down: files with counts, what went up, th
   const text = await drill.innerText();
   assert.match(text, /Went up since [0-9a-f]{7} \(1\)\s+new\.ts 0 → 2 \(\+2\)/);
   assert.match(text, /Add more TODOs — Test Author/);
+
+  // Choosing a file opens it as it was at that commit, read-only, beside the dashboard.
+  await drill.locator('.drill-files a', { hasText: 'a.ts' }).click();
+  const tab = page.locator('.tabs-container .tab', { hasText: 'a.ts' }).first();
+  await tab.waitFor({ timeout: 30_000 });
+  // Monaco renders spaces as U+00A0, which \s matches.
+  const editorText = () => page.locator('.monaco-editor .view-lines').allInnerTexts();
+  await waitFor('the file at that revision', async () => ((await editorText()).some((t) => /TODO\s+one\s+TODO\s+two/.test(t)) ? true : undefined), 30_000);
+  await screenshot(page, 'dashboard-03b-file-at-revision');
+  assert.match((await tab.getAttribute('aria-label')) ?? (await tab.innerText()), /a\.ts/);
 });
 
 test('named dashboards from the definitions file; a moved card is saved back to the file', { skip: gate.skip }, async () => {
