@@ -212,6 +212,9 @@ export class InsightsService implements vscode.Disposable {
     const uri = vscode.Uri.parse(r.uri);
     if (r.create) {
       await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(r.changes[0]!.content));
+      // Opening it sends didOpen to the server at once: a file watcher on a folder that did not
+      // exist a moment ago may report the new file late, or not at all.
+      await vscode.workspace.openTextDocument(uri);
       return uri;
     }
     const doc = await vscode.workspace.openTextDocument(uri);

@@ -164,7 +164,8 @@ export class InsightsWorkspace {
   async editDefinitions(folderUri: string, add?: InsightDefinition, remove?: string): Promise<EditDefinitionsResult> {
     const folder = this.folders.find((f) => f.uri === folderUri) ?? folderFromUri(folderUri);
     const uri = definitionsUri(folder);
-    if (!this.files.has(uri)) await this.reloadFolder(folder);
+    // Re-read first: the edit must apply to the text as it is now, whatever the watcher reported.
+    await this.reloadFolder(folder);
     const file = this.files.get(uri)!;
     const options = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } };
     if (file.text === null) {

@@ -1,0 +1,81 @@
+// Runs INSIDE the VS Code extension host (real API, real extension), started either by
+// @vscode/test-electron (runElectron.mjs, for contributors with VS Code) or by code-server in
+// the e2e suite (test/e2e/extensionHost.e2e.test.ts). Plain JavaScript: the host loads it as is.
+// The workspace is a folder with one git repository made by the launcher (see makeWorkspace.cjs).
+'use strict';
+const assert = require('node:assert/strict');
+const { existsSync, readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const vscode = require('vscode');
+
+const EXTENSION_ID = 'code-insights.code-insights';
+
+async function waitFor(what, fn, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const tests = [
+  ['activates on its commands and registers every contributed command', async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, `${EXTENSION_ID} is not installed in this host`);
+    await vscode.commands.executeCommand('codeInsights.showLog');
+    await waitFor('activation', () => ext.isActive);
+    const api = ext.exports;
+    assert.equal(typeof api.activateMs, 'number');
+    const commands = await vscode.commands.getCommands(true);
+    const contributed = ext.packageJSON.contributes.commands.map((c) => c.command);
+    for (const c of contributed) assert.ok(commands.includes(c), `command ${c} is contributed but not registered`);
+    console.log(`[code-insights tests] activate() took ${api.activateMs.toFixed(1)} ms`);
+  }],
+
+  ['Track Selection as Insight writes a literal query and the server computes it', async () => {
+    const folder = vscode.workspace.workspaceFolders[0];
+    const file = vscode.Uri.joinPath(folder.uri, 'repo', 'main.ts');
+    const doc = await vscode.workspace.openTextDocument(file);
+    const editor = await vscode.window.showTextDocument(doc);
+    const line = doc.lineAt(1).text; // "call(a.b) // TODO(x)"
+    const start = line.indexOf('a.b');
+    editor.selection = new vscode.Selection(1, start, 1, start + 3);
+    await vscode.commands.executeCommand('codeInsights.trackSelection');
+    const defsPath = join(folder.uri.fsPath, '.vscode', 'insights.json');
+    const defs = await waitFor('the definitions file', () => existsSync(defsPath) && JSON.parse(readFileSync(defsPath, 'utf8')));
+    assert.deepEqual(defs.insights.map((i) => [i.id, i.literal, i.queries]), [['a-b', true, [{ query: 'a.b' }]]]);
+    // "a.b" as a literal: 2 occurrences; as a regex it would also match "axb" (3).
+    const service = vscode.extensions.getExtension(EXTENSION_ID).exports.service;
+    const summary = await waitFor('the computed insight', async () => (await service.list()).find((i) => i.id === 'a-b' && i.latest));
+    assert.equal(summary.latest.value, 2);
+  }],
+
+  ['Delete removes the insight from the file (confirmation answered by the test through the API)', async () => {
+    const folder = vscode.workspace.workspaceFolders[0];
+    const service = vscode.extensions.getExtension(EXTENSION_ID).exports.service;
+    await service.editDefinitions(folder.uri, { remove: 'a-b' });
+    const defsPath = join(folder.uri.fsPath, '.vscode', 'insights.json');
+    assert.deepEqual(JSON.parse(readFileSync(defsPath, 'utf8')).insights, []);
+    await waitFor('the list to empty', async () => (await service.list()).length === 0);
+  }],
+];
+
+/** Entry point called by the extension host's test runner: resolves when all passed, rejects otherwise. */
+async function run() {
+  let failed = 0;
+  for (const [name, fn] of tests) {
+    try {
+      await fn();
+      console.log(`[code-insights tests] ok - ${name}`);
+    } catch (err) {
+      failed++;
+      console.error(`[code-insights tests] not ok - ${name}: ${err && err.stack ? err.stack : err}`);
+    }
+  }
+  console.log(`[code-insights tests] ${tests.length - failed} passed, ${failed} failed`);
+  if (failed) throw new Error(`${failed} extension host test(s) failed`);
+}
+
+module.exports = { run };
