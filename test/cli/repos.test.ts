@@ -225,3 +225,25 @@ test('two checkouts of the same repository (same identity) give one entry per po
     assert.equal(p.value, gitGrepCount(ahead, want, 'TODO'), `not summed twice at ${p.time}`);
   }
 });
+
+test('forks sharing blobs, run concurrently (cold cache, warm cache, no cache): every repo\'s values are its own', async () => {
+  const top = tempDir('ci-forks-');
+  const base = makeRepo(join(tempDir('ci-base-'), 'base'), 'base');
+  const dirs: Record<string, string> = {};
+  for (let i = 0; i < 5; i++) {
+    const d = join(top, `fork${i}`);
+    git(top, ['clone', '-q', base.dir, d]);
+    git(d, ['remote', 'set-url', 'origin', `https://example.com/forks/fork${i}.git`]);
+    const f = new TestRepo(d);
+    // forks 0-2 add the same blob (shared across repos), the others their own
+    f.commit(`2026-02-2${5 + (i % 3)}T10:00:00Z`, { 'shared.txt': i < 3 ? 'TODO shared TODO\n' : `TODO own ${i}\n`.repeat(i) });
+    if (i % 2) f.commit('2026-03-01T10:00:00Z', { 'a.txt': null });
+    f.git(['update-ref', 'refs/remotes/origin/main', 'HEAD']); // as if pushed: origin/HEAD is the fork's tip
+    dirs[`example.com/forks/fork${i}`] = d;
+  }
+  const cache = join(tempDir('ci-forks-cache-'), 'cache.sqlite');
+  for (const c of [['--cache', cache], ['--cache', cache], ['--no-cache']]) {
+    const out = await runJson(['series', top, '-q', 'TODO', '--step', 'week', '--points', '6', '--end', END, ...c]);
+    assertRepoPoints(out, dirs, 'origin/HEAD');
+  }
+});
