@@ -70,7 +70,7 @@ function run(cmd, args, { cwd, input, env, stdout = 'pipe', okCodes = [0] } = {}
       let cpu = NaN;
       if (TIME) {
         const [u, s] = readFileSync(TIME_OUT, 'utf8').trim().split('\n').pop().split(' ').map(Number);
-        cpu = (u + s) * 1000;
+        cpu = Math.round((u + s) * 1000);
       }
       res({ stdout: Buffer.concat(out), stderr, ms, cpu, code });
     });
