@@ -309,6 +309,30 @@ describe('host-side filter (the org page)', { skip: bundleBuilt ? false : 'run `
   });
 });
 
+describe('computing and cached states', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
+  test('a computing card says how far it is; a cached card says it is cached until fresh data comes', async () => {
+    const h = await openDashboardPage();
+    try {
+      const computing: InsightCard = { ...sampleCard(), key: 'w/new', title: 'New insight', state: 'computing', series: [], progress: { reposDone: 1, reposTotal: 3 } };
+      const cached: InsightCard = { ...sampleCard(), stale: true };
+      await h.send(dashboard([cached, computing]));
+      const c = h.page.locator('article[data-key="w/new"]');
+      assert.equal(await c.getAttribute('aria-busy'), 'true');
+      assert.match(await c.innerText(), /Computing \(1 of 3 repositories done\)…/);
+      assert.equal(await c.locator('vscode-progress-bar').count(), 1);
+      const t = h.page.locator('article[data-key="w/todo"]');
+      assert.match(await t.innerText(), /Up to date \(cached\)[\s\S]*Showing cached data from 2026-11-03 08:00 UTC while it refreshes\./);
+      // Fresh data replaces the cached card; its chart keeps the same numbers.
+      await h.send({ type: 'card', card: sampleCard() });
+      assert.doesNotMatch(await t.innerText(), /cached/);
+      assert.deepEqual((await h.inspect())['w/todo'][0].datasets[0].data, [3, 7, 11, 7]);
+      assert.deepEqual(await h.problems(), []);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('state kept across a reload', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
   test('an open table and the filter come back after the page reloads', async () => {
     const h = await openDashboardPage();
