@@ -3,7 +3,8 @@
 // The expected line counts come from the blobs git stores.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestRepo } from '../helpers/gitRepo';
+import { join } from 'node:path';
+import { TestRepo, tempDir } from '../helpers/gitRepo';
 import { ensureBuilt, runCli, revListBefore, lsTree, gitRaw } from './cliHarness';
 
 interface LanguageCount { language: string; lines: number; files: number }
@@ -118,4 +119,23 @@ test('languages --format csv and table carry the json numbers', async () => {
     const line = table.stdout.split('\n').find((x) => x.startsWith(l.language));
     assert.ok(line && new RegExp(`\\b${l.lines}\\b`).test(line), `${l.language} ${l.lines} in table:\n${table.stdout}`);
   }
+});
+
+test('languages over a folder of two repos: lines summed per language, per-repo lines kept', async () => {
+  const top = tempDir('ci-lang2-');
+  const a = TestRepo.init(join(top, 'a'));
+  a.commit('2026-01-05T10:00:00Z', { 'x.ts': 'a\nb\n', 'y.py': 'p\n' });
+  a.git(['remote', 'add', 'origin', 'https://example.com/acme/a.git']);
+  const b = TestRepo.init(join(top, 'b'));
+  b.commit('2026-01-06T10:00:00Z', { 'z.ts': 'c\nd\ne' });
+  b.git(['remote', 'add', 'origin', 'https://example.com/acme/b.git']);
+  const res = await runCli(['languages', top, '--at', '2026-01-10T00:00:00Z', '--format', 'json', '--no-cache']);
+  assert.equal(res.code, 0, res.stderr);
+  const p = (JSON.parse(res.stdout) as LanguagesOutput).languages[0];
+  assert.deepEqual(byName(p.languages, 'TypeScript'), { language: 'TypeScript', lines: 5, files: 2 });
+  assert.deepEqual(byName(p.languages, 'Python'), { language: 'Python', lines: 1, files: 1 });
+  const per = Object.fromEntries(p.repos.map((r) => [r.repo, r]));
+  assert.equal(per['example.com/acme/a']?.commit, a.head());
+  assert.deepEqual(byName(per['example.com/acme/a'].languages, 'TypeScript'), { language: 'TypeScript', lines: 2, files: 1 });
+  assert.deepEqual(byName(per['example.com/acme/b'].languages, 'TypeScript'), { language: 'TypeScript', lines: 3, files: 1 });
 });
