@@ -68,7 +68,7 @@ interface Io {
 
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
-export async function main(argv: string[], io: Io = stdio): Promise<number> {
+export async function main(argv: string[], io: Io = stdio, earlySigint?: () => void): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -78,6 +78,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  if (earlySigint) process.off('SIGINT', earlySigint);
+  if ((globalThis as { __codeInsightsInterrupted?: boolean }).__codeInsightsInterrupted) onSigint();
   try {
     return await dispatch(argv, io, controller.signal);
   } catch (e) {

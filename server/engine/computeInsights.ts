@@ -532,19 +532,30 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
 
 function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[], started: number): ComputeResult {
   const { units, buckets } = ctx;
-  // Two checkouts of one repository (clones, linked worktrees) sampling the same commits are
-  // the same history: counted once, the other noted.
-  const seen = new Map<string, RepoOutcome>();
-  const sorted: RepoOutcome[] = [];
-  for (const o of [...outcomes].sort((a, b) => a.status.repo.localeCompare(b.status.repo) || a.status.path.localeCompare(b.status.path))) {
-    const key = `${o.status.repo}\0${o.points.map((p) => p?.commit.sha ?? '').join(',')}`;
-    const first = seen.get(key);
-    if (first && !o.status.error && o.points.some((p) => p)) {
-      o.status.warning = `same repository and history as ${first.status.path}; counted once`;
-      continue;
+  // A point is keyed by (series, repo identity, bucket): where two checkouts of one repository
+  // (clones, linked worktrees) both reach a bucket, the one at the newer commit counts, as in
+  // the org service; the other is named in its status.
+  const sorted = [...outcomes].sort((a, b) => a.status.repo.localeCompare(b.status.repo) || a.status.path.localeCompare(b.status.path));
+  const atBucket: RepoOutcome[][] = buckets.map((_, bi) => {
+    const best = new Map<string, RepoOutcome>();
+    for (const o of sorted) {
+      const p = o.points[bi];
+      if (!p) continue;
+      const cur = best.get(o.status.repo);
+      const q = cur?.points[bi];
+      if (!q || p.commit.time > q.commit.time || (p.commit.time === q.commit.time && p.commit.sha > q.commit.sha)) best.set(o.status.repo, o);
     }
-    seen.set(key, o);
-    sorted.push(o);
+    return [...best.values()];
+  });
+  const byIdentity = new Map<string, RepoOutcome[]>();
+  for (const o of sorted) if (!o.status.error) byIdentity.set(o.status.repo, [...(byIdentity.get(o.status.repo) ?? []), o]);
+  for (const group of byIdentity.values()) {
+    if (group.length < 2 || group[0].status.repo === '') continue;
+    for (const o of group) {
+      const others = group.filter((x) => x !== o).map((x) => x.status.path).join(', ');
+      const note = `same repository as ${others}; at each point the checkout at the newer commit counts`;
+      o.status.warning = o.status.warning ? `${o.status.warning}; ${note}` : note;
+    }
   }
   const series: SeriesResult[] = [];
   let languages: LanguagesPoint[] | undefined;
@@ -565,14 +576,14 @@ function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[],
         label: u.spec!.label,
         query: u.spec!.query,
         points: buckets.map((b, bi) => {
-          const repos = sorted.filter((o) => o.points[bi]).map((o) => repoPoint(o, bi, o.points[bi]!.values[ui] as number));
+          const repos = atBucket[bi].map((o) => repoPoint(o, bi, o.points[bi]!.values[ui] as number));
           return { time: b.time.toISOString(), value: repos.reduce((s, r) => s + r.value, 0), repos };
         }),
       });
     } else if (u.kind === 'capture') {
       const totals = buckets.map((_, bi) => {
         const m = new Map<string, number>();
-        for (const o of sorted) for (const [k, n] of (o.points[bi]?.values[ui] as CaptureCounts | undefined) ?? []) m.set(k, (m.get(k) ?? 0) + n);
+        for (const o of atBucket[bi]) for (const [k, n] of o.points[bi]!.values[ui] as CaptureCounts) m.set(k, (m.get(k) ?? 0) + n);
         return m;
       });
       const latest = totals[totals.length - 1];
@@ -586,9 +597,7 @@ function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[],
           query: u.spec!.query,
           capture: value,
           points: buckets.map((b, bi) => {
-            const repos = sorted
-              .filter((o) => o.points[bi])
-              .map((o) => repoPoint(o, bi, (o.points[bi]!.values[ui] as CaptureCounts).get(value) ?? 0));
+            const repos = atBucket[bi].map((o) => repoPoint(o, bi, (o.points[bi]!.values[ui] as CaptureCounts).get(value) ?? 0));
             return { time: b.time.toISOString(), value: totals[bi].get(value) ?? 0, repos };
           }),
         });
@@ -599,9 +608,8 @@ function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[],
       languages = buckets.map((b, bi) => {
         const total: LangValue = new Map();
         const repos: LanguagesPoint['repos'] = [];
-        for (const o of sorted) {
-          const p = o.points[bi];
-          if (!p) continue;
+        for (const o of atBucket[bi]) {
+          const p = o.points[bi]!;
           const m = p.values[ui] as LangValue;
           for (const [k, v] of m) {
             const t = total.get(k) ?? { lines: 0, files: 0 };

@@ -54,7 +54,9 @@ async function gitDirOf(path: string, signal?: AbortSignal): Promise<{ gitDir: s
 
 export async function discoverRepos(paths: string[], opts: { submodules?: boolean; signal?: AbortSignal } = {}): Promise<RepoLocation[]> {
   const found = new Map<string, RepoLocation>();
+  let hits = 0;
   const add = (loc: RepoLocation) => {
+    hits++;
     let key = loc.gitDir;
     try { key = realpathSync(loc.gitDir); } catch { /* keep */ }
     if (!found.has(key)) found.set(key, loc);
@@ -65,7 +67,8 @@ export async function discoverRepos(paths: string[], opts: { submodules?: boolea
     if (!existsSync(abs)) throw new InsightsError('PATH_NOT_FOUND', `${p}: no such file or folder`);
     if (!statSync(abs).isDirectory()) throw new InsightsError('NOT_A_FOLDER', `${p}: is a file; give a repository or a folder of repositories`);
 
-    const before = found.size;
+    // Counted per PATH: a repository reached again through another PATH is still a hit.
+    const before = hits;
     let visited = 0;
     // Depth-first walk; a working tree's own folder is walked too, for nested repositories.
     const walk = (dir: string, depth: number, submods: Set<string>, treeTop: string | undefined) => {
@@ -110,12 +113,12 @@ export async function discoverRepos(paths: string[], opts: { submodules?: boolea
       const g = await gitDirOf(dir, opts.signal);
       if (g) add({ gitDir: g.gitDir, path: dir, bare: true });
     }
-    if (found.size === before) {
+    if (hits === before) {
       // A folder inside a working tree (or a linked worktree): the repository that contains it.
       const g = await gitDirOf(abs, opts.signal);
       if (g) add({ gitDir: g.gitDir, path: g.top ?? abs, bare: g.bare });
     }
-    if (found.size === before) {
+    if (hits === before) {
       throw new InsightsError('NO_REPOS', `${p}: no git repository here or in the folders below it`);
     }
   }
