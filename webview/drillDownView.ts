@@ -130,14 +130,10 @@ export class DrillDownView {
     const wrap = el('div', undefined, 'drill-changes');
     wrap.append(el('h4', `${title} (${changes.length})`));
     const ul = el('ul');
-    for (const c of changes) this.appendTo(ul, this.fileItem(c.path, `${c.before} → ${c.after} (${c.after > c.before ? '+' : ''}${c.after - c.before})`, r));
+    for (const c of changes) ul.append(this.fileItem(c.path, `${c.before} → ${c.after} (${c.after > c.before ? '+' : ''}${c.after - c.before})`, r));
     if (!changes.length) ul.append(el('li', 'None.', 'muted'));
     wrap.append(ul);
     return wrap;
-  }
-
-  private appendTo(ul: HTMLElement, li: HTMLElement): void {
-    ul.append(li);
   }
 
   private fileItem(path: string, detail: string, r: DrillDownResult): HTMLElement {

@@ -79,8 +79,9 @@ export function timesOf(card: InsightCard): string[] {
 /** Languages ranked by lines at the newest point; the rest are folded into "Other" beyond `top`. */
 export function languageNames(card: InsightCard, top = 8): { shown: string[]; other: boolean } {
   const pts = card.languages ?? [];
+  // Every language seen at any point, ranked by its lines at the newest point (0 if gone).
   const totals = new Map<string, number>();
-  for (const p of pts) for (const l of p.languages) totals.set(l.language, (totals.get(l.language) ?? 0) + 0);
+  for (const p of pts) for (const l of p.languages) totals.set(l.language, 0);
   const last = pts[pts.length - 1];
   for (const l of last?.languages ?? []) totals.set(l.language, l.lines);
   const ranked = [...totals.keys()].sort((a, b) => (totals.get(b) ?? 0) - (totals.get(a) ?? 0) || a.localeCompare(b));

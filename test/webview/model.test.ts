@@ -1,0 +1,53 @@
+// The dashboard's data rules without a browser: filters re-sum per-repo points, exports hold
+// one row per series, repository and time, and a CSV cell can never run as a spreadsheet formula.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyFilter, exportRows, FilterError, languageNames, repoPredicate, tableOf, toCsv, toJson } from '../../webview/model';
+import { REPOS, captureCard, languagesCard, sampleCard } from './fixtures/messages';
+
+test('include/exclude re-sum every point from the kept repositories', () => {
+  const keep = repoPredicate({ include: 'acme/', exclude: 'web$' })!;
+  const card = applyFilter(sampleCard(), keep);
+  assert.deepEqual(card.series[0].points.map((p) => p.value), [3, 5, 4, 6]);
+  assert.ok(card.series.every((s) => s.points.every((p) => p.repos.every((r) => r.repo === REPOS.A))));
+  // Missing repositories are filtered too: a filtered-out failure is not this view's problem.
+  assert.deepEqual(applyFilter(captureCard(), repoPredicate({ include: '', exclude: 'legacy' })).missing, []);
+  assert.equal(repoPredicate({ include: ' ', exclude: '' }), undefined, 'blank filter: nothing to do');
+  assert.throws(() => repoPredicate({ include: '', exclude: '[' }), (e: unknown) => e instanceof FilterError && /^exclude: /.test(e.message));
+});
+
+test('languages re-sum per language from the kept repositories', () => {
+  const none = applyFilter(languagesCard(), () => false);
+  assert.deepEqual(none.languages!.map((p) => p.languages), [[], [], [], []]);
+  const all = applyFilter(languagesCard(), () => true);
+  assert.deepEqual(all.languages![3].languages, [
+    { language: 'TypeScript', lines: 400, files: 3 },
+    { language: 'JavaScript', lines: 120, files: 2 },
+    { language: 'Markdown', lines: 25, files: 1 },
+  ]);
+  assert.deepEqual(languageNames(languagesCard(), 2), { shown: ['TypeScript', 'JavaScript'], other: true });
+});
+
+test('the table has one row per time and one column per series; a missing point is no data, not zero', () => {
+  const t = tableOf(sampleCard());
+  assert.deepEqual(t.columns, ['TODO', 'FIXME']);
+  assert.deepEqual(t.rows.map((r) => r.values), [[3, 1], [7, 1], [11, 2], [7, 4]]);
+  const gap = sampleCard();
+  gap.series[1].points.splice(0, 1);
+  assert.deepEqual(tableOf(gap).rows[0].values, [3, null]);
+  const lt = tableOf(languagesCard());
+  assert.deepEqual(lt.columns, ['TypeScript', 'JavaScript', 'Markdown']);
+});
+
+test('exports: one row per series, repository and time; CSV quoted and formula-safe', () => {
+  const card = sampleCard();
+  assert.equal(exportRows(card).length, 14);
+  card.title = 'Sum, "quoted"';
+  card.series[0].label = '=HYPERLINK("http://evil")';
+  const csv = toCsv(card).split('\n');
+  assert.equal(csv[0], 'insight,series,seriesId,repo,time,commit,value');
+  assert.ok(csv[1].startsWith(`"Sum, ""quoted""","'=HYPERLINK(""http://evil"")",s-todo,${REPOS.A},`), csv[1]);
+  const json = JSON.parse(toJson(card));
+  assert.equal(json.rows.length, 14);
+  assert.deepEqual(Object.keys(json.rows[0]), ['insight', 'series', 'seriesId', 'repo', 'time', 'commit', 'value']);
+});
