@@ -15,6 +15,7 @@ import { isBinary } from './countLines';
 import { toSeriesSpecs } from './definitions';
 import { discoverRepos, type RepoLocation } from './discoverRepos';
 import { GuardedCounter } from './guardedCount';
+import { blobsContaining } from './grepPrefilter';
 import { pathFilter } from './pathFilter';
 import { InsightsError, throwIfAborted } from './errors';
 import { runGit, runGitRaw } from './git';
@@ -82,10 +83,18 @@ class BlobCounter {
     return valueOf(r, this.req.spec, this.req.capture);
   }
 
+  /** Literal needles of the query, when git grep can rule blobs out before any is read. */
+  get grepNeedles(): { needles: string[]; ignoreCase: boolean } | undefined {
+    return this.matcher.grepNeedles;
+  }
+
   close(): void {
     this.guard?.close();
   }
 }
+
+/** Below this many blobs, reading them all is quicker than setting up git grep. */
+const GREP_MIN_BLOBS = 64;
 
 /** Counts of every file that counts for the series at `commit`; blobs shared with `memo` are read once. */
 async function countTree(
@@ -102,7 +111,20 @@ async function countTree(
   await listTree(gitDir, commit, (e) => {
     if (pathOk(e.path) && e.size <= limit && e.size <= HARD_MAX_BLOB) entries.push(e);
   }, signal);
-  const toRead = [...new Set(entries.map((e) => e.oid))].filter((oid) => !memo.has(oid));
+  let toRead = [...new Set(entries.map((e) => e.oid))].filter((oid) => !memo.has(oid));
+  const grep = counter.grepNeedles;
+  if (grep && toRead.length >= GREP_MIN_BLOBS) {
+    // As the engine does: git grep names the blobs that can hold a needle; the rest count zero.
+    const candidates = new Set<string>();
+    try {
+      await blobsContaining(gitDir, toRead, grep.needles, grep.ignoreCase, (oid) => candidates.add(oid), signal);
+      for (const oid of toRead) if (!candidates.has(oid)) memo.set(oid, 0);
+      toRead = toRead.filter((oid) => candidates.has(oid));
+    } catch (e) {
+      throwIfAborted(signal);
+      void e; // a prefilter only: without it every blob is read
+    }
+  }
   if (toRead.length) {
     const cat = new CatFile(gitDir, true, signal);
     const pending: Promise<void>[] = [];

@@ -141,3 +141,18 @@ test('drillDownInsight: the server resolves series and repository from the defin
   // A definition edited since the result was computed no longer has that series.
   await assert.rejects(drillDownInsight({ ...def, ignoreCase: true }, result, { key: 'w/v', seriesId: twenty.id, repo: last.repo, commit: last.commit }), { code: 'UNKNOWN_SERIES' });
 });
+
+test('many files: git grep rules blobs out first, and the totals still equal the chart', async () => {
+  const big = TestRepo.init();
+  const files = (n: number, salt: string) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`src/f${i}.ts`, i % 7 === 0 ? `// TODO ${salt} ${i}\nTODO again\n` : `const v${i} = '${salt}';\n`]));
+  big.commit('2026-01-05T10:00:00Z', files(90, 'a'), 'Many files');
+  big.commit('2026-01-13T10:00:00Z', { ...files(100, 'b'), 'src/f3.ts': 'TODO TODO TODO\n' }, 'Touch them all');
+  const s = spec('TODO', { literal: true });
+  const r = await computeInsights({ paths: [big.dir], series: [s], step: 'week', points: 3, end: END }, { cacheFile: null });
+  const [p1, p2] = r.series[0].points.filter((p) => p.repos.length);
+  const d = await drillDown({ repoPath: big.dir, repo: 'r', seriesId: 's', spec: s, commit: p2.repos[0].commit, previousCommit: p1.repos[0].commit });
+  assert.equal(d.total, p2.repos[0].value);
+  assert.equal(d.total, 15 * 2 + 3);
+  assert.deepEqual(d.changes.map((c) => [c.path, c.before, c.after]), [['src/f3.ts', 0, 3], ['src/f91.ts', 0, 2], ['src/f98.ts', 0, 2]]);
+});
