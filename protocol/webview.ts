@@ -42,6 +42,8 @@ export interface InsightCard {
   languages?: LanguagesPoint[];
   /** Repositories absent from the numbers, and why (partial and failed states). */
   missing: MissingRepo[];
+  /** Local folders of the repositories (VS Code host only): names people recognise for `root:` identities. */
+  repoPaths?: { repo: string; path: string }[];
   progress?: { reposDone: number; reposTotal: number };
   error?: { code: string; message: string };
   /** When the data was computed (ISO); with `stale`, the data is a cached copy being refreshed. */
@@ -326,8 +328,9 @@ export const validateCard: V<InsightCard> = obj<InsightCard>(
     error: codeMessage,
     computedAt: isoTime,
     stale: bool,
+    repoPaths: arr(obj<{ repo: string; path: string }>({ repo: str(), path: str() }), LIMITS.repos),
   },
-  { step: true, languages: true, progress: true, error: true, computedAt: true, stale: true },
+  { step: true, languages: true, progress: true, error: true, computedAt: true, stale: true, repoPaths: true },
 );
 const dashboardInfo = obj<DashboardInfo>({ id: str(512), title: str() });
 const layout: V<DashboardLayout> = obj<DashboardLayout>({ dashboards: arr(dashboardInfo, LIMITS.cards), active: str(512), order: arr(str(512), LIMITS.cards) });

@@ -297,7 +297,7 @@ export class CardView {
     const name = single ? m.model.labels[idx] : d.label;
     const when = single ? d.label : m.model.labels[idx];
     const v = d.data[idx];
-    const repos = d.points?.[idx]?.repos.map((r) => `${r.repo} ${r.value} at ${shortSha(r.commit)}`).join('; ');
+    const repos = d.points?.[idx]?.repos.map((r) => `${m.model.repoName(r.repo)} ${r.value} at ${shortSha(r.commit)}`).join('; ');
     return `${name}, ${when}: ${Number.isNaN(v) ? 'no data' : v}${repos ? `. ${repos}` : ''}`;
   }
 
@@ -323,7 +323,7 @@ export class CardView {
       point = m.model.datasets[0].points?.[idx];
     }
     if (!series || !point) return;
-    const target: DrillTarget = { key: c.key, seriesId: series.id, seriesLabel: series.capture ?? series.label, point, previous: previousPoint(series, point.time) };
+    const target: DrillTarget = { key: c.key, seriesId: series.id, seriesLabel: series.capture ?? series.label, point, previous: previousPoint(series, point.time), repoName: m.model.repoName };
     this.drill.open(target);
   }
 

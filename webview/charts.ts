@@ -20,7 +20,7 @@ import {
 } from 'chart.js';
 import type { SeriesPoint } from '../protocol/insights';
 import type { InsightCard } from '../protocol/webview';
-import { OTHER, formatTime, languageLines, languageNames, shortSha, timesOf } from './model';
+import { OTHER, formatTime, languageLines, languageNames, repoLabel, shortSha, timesOf } from './model';
 import { withAlpha, type Palette } from './theme';
 
 Chart.register(LineController, BarController, PieController, LineElement, PointElement, BarElement, ArcElement, CategoryScale, LinearScale, Filler, Legend, Tooltip);
@@ -34,12 +34,15 @@ export interface ChartModel {
   times: string[];
   labels: string[];
   datasets: { label: string; seriesId?: string; data: number[]; points?: (SeriesPoint | undefined)[] }[];
+  /** A repository's name for people (see repoLabel). */
+  repoName: (repo: string) => string;
 }
 
 export function seriesModel(card: InsightCard): ChartModel {
   const times = timesOf(card);
   return {
     role: 'series',
+    repoName: (r) => repoLabel(card, r),
     title: card.title,
     times,
     labels: times.map(formatTime),
@@ -57,6 +60,7 @@ export function latestModel(card: InsightCard): ChartModel {
   const pts = card.series.map((s) => s.points.find((p) => p.time === last));
   return {
     role: 'latest',
+    repoName: (r) => repoLabel(card, r),
     title: `${card.title} at ${last ? formatTime(last) : '—'}`,
     times: last ? [last] : [],
     labels: card.series.map((s) => s.capture ?? s.label),
@@ -70,6 +74,7 @@ export function languagesModel(card: InsightCard): ChartModel {
   const names = other ? [...shown, OTHER] : shown;
   return {
     role: 'languages',
+    repoName: (r) => repoLabel(card, r),
     title: `${card.title}: lines per language`,
     times: pts.map((p) => p.time),
     labels: pts.map((p) => formatTime(p.time)),
@@ -85,6 +90,7 @@ export function languagesAtModel(card: InsightCard, time?: string): ChartModel {
   const names = other ? [...shown, OTHER] : shown;
   return {
     role: 'languagesAt',
+    repoName: (r) => repoLabel(card, r),
     title: p ? `Languages at ${formatTime(p.time)}` : 'Languages',
     times: p ? [p.time] : [],
     labels: names,
@@ -92,9 +98,9 @@ export function languagesAtModel(card: InsightCard, time?: string): ChartModel {
   };
 }
 
-function repoLines(p: SeriesPoint | undefined): string[] {
+function repoLines(p: SeriesPoint | undefined, name: (repo: string) => string): string[] {
   if (!p) return [];
-  return p.repos.map((r) => `  ${r.repo}: ${r.value.toLocaleString('en-US')} @ ${shortSha(r.commit)}`);
+  return p.repos.map((r) => `  ${name(r.repo)}: ${r.value.toLocaleString('en-US')} @ ${shortSha(r.commit)}`);
 }
 
 export function chartConfig(model: ChartModel, palette: Palette, onPick: (datasetIndex: number, index: number) => void): ChartConfiguration {
@@ -122,7 +128,7 @@ export function chartConfig(model: ChartModel, palette: Palette, onPick: (datase
         const name = model.role === 'latest' || model.role === 'languagesAt' ? model.labels[item.dataIndex] : ds.label;
         return `${name}: ${Number.isNaN(v) ? 'no data' : v.toLocaleString('en-US')}`;
       },
-      afterLabel: (item: TooltipItem<'line' | 'bar' | 'pie'>) => repoLines(model.datasets[item.datasetIndex].points?.[item.dataIndex]),
+      afterLabel: (item: TooltipItem<'line' | 'bar' | 'pie'>) => repoLines(model.datasets[item.datasetIndex].points?.[item.dataIndex], model.repoName),
     },
   };
   const scales = (stacked: boolean) => ({

@@ -12,6 +12,7 @@ export interface DrillTarget {
   seriesLabel: string;
   point: SeriesPoint;
   previous?: SeriesPoint;
+  repoName: (repo: string) => string;
 }
 
 export interface DrillCallbacks {
@@ -80,9 +81,9 @@ export class DrillDownView {
     this.repo = repo;
     const controls = el('div', undefined, 'drill-controls');
     if (t.point.repos.length > 1) {
-      controls.append(select('Repository', t.point.repos.map((r) => ({ value: r.repo, label: `${r.repo} (${r.value})` })), repo, (v) => this.choose(v)));
+      controls.append(select('Repository', t.point.repos.map((r) => ({ value: r.repo, label: `${t.repoName(r.repo)} (${r.value})` })), repo, (v) => this.choose(v)));
     } else {
-      controls.append(el('span', repo));
+      controls.append(el('span', t.repoName(repo)));
     }
     this.body.replaceChildren(controls, el('p', 'Loading files and commits…', 'muted'));
     this.cb.request(t, repo);

@@ -202,3 +202,14 @@ export function previousPoint(series: SeriesResult, time: string): SeriesPoint |
   }
   return prev;
 }
+
+/**
+ * What to call a repository: its identity (host/owner/name), or for a repository without a
+ * remote (`root:<hash>`) its folder name when the host said where it is.
+ */
+export function repoLabel(card: InsightCard, repo: string): string {
+  if (!repo.startsWith('root:')) return repo;
+  const path = card.repoPaths?.find((r) => r.repo === repo)?.path;
+  const name = path?.split(/[\\/]/).filter(Boolean).pop();
+  return name ? `${name} (${repo.slice(0, 12)}…)` : repo;
+}

@@ -58,6 +58,8 @@ export function toCard(summary: InsightSummary, result: InsightResult | null | u
     series: (result?.series ?? []).slice(0, LIMITS.series).map(projectSeries),
     missing: missingOf(result),
   };
+  const paths = (result?.repos ?? []).filter((r) => r.path).map((r) => ({ repo: r.repo, path: r.path }));
+  if (paths.length) card.repoPaths = paths;
   if (result?.languages) card.languages = result.languages.slice(-LIMITS.points).map(projectLanguages);
   if (progress && state === 'computing') card.progress = { reposDone: progress.reposDone, reposTotal: progress.reposTotal };
   if (error) card.error = { code: error.code, message: error.message };

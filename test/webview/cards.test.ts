@@ -25,6 +25,7 @@ test('a done result becomes a valid card with the same numbers; unknown server f
   assert.deepEqual(validateCard(card, 'card'), card);
   assert.equal(card.series[0].points[0].repos[0].value, 3);
   assert.equal('extra' in card.series[0].points[0].repos[0], false);
+  assert.deepEqual(card.repoPaths, [{ repo: 'r', path: '/w/r' }]);
 });
 
 test('partial results: computing with progress while repos remain, then partial; failing repos are named', () => {

@@ -2,7 +2,7 @@
 // one row per series, repository and time, and a CSV cell can never run as a spreadsheet formula.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyFilter, exportRows, FilterError, languageNames, repoPredicate, tableOf, toCsv, toJson } from '../../webview/model';
+import { applyFilter, exportRows, FilterError, languageNames, repoLabel, repoPredicate, tableOf, toCsv, toJson } from '../../webview/model';
 import { REPOS, captureCard, languagesCard, sampleCard } from './fixtures/messages';
 
 test('include/exclude re-sum every point from the kept repositories', () => {
@@ -50,4 +50,12 @@ test('exports: one row per series, repository and time; CSV quoted and formula-s
   const json = JSON.parse(toJson(card));
   assert.equal(json.rows.length, 14);
   assert.deepEqual(Object.keys(json.rows[0]), ['insight', 'series', 'seriesId', 'repo', 'time', 'commit', 'value']);
+});
+
+test('a repository without a remote is named by its folder when the host knows it', () => {
+  const card = { ...sampleCard(), repoPaths: [{ repo: 'root:0123456789abcdef', path: '/home/ada/work/tools' }] };
+  assert.equal(repoLabel(card, 'root:0123456789abcdef'), 'tools (root:0123456…)');
+  assert.equal(repoLabel(card, 'root:ffff'), 'root:ffff');
+  assert.equal(repoLabel(card, REPOS.A), REPOS.A);
+  assert.equal(repoLabel({ ...card, repoPaths: [{ repo: 'root:1', path: 'C:\\\\src\\\\app' }] }, 'root:1'), 'app (root:1…)');
 });
