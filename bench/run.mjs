@@ -32,6 +32,7 @@ function parseArgs(argv) {
       console.log('usage: npm run bench -- [PATH...] [--reps N] [--end ISO-DATE] [--no-generated] [--no-languages]');
       process.exit(0);
     } else if (a.startsWith('-')) fail(`unknown option ${a}`);
+    else if (!existsSync(a)) fail(`${a}: no such file or folder`);
     else o.paths.push(resolve(a));
   }
   if (!Number.isInteger(o.reps) || o.reps < 1) fail('--reps takes a whole number ≥ 1');
