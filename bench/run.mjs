@@ -263,6 +263,54 @@ function addCommit(dir, time, n = 3) {
   return { commit, files: picked.length };
 }
 
+/**
+ * Runs the CLI once with CODE_INSIGHTS_TRACE=1 and a `git` shim first on PATH that times every
+ * git process (GNU time): phase lines, node's own CPU, and CPU per git subcommand.
+ */
+async function tracedRun(args) {
+  const out = { phases: [], git: [], ms: NaN, cpu: NaN, nodeCpu: undefined };
+  const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+  const dir = mkdtempSync(join(tmpdir(), 'code-insights-gitshim-'));
+  try {
+    const env = { CODE_INSIGHTS_TRACE: '1' };
+    const log = join(dir, 'calls.log');
+    if (TIME && realGit) {
+      // One record per git process: "wall user sys|args".
+      const shim = ['#!/bin/sh', `a=$(printf '%s ' "$@" | tr -d '%"\\n' | cut -c1-300)`, `exec ${TIME} -a -o '${log}' -f "%e %U %S|$a" '${realGit}' "$@"`, ''];
+      writeFileSync(join(dir, 'git'), shim.join('\n'), { mode: 0o755 });
+      env.PATH = `${dir}:${process.env.PATH}`;
+    }
+    const x = await cli(args, { env });
+    out.ms = x.ms;
+    out.cpu = x.cpu;
+    out.phases = x.stderr.split('\n').filter((l) => l.startsWith('[trace'));
+    const m = /node cpu \{"user":(\d+),"system":(\d+)\}/.exec(x.stderr);
+    if (m) out.nodeCpu = (Number(m[1]) + Number(m[2])) / 1000;
+    if (existsSync(log)) {
+      const by = new Map();
+      for (const line of readFileSync(log, 'utf8').split('\n')) {
+        const bar = line.indexOf('|');
+        if (bar < 0 || !/^[\d.]+ [\d.]+ [\d.]+\|/.test(line)) continue;
+        const [wall, u, sy] = line.slice(0, bar).split(' ').map(Number);
+        // The subcommand: the first word after the -c/--git-dir options.
+        const words = line.slice(bar + 1).split(' ');
+        let i = 0;
+        while (i < words.length && (words[i] === '-c' || words[i] === '--git-dir' || words[i] === '-C')) i += 2;
+        const cmd = words.slice(i).find((w) => !w.startsWith('-')) ?? '?';
+        const g = by.get(cmd) ?? { cmd, n: 0, wall: 0, cpu: 0 };
+        g.n++;
+        g.wall += wall * 1000;
+        g.cpu += (u + sy) * 1000;
+        by.set(cmd, g);
+      }
+      out.git = [...by.values()].sort((a, b) => b.cpu - a.cpu);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 /** Adds one commit to the clone and times reruns that each start from the warm cache. */
 async function oneNewCommit(clone, cache, tmp, endSec, opts, res, log) {
   const added = addCommit(clone, endSec + 60);
@@ -332,10 +380,15 @@ async function benchTarget(label, path, opts, log) {
     log(`   rep ${rep + 1}/${opts.reps}: engine 1 series ${sec(t.e1[rep].ms)} s, 3 series ${sec(t.e3[rep].ms)} s; git grep -c ${sec(g1.ms)} s / ${sec(g3.ms)} s; cat-file floor ${sec(t.floor[rep].ms)} s (wall)`);
   }
   res.times = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, summary(v)]));
-  // One more cold run with the engine's phase trace, for whoever reads the figures next.
-  const traced = await cli(seriesArgs(path, ONE, end, ['--no-cache']), { env: { CODE_INSIGHTS_TRACE: '1' } });
-  res.trace = traced.stderr.split('\n').filter((l) => l.startsWith('[trace'));
-  if (res.trace.length) log(`   engine phases, 1 series, cold (CODE_INSIGHTS_TRACE=1, ${sec(traced.ms)} s wall):\n${res.trace.map((l) => `     ${l}`).join('\n')}`);
+  // One more cold run with the engine's phase trace and every git child timed, for whoever
+  // reads the figures next: where the time goes, engine phases and git's share.
+  const traced = await tracedRun(seriesArgs(path, ONE, end, ['--no-cache']));
+  res.trace = traced;
+  if (traced.phases.length) log(`   engine phases, 1 series, cold (CODE_INSIGHTS_TRACE=1, ${sec(traced.ms)} s wall):\n${traced.phases.map((l) => `     ${l}`).join('\n')}`);
+  if (traced.git.length) {
+    log(`   git children of that run (cpu = user + sys; total cpu ${sec(traced.cpu)} s, node itself ${traced.nodeCpu === undefined ? '?' : sec(traced.nodeCpu)} s):`);
+    for (const g of traced.git) log(`     ${g.cmd.padEnd(14)} x${String(g.n).padEnd(3)} wall ${sec(g.wall).padStart(6)} s  cpu ${sec(g.cpu).padStart(6)} s`);
+  }
 
   // Warm rerun and one new commit, on a throwaway clone (objects shared, never written to PATH).
   if (rev && opts.update) {
