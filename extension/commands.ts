@@ -60,9 +60,11 @@ export function registerCommands(context: vscode.ExtensionContext, service: Insi
     const key = await save(def, folder);
     log.info(`added insight "${key}"`);
     if (!vscode.workspace.isTrusted) return requireTrust();
-    for (let i = 0; i < 50 && !(await service.list()).some((x) => x.key === key); i++) await new Promise((r) => setTimeout(r, 100));
-    // With autoCompute on, the server is already computing it; otherwise compute now.
-    if (!vscode.workspace.getConfiguration('codeInsights').get<boolean>('autoCompute', true)) await service.compute([key]);
+    let added: InsightSummary | undefined;
+    for (let i = 0; i < 50 && !(added = (await service.list()).find((x) => x.key === key)); i++) await new Promise((r) => setTimeout(r, 100));
+    // With autoCompute on, the server starts on its own when its file watcher reports the change;
+    // when it has not (yet), or autoCompute is off, compute now.
+    if (added?.state === 'idle' || !vscode.workspace.getConfiguration('codeInsights').get<boolean>('autoCompute', true)) await service.compute([key]);
     return key;
   };
 
