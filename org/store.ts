@@ -204,6 +204,32 @@ async function upsertPoints(
   return { inserted: Number(rows[0].inserted), updated: Number(rows[0].updated) };
 }
 
+/** A series re-summed over the repositories a filter keeps ($1 org, $2 series row id, $3 include
+ *  regex or null, $4 exclude regex or null). One statement, one pass of the regexes over the
+ *  org's repositories (materialised), then either the kept repositories' points summed, or —
+ *  when most are kept — the aggregate minus the points of the few left out; the unchosen branch
+ *  is cut by a one-time filter. OFFSET 0 keeps the per-repository lookups as primary-key probes:
+ *  flattened, the planner may hash-join every point of the series instead. */
+export const FILTERED_READ_SQL = `WITH m AS MATERIALIZED (
+     SELECT r.id, (($3::text IS NULL OR r.identity ~ $3) AND ($4::text IS NULL OR r.identity !~ $4)) AS keep
+     FROM repos r WHERE r.org_id = $1
+   ), st AS MATERIALIZED (
+     SELECT count(*) FILTER (WHERE keep) * 2 > count(*) AS complement FROM m
+   ), picked AS (
+     SELECT x.bucket, sum(x.value) AS total, count(*)::int AS repos
+     FROM m CROSS JOIN LATERAL (
+       SELECT p.bucket, p.value FROM points p WHERE p.org_id = $1 AND p.series_id = $2 AND p.repo_id = m.id OFFSET 0
+     ) x
+     WHERE m.keep = NOT (SELECT complement FROM st)
+     GROUP BY x.bucket
+   )
+   SELECT bucket, total, repos FROM picked WHERE NOT (SELECT complement FROM st)
+   UNION ALL
+   SELECT a.bucket, a.total - coalesce(l.total, 0), a.repos - coalesce(l.repos, 0)
+   FROM series_buckets a LEFT JOIN picked l ON l.bucket = a.bucket
+   WHERE (SELECT complement FROM st) AND a.org_id = $1 AND a.series_id = $2 AND a.repos - coalesce(l.repos, 0) > 0
+   ORDER BY bucket`;
+
 function iso(v: unknown): string {
   return (v instanceof Date ? v : new Date(String(v))).toISOString();
 }
@@ -229,37 +255,11 @@ export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, fi
       // A hostile or accidental regex must not hold a connection for long.
       await q.query(`SET LOCAL statement_timeout = '10s'`);
       // The regexes run once per repository (repos table), not once per point.
-      const keep = '($3::text IS NULL OR r.identity ~ $3) AND ($4::text IS NULL OR r.identity !~ $4)';
       const params = [orgId, s[0].id, filter.include ?? null, filter.exclude ?? null];
-      const c = await q.query<{ kept: string; total: string }>(
-        `SELECT count(*) FILTER (WHERE ${keep}) AS kept, count(*) AS total FROM repos r WHERE r.org_id = $1 AND $2::bigint IS NOT NULL`,
+      rows = await q.query(
+        FILTERED_READ_SQL,
         params,
       );
-      if (Number(c[0].kept) * 2 <= Number(c[0].total)) {
-        rows = await q.query(
-          `SELECT p.bucket, sum(p.value) AS total, count(*)::int AS repos
-           FROM points p
-           WHERE p.org_id = $1 AND p.series_id = $2 AND p.repo_id IN (SELECT r.id FROM repos r WHERE r.org_id = $1 AND ${keep})
-           GROUP BY p.bucket ORDER BY p.bucket`,
-          params,
-        );
-      } else {
-        // Most repositories kept: the aggregate minus the few left out reads far fewer points.
-        // Exact because the aggregate and the points are read in one snapshot (REPEATABLE READ).
-        rows = await q.query(
-          `SELECT a.bucket, a.total - coalesce(x.total, 0) AS total, a.repos - coalesce(x.repos, 0) AS repos
-           FROM series_buckets a
-           LEFT JOIN (
-             SELECT p.bucket, sum(p.value) AS total, count(*)::int AS repos
-             FROM points p
-             WHERE p.org_id = $1 AND p.series_id = $2 AND p.repo_id IN (SELECT r.id FROM repos r WHERE r.org_id = $1 AND NOT (${keep}))
-             GROUP BY p.bucket
-           ) x ON x.bucket = a.bucket
-           WHERE a.org_id = $1 AND a.series_id = $2 AND a.repos - coalesce(x.repos, 0) > 0
-           ORDER BY a.bucket`,
-          params,
-        );
-      }
     }
     return {
       id: seriesKey,
