@@ -14,8 +14,9 @@ const targets = [
   { entry: 'server/engine/countWorker.ts', out: 'dist/countWorker.js', platform: 'node' },
   { entry: 'org/cli.ts', out: 'dist/org.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native', 'chart.js'] },
   { entry: 'server/lsp/main.ts', out: 'dist/server.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native'] },
-  { entry: 'extension/extension.ts', out: 'dist/extension.js', platform: 'node', external: ['vscode'] },
-  { entry: 'webview/main.ts', out: 'dist/webview.js', platform: 'browser', format: 'iife' },
+  // What VS Code loads at start-up and what a webview downloads are minified.
+  { entry: 'extension/extension.ts', out: 'dist/extension.js', platform: 'node', external: ['vscode'], minify: true },
+  { entry: 'webview/main.ts', out: 'dist/webview.js', platform: 'browser', format: 'iife', minify: true },
 ];
 
 mkdirSync(join(root, 'dist'), { recursive: true });
@@ -34,6 +35,7 @@ await Promise.all(
         format: t.format ?? 'cjs',
         target: t.platform === 'node' ? 'node20' : 'es2022',
         sourcemap: true,
+        minify: !!t.minify,
         external: t.external ?? [],
         // jsonc-parser's UMD entry hides its modules from the bundler; its ESM build bundles cleanly.
         mainFields: t.platform === 'node' ? ['module', 'main'] : ['browser', 'module', 'main'],

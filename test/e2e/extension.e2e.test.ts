@@ -173,6 +173,7 @@ test('the extension reports its activate() time in its log', { skip: gate.skip }
   process.stdout.write(`e2e: extension activate() took ${log} ms\n`);
   mkdirSync(join(ROOT, 'test-artifacts', 'e2e'), { recursive: true });
   writeFileSync(join(ROOT, 'test-artifacts', 'e2e', 'activate-ms.txt'), `${log}\n`);
-  // Seen here: 15–130 ms on 2 busy cores (code-server, Chromium and other suites share them); the bound catches real regressions (work at start-up), not load.
-  assert.ok(log < 500, `activate() took ${log} ms`);
+  // The figure is recorded, not asserted: tests never judge wall-clock time (seen here: 15–146 ms
+  // on 2 busy cores). What is asserted is that activate() finished and logged a measurement.
+  assert.ok(Number.isFinite(log) && log >= 0, `activate() reported ${log}`);
 });
