@@ -2,20 +2,42 @@
 // says the answers are (rev-list for the commit of a point, git grep for the counts), so the CLI
 // is tested from the outside against an independent oracle.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GIT_ENV } from '../helpers/gitRepo';
 
 export const ROOT = join(__dirname, '..', '..');
-export const BIN = join(ROOT, 'bin', 'code-insights.js');
 
 /**
- * Builds dist/ once for the whole run: test files run in parallel processes, so the build runs
- * under a lock and is skipped when dist/cli.js is newer than every source it bundles.
+ * The bin this test process runs: a private snapshot of bin/ and dist/ (under test/cli/, so
+ * node_modules still resolve), because other work in the same checkout may rebuild dist/ while
+ * tests run, and a half-written dist/cli.js would fail a test for no fault of the CLI.
+ */
+export let BIN = join(ROOT, 'bin', 'code-insights.js');
+
+/**
+ * Builds dist/ once for the whole run (test files run in parallel processes, so the build runs
+ * under a lock and is skipped when dist/cli.js is newer than every source it bundles), then
+ * snapshots bin/ and dist/ and checks the snapshot runs.
  */
 export function ensureBuilt(): void {
-  execFileSync('flock', ['/tmp/code-insights-cli-test-build.lock', process.execPath, join(__dirname, 'ensureBuilt.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (!existsSync(BIN) || !existsSync(join(ROOT, 'dist', 'cli.js'))) throw new Error('build did not produce dist/cli.js');
+  const snap = join(__dirname, `.run-${process.pid}`);
+  for (let attempt = 1; ; attempt++) {
+    execFileSync('flock', ['/tmp/code-insights-cli-test-build.lock', process.execPath, join(__dirname, 'ensureBuilt.mjs'), ...(attempt > 1 ? ['--force'] : [])], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    rmSync(snap, { recursive: true, force: true });
+    mkdirSync(join(snap, 'dist'), { recursive: true });
+    cpSync(join(ROOT, 'bin'), join(snap, 'bin'), { recursive: true });
+    for (const f of readdirSync(join(ROOT, 'dist'))) if (!f.endsWith('.map')) cpSync(join(ROOT, 'dist', f), join(snap, 'dist', f));
+    try {
+      for (const f of readdirSync(join(snap, 'dist'))) if (f.endsWith('.js')) execFileSync(process.execPath, ['--check', join(snap, 'dist', f)], { stdio: 'ignore' });
+      execFileSync(process.execPath, [join(snap, 'bin', 'code-insights.js'), '--help'], { stdio: 'ignore' });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw new Error(`the built CLI does not run: ${(e as Error).message}`);
+    }
+  }
+  BIN = join(snap, 'bin', 'code-insights.js');
+  process.on('exit', () => rmSync(snap, { recursive: true, force: true }));
 }
 
 export interface CliResult {

@@ -1,5 +1,6 @@
 // Builds dist/ unless dist/cli.js is already newer than every source it bundles. Test files run
 // in parallel processes, so cliHarness.ts calls this under a lock (flock) and only the first builds.
+// --force builds anyway (the snapshot of a build someone else was writing did not run).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,6 @@ function newest(dir) {
 }
 const out = join(root, 'dist', 'cli.js');
 const sources = Math.max(newest(join(root, 'server')), newest(join(root, 'protocol')), statSync(join(root, 'bin', 'code-insights.js')).mtimeMs);
-if (!existsSync(out) || statSync(out).mtimeMs <= sources) {
+if (process.argv.includes('--force') || !existsSync(out) || statSync(out).mtimeMs <= sources) {
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }

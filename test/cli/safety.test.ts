@@ -4,7 +4,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRepo, tempDir, GIT_ENV } from '../helpers/gitRepo';
 import { ensureBuilt, runCli, runJson, BIN, revListBefore, gitGrepCount, hasStackTrace } from './cliHarness';
@@ -58,11 +58,20 @@ test('Ctrl-C stops promptly, says so without a stack trace, and the next run wit
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();
   const exited = new Promise<{ code: number | null; at: number }>((res) => child.on('exit', (code) => res({ code, at: Date.now() })));
-  await new Promise((res) => setTimeout(res, 400));
+  // Ctrl-C once the CLI is at work (it has started git), not while Node is still starting up:
+  // on a busy machine start-up alone can take longer than a fixed delay.
+  const children = `/proc/${child.pid}/task/${child.pid}/children`;
+  let finished = false;
+  void exited.then(() => (finished = true));
+  for (let waited = 0; waited < 15_000 && !finished; waited += 20) {
+    if (existsSync(children) && readFileSync(children, 'utf8').trim()) break;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  await new Promise((res) => setTimeout(res, 150));
   const sentAt = Date.now();
   child.kill('SIGINT');
   const { code, at } = await exited;
-  process.stderr.write(`# Ctrl-C after 400 ms: exit ${code}, ${at - sentAt} ms later\n`);
+  process.stderr.write(`# Ctrl-C once git runs: exit ${code}, ${at - sentAt} ms later\n`);
   if (code === 0) {
     process.stderr.write('# the run finished before Ctrl-C arrived; only the cache check below is meaningful\n');
   } else {
