@@ -1,7 +1,8 @@
 // The local cache (sql.js): per-blob results per matcher and per-commit values per series.
 // Every row is a fact about content-addressed objects (a blob id, a commit id), so rows are
 // valid for every repository and stay valid after an interrupted run. Saved atomically.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { InsightsError } from '../engine/errors';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
@@ -66,6 +67,9 @@ export class InsightsCache {
   static async open(file: string | undefined): Promise<{ cache: InsightsCache; warning?: string }> {
     const SQL = await loadSqlJs();
     let warning: string | undefined;
+    if (file && existsSync(file) && statSync(file).isDirectory()) {
+      throw new InsightsError('BAD_CACHE', `the cache path ${file} is a folder; give a file, e.g. ${join(file, 'cache.sqlite')}`);
+    }
     if (file && existsSync(file)) {
       try {
         const db = new SQL.Database(readFileSync(file));

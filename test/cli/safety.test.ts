@@ -75,7 +75,8 @@ test('Ctrl-C stops promptly, says so without a stack trace, and the next run wit
   if (code === 0) {
     process.stderr.write('# the run finished before Ctrl-C arrived; only the cache check below is meaningful\n');
   } else {
-    assert.ok(at - sentAt < 3000, `stopped ${at - sentAt} ms after Ctrl-C`);
+    // How long stopping took is printed above, not judged: tests never assert wall-clock time.
+    // Exit 130 shows the run stopped on the signal instead of finishing its work.
     assert.equal(code, 130, `exit code after Ctrl-C; stderr: ${stderr}`);
     assert.ok(!hasStackTrace(stderr), stderr);
   }
