@@ -204,23 +204,37 @@ async function upsertPoints(
   return { inserted: Number(rows[0].inserted), updated: Number(rows[0].updated) };
 }
 
-/** A series re-summed over the repositories a filter keeps ($1 org, $2 series row id, $3 include
- *  regex or null, $4 exclude regex or null). One statement, one pass of the regexes over the
- *  org's repositories (materialised), then either the kept repositories' points summed, or —
- *  when most are kept — the aggregate minus the points of the few left out; the unchosen branch
- *  is cut by a one-time filter. OFFSET 0 keeps the per-repository lookups as primary-key probes:
- *  flattened, the planner may hash-join every point of the series instead. */
-export const FILTERED_READ_SQL = `WITH m AS MATERIALIZED (
-     SELECT r.id, (($3::text IS NULL OR r.identity ~ $3) AND ($4::text IS NULL OR r.identity !~ $4)) AS keep
-     FROM repos r WHERE r.org_id = $1
+/** A series re-summed over the repositories a filter keeps ($1 org, $2 series row id, then the
+ *  include and/or exclude regexes). One statement: the kept repositories (an anchored include
+ *  regex is an index range on repos_identity_pattern, so only matching names are tested), then
+ *  either their points summed, or — when most repositories are kept — the aggregate minus the
+ *  points of the few left out; the unchosen branch is cut by a one-time filter. OFFSET 0 keeps
+ *  the per-repository lookups as primary-key probes: flattened, the planner may hash-join every
+ *  point of the series instead. */
+export function filteredReadSql(filter: RepoFilterQuery): { sql: string; extra: string[] } {
+  const conds: string[] = [];
+  const extra: string[] = [];
+  if (filter.include !== undefined) {
+    extra.push(filter.include);
+    conds.push(`r.identity ~ $${2 + extra.length}`);
+  }
+  if (filter.exclude !== undefined) {
+    extra.push(filter.exclude);
+    conds.push(`r.identity !~ $${2 + extra.length}`);
+  }
+  const sql = `WITH kept AS MATERIALIZED (
+     SELECT r.id FROM repos r WHERE r.org_id = $1${conds.map((c) => ` AND ${c}`).join('')}
    ), st AS MATERIALIZED (
-     SELECT count(*) FILTER (WHERE keep) * 2 > count(*) AS complement FROM m
+     SELECT (SELECT count(*) FROM kept) * 2 > (SELECT count(*) FROM repos r WHERE r.org_id = $1) AS complement
+   ), chosen AS (
+     SELECT k.id FROM kept k WHERE NOT (SELECT complement FROM st)
+     UNION ALL
+     SELECT r.id FROM repos r WHERE (SELECT complement FROM st) AND r.org_id = $1 AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = r.id)
    ), picked AS (
      SELECT x.bucket, sum(x.value) AS total, count(*)::int AS repos
-     FROM m CROSS JOIN LATERAL (
-       SELECT p.bucket, p.value FROM points p WHERE p.org_id = $1 AND p.series_id = $2 AND p.repo_id = m.id OFFSET 0
+     FROM chosen c CROSS JOIN LATERAL (
+       SELECT p.bucket, p.value FROM points p WHERE p.org_id = $1 AND p.series_id = $2 AND p.repo_id = c.id OFFSET 0
      ) x
-     WHERE m.keep = NOT (SELECT complement FROM st)
      GROUP BY x.bucket
    )
    SELECT bucket, total, repos FROM picked WHERE NOT (SELECT complement FROM st)
@@ -229,6 +243,8 @@ export const FILTERED_READ_SQL = `WITH m AS MATERIALIZED (
    FROM series_buckets a LEFT JOIN picked l ON l.bucket = a.bucket
    WHERE (SELECT complement FROM st) AND a.org_id = $1 AND a.series_id = $2 AND a.repos - coalesce(l.repos, 0) > 0
    ORDER BY bucket`;
+  return { sql, extra };
+}
 
 function iso(v: unknown): string {
   return (v instanceof Date ? v : new Date(String(v))).toISOString();
@@ -255,11 +271,8 @@ export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, fi
       // A hostile or accidental regex must not hold a connection for long.
       await q.query(`SET LOCAL statement_timeout = '10s'`);
       // The regexes run once per repository (repos table), not once per point.
-      const params = [orgId, s[0].id, filter.include ?? null, filter.exclude ?? null];
-      rows = await q.query(
-        FILTERED_READ_SQL,
-        params,
-      );
+      const { sql, extra } = filteredReadSql(filter);
+      rows = await q.query(sql, [orgId, s[0].id, ...extra]);
     }
     return {
       id: seriesKey,

@@ -13,7 +13,7 @@ import { Client } from 'pg';
 import type { OrgPoint, PushPointsRequest, SeriesDefinition } from '../../protocol/org';
 import { openDb } from '../../org/db';
 import { migrate } from '../../org/migrate';
-import { createOrg, createToken, FILTERED_READ_SQL } from '../../org/store';
+import { createOrg, createToken, filteredReadSql } from '../../org/store';
 
 const ROOT = join(__dirname, '..', '..');
 const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -250,8 +250,10 @@ async function main() {
     console.log(`\n-- EXPLAIN ${title}\n${r.rows.map((x: Record<string, string>) => x['QUERY PLAN']).join('\n')}`);
   };
   await explain('unfiltered read', 'SELECT bucket, total, repos FROM series_buckets WHERE org_id = $1 AND series_id = $2 ORDER BY bucket', [orgId, sid]);
-  await explain('filtered read, 1% of repos kept (summed directly)', FILTERED_READ_SQL, [orgId, sid, '^github\\.com/team7/', null]);
-  await explain('filtered read, all repos kept (aggregate minus none)', FILTERED_READ_SQL, [orgId, sid, 'service', null]);
+  const f1 = filteredReadSql({ include: '^github\\.com/team7/' });
+  await explain('filtered read, 1% of repos kept (summed directly)', f1.sql, [orgId, sid, ...f1.extra]);
+  const f2 = filteredReadSql({ include: 'service' });
+  await explain('filtered read, all repos kept (aggregate minus none)', f2.sql, [orgId, sid, ...f2.extra]);
   await explain('ingest: the points a batch replaces (1,000 keys)', `SELECT p.value FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[]) AS i(series_id, repo_id, bucket)
      JOIN points p ON p.org_id = $1 AND p.series_id = i.series_id AND p.repo_id = i.repo_id AND p.bucket = i.bucket`, [
     orgId,
