@@ -276,7 +276,10 @@ async function tracedRun(args) {
     const log = join(dir, 'calls.log');
     if (TIME && realGit) {
       // One record per git process: "wall user sys|args".
-      const shim = ['#!/bin/sh', `a=$(printf '%s ' "$@" | tr -d '%"\\n' | cut -c1-300)`, `exec ${TIME} -a -o '${log}' -f "%e %U %S|$a" '${realGit}' "$@"`, ''];
+      // The commit-sampling rev-list is stopped with SIGTERM once every bucket has its commit;
+      // through GNU time the signal would stop time, not git, and the walk would run to the
+      // root: that one call runs untimed.
+      const shim = ['#!/bin/sh', `case " $* " in *" rev-list "*" --timestamp "*) exec '${realGit}' "$@";; esac`, `a=$(printf '%s ' "$@" | tr -d '%"\\n' | cut -c1-300)`, `exec ${TIME} -a -o '${log}' -f "%e %U %S|$a" '${realGit}' "$@"`, ''];
       writeFileSync(join(dir, 'git'), shim.join('\n'), { mode: 0o755 });
       env.PATH = `${dir}:${process.env.PATH}`;
     }
