@@ -99,6 +99,8 @@ export interface RunStats {
   blobsFromCache: number;
   /** Blobs `git grep` showed to hold none of the literal queries: counted zero, never read into Node. */
   blobsRuledOut: number;
+  /** Blobs holding a plain literal query that git grep counted exactly, never read into Node. */
+  blobsCountedByGit: number;
   bytesRead: number;
   elapsedMs: number;
 }

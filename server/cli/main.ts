@@ -184,7 +184,7 @@ async function compute(req: ComputeRequest, p: Parsed, io: Io, signal: AbortSign
 }
 
 function statsLine(st: ComputeResult['stats']): string {
-  return `stats: ${st.repos} repos, ${st.commitsSampled} commits sampled, ${st.blobsRead} blobs read (${(st.bytesRead / 1048576).toFixed(1)} MiB), ${st.blobsRuledOut} ruled out by git grep, ${st.blobsFromCache} from cache, ${st.elapsedMs} ms\n`;
+  return `stats: ${st.repos} repos, ${st.commitsSampled} commits sampled, ${st.blobsRead} blobs read (${(st.bytesRead / 1048576).toFixed(1)} MiB), ${st.blobsRuledOut} ruled out and ${st.blobsCountedByGit} counted by git grep, ${st.blobsFromCache} from cache, ${st.elapsedMs} ms\n`;
 }
 
 /** Repo warnings and errors to stderr; the exit code says whether anything could be computed. */
@@ -310,7 +310,7 @@ async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<numbe
   const results: { def: InsightDefinition; series: SeriesResult[]; languages?: LanguagesPoint[] }[] = [];
   let code = 0;
   let last: ComputeResult | undefined;
-  const stats = { repos: 0, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, bytesRead: 0, elapsedMs: 0 };
+  const stats = { repos: 0, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, blobsCountedByGit: 0, bytesRead: 0, elapsedMs: 0 };
   for (const g of groups.values()) {
     const r = await compute(g.req, p, io, signal);
     last = r;

@@ -6,7 +6,7 @@ import type { ComputeOptions, ComputeRequest, ComputeResult, SeriesSpec } from '
 import { bucketTimes, type Bucket } from './buckets';
 import { CatFile, type BlobAnswer } from './blobReader';
 import { GuardedCounter } from './guardedCount';
-import { blobsContaining } from './grepPrefilter';
+import { blobsContaining, countLiterals, needlesAreDisjoint } from './grepPrefilter';
 import { Matcher, ZERO, type BlobCounts, type CaptureCounts } from './countMatches';
 import { countLines, isBinary } from './countLines';
 // The language database is large; only runs that count languages load it.
@@ -145,11 +145,16 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   if (warning) warnings.push(warning);
   trace('cache open');
 
-  const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, bytesRead: 0, elapsedMs: 0 };
+  const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, blobsCountedByGit: 0, bytesRead: 0, elapsedMs: 0 };
   const maxLimit = Math.max(...units.map((u) => u.limit), 0);
   const needLines = !!req.languages;
   const outcomes: RepoOutcome[] = [];
   const guards = matchers.map((m) => (m.linear ? undefined : new GuardedCounter(m.spec)));
+  const literalNeedles = [...new Set(matchers.map((m) => m.exactNeedle ?? ''))];
+  const exactNeedles =
+    !req.languages && matchers.length > 0 && matchers.every((m) => m.exactNeedle && m.linear) && needlesAreDisjoint(literalNeedles) && process.env.CODE_INSIGHTS_GIT_COUNTS !== '0'
+      ? literalNeedles
+      : undefined;
   const grepNeedles =
     !req.languages && matchers.length > 0 && matchers.every((m) => m.grepNeedles)
       ? { needles: [...new Set(matchers.flatMap((m) => m.grepNeedles!.needles))], ignoreCase: matchers.some((m) => m.grepNeedles!.ignoreCase) }
@@ -157,7 +162,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
   // With fewer repos than cores, each repo gets more than one blob reader.
   const readersPerRepo = Math.max(1, Math.min(2, Math.floor(cpus().length / Math.min(concurrency, Math.max(1, locations.length)))));
-  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards, grepNeedles };
+  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards, grepNeedles, exactNeedles };
 
   let next = 0;
   const finishRepo = (o: RepoOutcome) => {
@@ -219,6 +224,8 @@ interface RepoContext {
   guards: (GuardedCounter | undefined)[];
   /** Set when every query is literal and no line counts are needed: the git grep prefilter applies. */
   grepNeedles: { needles: string[]; ignoreCase: boolean } | undefined;
+  /** Set when every query is one plain ASCII literal and none can overlap another: git grep counts them exactly. */
+  exactNeedles: string[] | undefined;
 }
 
 async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOutcome> {
@@ -367,6 +374,26 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     });
   };
 
+  /** A blob git counted: its size is still needed, since each series has its own size limit. */
+  const countedByGit = (oid: string, counts: BlobCounts[]) => {
+    const st: BlobState = { size: -1, binary: false, counts };
+    blobs.set(oid, st);
+    ctx.stats.blobsCountedByGit++;
+    checker ??= new CatFile(loc.gitDir, false, signal);
+    checker.request(oid, (a) => {
+      if (a.size < 0) {
+        blobs.set(oid, { size: 0, binary: false, missing: true });
+        missing++;
+        return;
+      }
+      st.size = a.size;
+      if (cache) {
+        cache.putBlob(oid, { size: a.size, binary: false });
+        ctx.matchers.forEach((m, i) => cache.putCount(m.key, oid, countsToString(counts[i])));
+      }
+    });
+  };
+
   /** A blob git grep showed to hold none of the needles: every query counts zero in it. */
   const ruleOut = (oid: string) => {
     const st: BlobState = { size: blobs.get(oid)!.size, binary: false, counts: ctx.matchers.map((m) => (m.capture ? new Map() : ZERO)) };
@@ -444,7 +471,32 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
         else sizeThenRead(oid);
       };
       let searched = false;
-      if (toGrep.length >= grepPrefilterMinBlobs()) {
+      if (ctx.exactNeedles && toGrep.length >= grepPrefilterMinBlobs()) {
+        // Plain literals: git counts them exactly; only blobs with a match need their size.
+        try {
+          const counted = await countLiterals(loc.gitDir, toGrep, ctx.exactNeedles, signal);
+          for (const oid of toGrep) {
+            const c = counted.get(oid);
+            if (!c) {
+              ruleOut(oid);
+              continue;
+            }
+            const counts = ctx.matchers.map((m) => {
+              const x = c[ctx.exactNeedles!.indexOf(m.exactNeedle!)];
+              return { matches: x.matches, lines: x.lines, files: x.lines > 0 ? 1 : 0 };
+            });
+            countedByGit(oid, counts);
+          }
+          searched = true;
+          announced.clear();
+          for (const oid of toGrep) announced.add(oid);
+          trace(`git counted ${toGrep.length} blobs, ${counted.size} with matches`);
+        } catch (e) {
+          if (e instanceof AbortedError) throw e;
+          trace(`git counting failed, falling back: ${(e as Error).message}`);
+        }
+      }
+      if (!searched && toGrep.length >= grepPrefilterMinBlobs()) {
         try {
           await blobsContaining(loc.gitDir, toGrep, ctx.grepNeedles!.needles, ctx.grepNeedles!.ignoreCase, take, signal);
           searched = true;

@@ -166,6 +166,8 @@ export class Matcher {
   /** UTF-8 byte strings of which at least one must occur for any match (literal queries). */
   private readonly needles: Buffer[] | undefined;
   private readonly byteNeedles: Buffer[] | undefined;
+  /** A single plain ASCII needle (case-sensitive, no line break): git grep can count it exactly. */
+  readonly exactNeedle: string | undefined;
   /**
    * Literal strings of which any match must contain one (to let `git grep -F` rule blobs
    * out), with whether to compare ASCII letters case-insensitively; undefined if none.
@@ -220,6 +222,7 @@ export class Matcher {
     const pureLiteral = spec.literal || spec.query.split('|').every((a) => a.length > 0 && !META.test(a));
     if (pureLiteral && this.needles && !this.capture && this.needles.every((n) => n.every((b) => b < 0x80 && b !== 10 && b !== 13))) {
       this.byteNeedles = this.needles;
+      if (this.needles.length === 1) this.exactNeedle = this.needles[0].toString('latin1');
     }
     this.key = createHash('sha256')
       .update(JSON.stringify(['q1', spec.query, spec.literal, spec.ignoreCase, this.capture]))

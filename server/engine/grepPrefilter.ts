@@ -3,11 +3,11 @@
 // into the user's repository) and `git grep -l -F` searches it on every core. Only the blobs it
 // names are read and counted exactly; the others hold no needle and count zero. A prefilter
 // only: the exact count always comes from the engine's own matcher.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { runGit, spawnGit } from './git';
+import { runGit, runGitRaw, spawnGit } from './git';
 import { AbortedError } from './errors';
 
 /** The repository's object directory (the common one for linked worktrees). */
@@ -69,4 +69,72 @@ export async function blobsContaining(
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }
+}
+
+export interface LiteralCounts {
+  matches: number;
+  lines: number;
+}
+
+/**
+ * Exact counts of plain ASCII literals, from git itself: `git grep -I -o -n -F` over a
+ * throwaway tree of the blobs, run in a temporary repository that borrows the user's objects
+ * (so no repository config, attributes or hooks apply and nothing is written to the user's
+ * repository). Valid only for needles whose occurrences cannot overlap one another (the
+ * caller checks): then git's one leftmost scan over all needles finds, for each needle, the
+ * same non-overlapping matches as scanning for it alone; lines split on LF as the engine's do,
+ * and -I skips exactly the files with a NUL in their first 8000 bytes. Returns, per blob that
+ * has any match, one entry per needle; blobs absent from the map hold none.
+ */
+export async function countLiterals(gitDir: string, oids: string[], needles: string[], signal?: AbortSignal): Promise<Map<string, LiteralCounts[]>> {
+  const temp = mkdtempSync(join(tmpdir(), 'code-insights-count-'));
+  try {
+    mkdirSync(join(temp, 'objects', 'info'), { recursive: true });
+    mkdirSync(join(temp, 'refs'), { recursive: true });
+    writeFileSync(join(temp, 'HEAD'), 'ref: refs/heads/main\n');
+    writeFileSync(join(temp, 'objects', 'info', 'alternates'), `${await objectsDir(gitDir, signal)}\n`);
+    const env = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_ATTR_NOSYSTEM: '1' };
+    const tree = (await runGit(temp, ['mktree', '--missing'], { input: oids.map((o, i) => `100644 blob ${o}\t${i}\n`).join(''), env, signal, what: 'git mktree' })).trim();
+    const args = ['-c', 'core.attributesFile=/dev/null', '-c', `grep.threads=${cpus().length}`, 'grep', '-I', '-o', '-n', '-z', '--no-color', '--no-textconv', '-F', ...needles.flatMap((n) => ['-e', n]), tree];
+    const r = await runGitRaw(temp, args, { env, signal });
+    if (r.code !== 0 && r.code !== 1) throw new Error(`git grep failed (exit ${r.code}): ${r.stderr.trim()}`);
+    const index = new Map(needles.map((n, i) => [n, i]));
+    const out = new Map<string, LiteralCounts[]>();
+    const lastLine = new Map<string, number[]>();
+    for (const rec of r.stdout.toString('latin1').split('\n')) {
+      if (!rec) continue;
+      const [file, lineNo, text] = rec.split('\0');
+      const oid = oids[Number(file.slice(file.lastIndexOf(':') + 1))];
+      const k = index.get(text);
+      if (oid === undefined || k === undefined || lineNo === undefined) throw new Error(`unexpected git grep output: ${rec.slice(0, 80)}`);
+      let c = out.get(oid);
+      if (!c) {
+        c = needles.map(() => ({ matches: 0, lines: 0 }));
+        out.set(oid, c);
+        lastLine.set(oid, needles.map(() => 0));
+      }
+      c[k].matches++;
+      const seen = lastLine.get(oid)!;
+      const n = Number(lineNo);
+      if (seen[k] !== n) {
+        seen[k] = n;
+        c[k].lines++;
+      }
+    }
+    return out;
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+/** True when no occurrence of one needle can overlap an occurrence of another. */
+export function needlesAreDisjoint(needles: string[]): boolean {
+  for (const a of needles) {
+    for (const b of needles) {
+      if (a === b) continue;
+      if (a.includes(b)) return false;
+      for (let k = 1; k < Math.min(a.length, b.length); k++) if (a.endsWith(b.slice(0, k))) return false;
+    }
+  }
+  return true;
 }

@@ -58,6 +58,8 @@ before(() => {
   // a commit whose committer date is older than its parent's (clock skew)
   repo.commit('2026-01-30T10:00:00Z', { 'skew.ts': 'TODO skew\n' });
   repo.commit('2026-02-20T10:00:00Z', { 'a.ts': 'nothing left\n' });
+  // CRLF lines, latin-1 bytes, adjacent needles, an empty file
+  repo.commit('2026-02-25T10:00:00Z', { 'crlf.txt': 'TODO a\r\nTODO b TODO\r\nFIXME', 'latin.txt': Buffer.from([0x54, 0x4f, 0x44, 0x4f, 0x20, 0xe9, 0x0a, 0xff, 0x48, 0x41, 0x43, 0x4b]), 'twice.txt': 'TODOTODO HACKHACK\n', 'empty.txt': '' });
 });
 
 test('every point equals rev-list --before and a from-scratch count, for each count mode', async () => {
@@ -94,6 +96,27 @@ test('the git grep prefilter for literal queries gives the same numbers as readi
   assert.deepEqual(
     filtered.series.map((s) => s.points.map((p) => [p.value, p.repos.map((r) => r.commit)])),
     plain.series.map((s) => s.points.map((p) => [p.value, p.repos.map((r) => r.commit)])),
+  );
+});
+
+test('plain literal queries counted by git grep give the same numbers as the engine reading every blob', async () => {
+  const literal = [spec('TODO'), spec('FIXME', { count: 'lines' }), spec('HACK', { count: 'files' }), spec('TODO', { maxFileSize: 65536, count: 'lines' })];
+  const regex = [spec('(?:TODO)'), spec('(?:FIXME)', { count: 'lines' }), spec('(?:HACK)', { count: 'files' }), spec('(?:TODO)', { maxFileSize: 65536, count: 'lines' })];
+  const req = { paths: [repo.dir], step: 'week' as const, points: 10, end: END };
+  process.env.CODE_INSIGHTS_GREP_MIN_BLOBS = '1';
+  let byGit;
+  try {
+    byGit = await computeInsights({ ...req, series: literal }, { cacheFile: null });
+  } finally {
+    delete process.env.CODE_INSIGHTS_GREP_MIN_BLOBS;
+  }
+  assert.ok(byGit.stats.blobsCountedByGit > 0, 'git counted blobs');
+  assert.equal(byGit.stats.blobsRead, 0, 'no blob was read into Node');
+  const plain = await computeInsights({ ...req, series: regex }, { cacheFile: null });
+  assert.equal(plain.stats.blobsCountedByGit, 0);
+  assert.deepEqual(
+    byGit.series.map((s) => s.points.map((p) => [p.value, p.repos.map((r) => [r.commit, r.value])])),
+    plain.series.map((s) => s.points.map((p) => [p.value, p.repos.map((r) => [r.commit, r.value])])),
   );
 });
 
