@@ -143,6 +143,9 @@ test('when the server dies it is restarted, the user is told once, and insights 
       const pids = insightsServerPids(cs!);
       return pids.length === 1 && pids[0] !== pid ? true : undefined;
     }, 30_000);
+    // The scenario is a server dying while in use: wait until the new one has initialised
+    // before the next kill (a crash during start-up is a different case, not tested here).
+    await waitFor('the restarted server to be ready', async () => ((extensionLog(cs!).match(/insights server ready/g)?.length ?? 0) >= round + 1 ? true : undefined), 60_000);
     if (round === 1) await screenshot(page, '06-server-restarted');
   }
   await page.waitForTimeout(1500);
