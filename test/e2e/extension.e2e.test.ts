@@ -85,7 +85,7 @@ test('New Insight from the command palette shows the insight in the tree with th
   // Now: alpha has 3 TODOs (a.ts 2, b.ts 1), beta 3; both histories end before the previous month.
   const row = await waitFor('the computed tree row', async () => {
     const r = await treeRow('TODO count');
-    return r && /^\d/.test(r.description) ? r : undefined;
+    return r && /^\d/.test(r.description) && !/updating/.test(r.description) ? r : undefined;
   });
   await screenshot(page, '03-tree-with-value');
   assert.equal(row.description, '6 (±0)');
@@ -115,7 +115,7 @@ test('Export CSV writes exactly what the command line prints for the same defini
   await showInsightsView();
   await waitFor('the second insight computed', async () => {
     const r = await treeRow('TODO fixed end');
-    return r && /^\d/.test(r.description) ? r : undefined;
+    return r && /^\d/.test(r.description) && !/updating/.test(r.description) ? r : undefined;
   });
   assert.equal((await treeRow('TODO fixed end'))!.description, '6 (+1)');
 
@@ -163,7 +163,7 @@ test('when the server dies it is restarted, the user is told once, and insights 
   await showInsightsView();
   const row = await waitFor('the recomputed tree row', async () => {
     const r = await treeRow('TODO fixed end');
-    return r && /^\d/.test(r.description) ? r : undefined;
+    return r && /^\d/.test(r.description) && !/updating/.test(r.description) ? r : undefined;
   });
   assert.equal(row.description, '6 (+1)');
 });
