@@ -193,7 +193,10 @@ describe('dashboard bundle in Chromium', { skip: bundleBuilt ? false : 'run `npm
     await h.page.keyboard.press('Home');
     await h.page.keyboard.press('Enter');
     assert.deepEqual((await h.inspect())['w/langs'][1].datasets[0].data, [100, 300, 10]);
-    assert.match(await h.page.locator('.sr-only[role="status"]').innerText(), /Languages at 2026-10-12: TypeScript 100, JavaScript 300, Markdown 10/);
+    // The live region is announced after the redraw; wait for it rather than read it once.
+    const status = h.page.locator('.sr-only[role="status"]');
+    await status.filter({ hasText: /Languages at 2026-10-12/ }).waitFor({ timeout: 10_000 }).catch(() => {});
+    assert.match(await status.innerText(), /Languages at 2026-10-12: TypeScript 100, JavaScript 300, Markdown 10/);
   });
 
   test('a capture bar drills down into that captured value', async () => {
