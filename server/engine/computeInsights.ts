@@ -171,6 +171,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
     report();
     if (opts.onPartial && progress.reposDone < locations.length) opts.onPartial(assemble(ctx, outcomes, warnings, started));
   };
+  let series: SeriesResult[] | undefined;
   try {
     await Promise.all(
       Array.from({ length: Math.min(concurrency, locations.length) }, async () => {
@@ -181,9 +182,10 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
       }),
     );
     trace('repos done');
+    series = assemble(ctx, outcomes, [], started).series;
     if (cache && opts.queueForSync !== false) {
       try {
-        if (queueForSync(cache.db, req.series, assemble(ctx, outcomes, [], started).series, buckets) > 0) cache.markDirty();
+        if (queueForSync(cache.db, req.series, series, buckets) > 0) cache.markDirty();
       } catch (e) {
         warnings.push(`could not queue points for sync: ${(e as Error).message}`);
       }
@@ -202,7 +204,9 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   progress.phase = 'done';
   report();
   trace(`saved; node cpu ${JSON.stringify(process.cpuUsage())}`);
-  return assemble(ctx, outcomes, warnings, started);
+  // Series were assembled once above (the sync queue used them); the statuses carry the
+  // warnings that saving may have added since.
+  return { ...assemble(ctx, outcomes, warnings, started, false), series: series! };
 }
 
 interface RepoContext {
@@ -364,31 +368,26 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     then(oid);
   };
 
-  const sizeThenRead = (oid: string) => {
+  /** Asks git for a blob's size; a missing object is recorded as such instead. */
+  const askSize = (oid: string, onSize: (size: number) => void) => {
     checker ??= new CatFile(loc.gitDir, false, signal);
     checker.request(oid, (a) => {
-      if (a.size < 0) {
-        blobs.set(oid, { size: 0, binary: false, missing: true });
-        missing++;
-      } else withSize(oid, a.size, ctx.grepNeedles ? readNow : read);
+      if (a.size >= 0) return onSize(a.size);
+      blobs.set(oid, { size: 0, binary: false, missing: true });
+      missing++;
     });
   };
+  const sizeThenRead = (oid: string) => askSize(oid, (size) => withSize(oid, size, readNow));
 
   /** A blob git counted: its size is still needed, since each series has its own size limit. */
   const countedByGit = (oid: string, counts: BlobCounts[]) => {
     const st: BlobState = { size: -1, binary: false, counts };
     blobs.set(oid, st);
     ctx.stats.blobsCountedByGit++;
-    checker ??= new CatFile(loc.gitDir, false, signal);
-    checker.request(oid, (a) => {
-      if (a.size < 0) {
-        blobs.set(oid, { size: 0, binary: false, missing: true });
-        missing++;
-        return;
-      }
-      st.size = a.size;
+    askSize(oid, (size) => {
+      st.size = size;
       if (cache) {
-        cache.putBlob(oid, { size: a.size, binary: false });
+        cache.putBlob(oid, { size, binary: false });
         ctx.matchers.forEach((m, i) => cache.putCount(m.key, oid, countsToString(counts[i])));
       }
     });
@@ -582,7 +581,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
   return out;
 }
 
-function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[], started: number): ComputeResult {
+function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[], started: number, withSeries = true): ComputeResult {
   const { units, buckets } = ctx;
   // A point is keyed by (series, repo identity, bucket): where two checkouts of one repository
   // (clones, linked worktrees) both reach a bucket, the one at the newer commit counts, as in
@@ -613,6 +612,7 @@ function assemble(ctx: RepoContext, outcomes: RepoOutcome[], warnings: string[],
   let languages: LanguagesPoint[] | undefined;
 
   units.forEach((u, ui) => {
+    if (!withSeries && u.kind !== 'languages') return;
     const failed = u.matcher !== undefined ? ctx.guards[u.matcher]?.failed : undefined;
     if (failed) {
       series.push({ id: u.key, label: u.spec!.label, query: u.spec!.query, points: [], error: failed });
