@@ -6,7 +6,7 @@ import type { ComputeOptions, ComputeRequest, ComputeResult, SeriesSpec } from '
 import { bucketTimes, type Bucket } from './buckets';
 import { CatFile, type BlobAnswer } from './blobReader';
 import { GuardedCounter } from './guardedCount';
-import { blobsContaining, countLiterals, needlesAreDisjoint } from './grepPrefilter';
+import { blobsContaining, countLinesByGit, countLiterals, needlesAreDisjoint, objectsDir } from './grepPrefilter';
 import { Matcher, ZERO, type BlobCounts, type CaptureCounts } from './countMatches';
 import { countLines, isBinary } from './countLines';
 // The language database is large; only runs that count languages load it.
@@ -64,6 +64,13 @@ interface RepoOutcome {
   status: RepoStatus;
   /** Per bucket: the commit and the values of every unit, or undefined when the repo has no commit then. */
   points: ({ commit: ChainCommit; values: UnitValue[] } | undefined)[];
+}
+
+/** A cheap string hash (FNV-1a) spreading paths over the git grep processes. */
+function pathHash(path: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 function limitOf(bytes: number): number {
@@ -133,6 +140,8 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const report = () => opts.onProgress?.({ ...progress });
   report();
   trace('start');
+  // Loaded while git answers the discovery, instead of on the path of the tree walk.
+  if (req.languages) setImmediate(() => void languages());
   const locations = await discoverRepos(req.paths, { submodules: req.submodules, signal });
   trace('discovered');
   progress.reposTotal = locations.length;
@@ -159,10 +168,13 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
     !req.languages && matchers.length > 0 && matchers.every((m) => m.grepNeedles)
       ? { needles: [...new Set(matchers.flatMap((m) => m.grepNeedles!.needles))], ignoreCase: matchers.some((m) => m.grepNeedles!.ignoreCase) }
       : undefined;
+  // Lines per language with no query to count: git counts the lines (git grep -c ''), no blob
+  // is piped into Node.
+  const gitLines = !!req.languages && matchers.length === 0 && process.env.CODE_INSIGHTS_GIT_COUNTS !== '0';
   const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
   // With fewer repos than cores, each repo gets more than one blob reader.
   const readersPerRepo = Math.max(1, Math.min(2, Math.floor(cpus().length / Math.min(concurrency, Math.max(1, locations.length)))));
-  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards, grepNeedles, exactNeedles };
+  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards, grepNeedles, exactNeedles, gitLines };
 
   let next = 0;
   const finishRepo = (o: RepoOutcome) => {
@@ -218,6 +230,8 @@ interface RepoContext {
   cache: InsightsCache | undefined;
   maxLimit: number;
   needLines: boolean;
+  /** Languages only: lines are counted by git grep -c '' rather than read into Node. */
+  gitLines: boolean;
   stats: ComputeResult['stats'];
   progress: Progress;
   report: () => void;
@@ -357,9 +371,12 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
   };
   // With only literal queries, blobs wait for `git grep` to say which can match at all.
   const toGrep: string[] = [];
-  const read = ctx.grepNeedles ? (oid: string) => void toGrep.push(oid) : readNow;
+  const toGrepPath: string[] = [];
+  const queueForGrep = (oid: string, path: string) => void (toGrep.push(oid), toGrepPath.push(path));
+  // Known before the search starts: the temporary repositories borrow this object directory.
+  if (ctx.grepNeedles || ctx.gitLines) objectsDir(loc.gitDir, signal).catch(() => { /* the search reports it */ });
 
-  const withSize = (oid: string, size: number, then: (oid: string) => void = read) => {
+  const withSize = (oid: string, size: number, then: (oid: string) => void = readNow) => {
     blobs.get(oid)!.size = size;
     if (size > ctx.maxLimit || size > HARD_MAX_BLOB) {
       blobs.set(oid, { size, binary: false, skipped: true });
@@ -390,6 +407,23 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
         cache.putBlob(oid, { size, binary: false });
         ctx.matchers.forEach((m, i) => cache.putCount(m.key, oid, countsToString(counts[i])));
       }
+    });
+  };
+
+  /**
+   * Lines from git grep -c '' (-I): a blob it did not name is binary, or empty when its size
+   * is 0 (a text file always has a line). Its size decides, and applies the size limits.
+   */
+  const linesFromGit = (oid: string, lines: number | undefined) => {
+    ctx.stats.blobsCountedByGit++;
+    askSize(oid, (size) => {
+      if (size > ctx.maxLimit || size > HARD_MAX_BLOB) {
+        blobs.set(oid, { size, binary: false, skipped: true });
+        return;
+      }
+      const binary = lines === undefined && size > 0;
+      blobs.set(oid, { size, binary, lines: binary ? undefined : lines ?? 0 });
+      if (cache) cache.putBlob(oid, { size, binary, lines: binary ? undefined : lines ?? 0 });
     });
   };
 
@@ -431,9 +465,86 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
       return;
     }
     blobs.set(oid, { size, binary: false }); // placeholder: requested
-    if (size >= 0) withSize(oid, size);
-    else if (ctx.grepNeedles) read(oid); // sizes are asked only for the blobs git grep keeps
+    if (ctx.grepNeedles || ctx.gitLines) queueForGrep(oid, path); // sizes are asked after git grep
+    else if (size >= 0) withSize(oid, size);
     else sizeThenRead(oid);
+  };
+
+  /**
+   * Searches one chunk of the blobs waiting for git grep: with plain literals git counts them
+   * exactly, else git grep names the blobs that can match and only those are read. A chunk too
+   * small to be worth a git process, or one git fails on, is read whole.
+   */
+  const searchChunk = async (chunk: string[], threads: number): Promise<void> => {
+    const worthIt = chunk.length >= grepPrefilterMinBlobs();
+    const announced = new Set<string>();
+    const take = (oid: string) => {
+      if (announced.has(oid)) return;
+      announced.add(oid);
+      if (blobs.get(oid)!.size >= 0) readNow(oid);
+      else sizeThenRead(oid);
+    };
+    let searched = false;
+    if (ctx.gitLines && worthIt) {
+      try {
+        const lines = await countLinesByGit(loc.gitDir, chunk, signal, threads);
+        for (const oid of chunk) linesFromGit(oid, lines.get(oid));
+        trace(`git counted the lines of ${chunk.length} blobs`);
+        return;
+      } catch (e) {
+        if (e instanceof AbortedError) throw e;
+        trace(`git line counting failed, reading every blob: ${(e as Error).message}`);
+      }
+    }
+    if (ctx.exactNeedles && worthIt) {
+      // Plain literals: git counts them exactly; only blobs with a match need their size,
+      // asked as git names them.
+      const counted = new Set<string>();
+      try {
+        await countLiterals(loc.gitDir, chunk, ctx.exactNeedles, (oid, c) => {
+          counted.add(oid);
+          countedByGit(oid, ctx.matchers.map((m) => {
+            const x = c[ctx.exactNeedles!.indexOf(m.exactNeedle!)];
+            return { matches: x.matches, lines: x.lines, files: x.lines > 0 ? 1 : 0 };
+          }));
+        }, signal, threads);
+        for (const oid of chunk) if (!counted.has(oid)) ruleOut(oid);
+        trace(`git counted ${chunk.length} blobs, ${counted.size} with matches`);
+        return;
+      } catch (e) {
+        if (e instanceof AbortedError) throw e;
+        trace(`git counting failed, falling back: ${(e as Error).message}`);
+        // What git counted before it failed stands; the rest is searched or read below.
+        if (counted.size) chunk = chunk.filter((oid) => !counted.has(oid));
+      }
+    }
+    if (worthIt && ctx.grepNeedles) {
+      try {
+        await blobsContaining(loc.gitDir, chunk, ctx.grepNeedles!.needles, ctx.grepNeedles!.ignoreCase, take, signal, threads);
+        searched = true;
+      } catch (e) {
+        if (e instanceof AbortedError) throw e;
+        trace(`grep prefilter failed, reading every blob: ${(e as Error).message}`);
+      }
+    }
+    trace(`grep prefilter: ${searched ? `${announced.size} of ${chunk.length}` : 'not used'}`);
+    for (const oid of chunk) {
+      if (announced.has(oid)) continue;
+      if (searched) ruleOut(oid);
+      else take(oid);
+    }
+  };
+  // Once the trees are walked, the blobs waiting for git grep are split by path over one git
+  // process per core (git grep inflates objects on one thread per process). By path, so that
+  // every version of a file, one delta chain, is inflated by the same process: split any other
+  // way, both processes inflate the same delta bases and the second core buys little.
+  const searchAll = (): Promise<void> => {
+    trace("search start");
+    const parts = Math.max(1, Math.min(cpus().length, 8, Math.floor(toGrep.length / grepPrefilterMinBlobs())));
+    if (parts === 1) return searchChunk(toGrep, cpus().length);
+    const chunks: string[][] = Array.from({ length: parts }, () => []);
+    toGrep.forEach((oid, i) => chunks[pathHash(toGrepPath[i]) % parts].push(oid));
+    return Promise.all(chunks.map((c) => searchChunk(c, 1))).then(() => undefined);
   };
 
   try {
@@ -459,59 +570,9 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     trace(`trees walked; blobs requested ${ctx.progress.blobsTotal}, done ${ctx.progress.blobsDone}`);
     ctx.progress.phase = 'blobs';
     ctx.report();
+    if (toGrep.length) await searchAll();
     if (checker) await checker.finish();
     trace(`sizes checked; blobs requested ${ctx.progress.blobsTotal}, done ${ctx.progress.blobsDone}`);
-    if (toGrep.length > 0) {
-      const announced = new Set<string>();
-      const take = (oid: string) => {
-        if (announced.has(oid)) return;
-        announced.add(oid);
-        if (blobs.get(oid)!.size >= 0) readNow(oid);
-        else sizeThenRead(oid);
-      };
-      let searched = false;
-      if (ctx.exactNeedles && toGrep.length >= grepPrefilterMinBlobs()) {
-        // Plain literals: git counts them exactly; only blobs with a match need their size.
-        try {
-          const counted = await countLiterals(loc.gitDir, toGrep, ctx.exactNeedles, signal);
-          for (const oid of toGrep) {
-            const c = counted.get(oid);
-            if (!c) {
-              ruleOut(oid);
-              continue;
-            }
-            const counts = ctx.matchers.map((m) => {
-              const x = c[ctx.exactNeedles!.indexOf(m.exactNeedle!)];
-              return { matches: x.matches, lines: x.lines, files: x.lines > 0 ? 1 : 0 };
-            });
-            countedByGit(oid, counts);
-          }
-          searched = true;
-          announced.clear();
-          for (const oid of toGrep) announced.add(oid);
-          trace(`git counted ${toGrep.length} blobs, ${counted.size} with matches`);
-        } catch (e) {
-          if (e instanceof AbortedError) throw e;
-          trace(`git counting failed, falling back: ${(e as Error).message}`);
-        }
-      }
-      if (!searched && toGrep.length >= grepPrefilterMinBlobs()) {
-        try {
-          await blobsContaining(loc.gitDir, toGrep, ctx.grepNeedles!.needles, ctx.grepNeedles!.ignoreCase, take, signal);
-          searched = true;
-        } catch (e) {
-          if (e instanceof AbortedError) throw e;
-          trace(`grep prefilter failed, reading every blob: ${(e as Error).message}`);
-        }
-      }
-      trace(`grep prefilter: ${searched ? `${announced.size} of ${toGrep.length}` : 'not used'}`);
-      for (const oid of toGrep) {
-        if (announced.has(oid)) continue;
-        if (searched) ruleOut(oid);
-        else take(oid);
-      }
-      if (checker) await checker.finish();
-    }
     await Promise.all(readers.map((r) => r.finish()));
     await Promise.all(deferred);
     trace('blobs read');

@@ -1,18 +1,89 @@
-// Finds which of many blobs can hold a literal query at all, without piping every blob into
-// Node: the blobs go into a throwaway tree (written to a temporary object directory, never
-// into the user's repository) and `git grep -l -F` searches it on every core. Only the blobs it
-// names are read and counted exactly; the others hold no needle and count zero. A prefilter
-// only: the exact count always comes from the engine's own matcher.
+// Finds which of many blobs can hold a literal query at all, and counts plain literals exactly,
+// without piping every blob into Node: the blobs go into a throwaway tree (written to a
+// temporary object directory, never into the user's repository) and `git grep -F` searches it.
+// `blobsContaining` is a prefilter only: the exact count then comes from the engine's own
+// matcher. `countLiterals` is exact for the needles the caller proved it may use.
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
-import { runGit, runGitRaw, spawnGit } from './git';
+import { deflateSync } from 'node:zlib';
+import { runGit, spawnGit } from './git';
 import { AbortedError } from './errors';
 
-/** The repository's object directory (the common one for linked worktrees). */
-async function objectsDir(gitDir: string, signal?: AbortSignal): Promise<string> {
-  return (await runGit(gitDir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects'], { signal })).trim();
+const objectsDirs = new Map<string, Promise<string>>();
+
+/**
+ * The repository's object directory (the common one for linked worktrees), asked once per git
+ * dir and process. Callers may start it early so that it is known when the search starts.
+ */
+export function objectsDir(gitDir: string, signal?: AbortSignal): Promise<string> {
+  let p = objectsDirs.get(gitDir);
+  if (!p) {
+    p = runGit(gitDir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects'], { signal }).then((s) => s.trim());
+    p.catch(() => objectsDirs.delete(gitDir));
+    objectsDirs.set(gitDir, p);
+  }
+  return p;
+}
+
+/**
+ * Writes a tree naming each blob by its index into `objects` (a loose object, SHA-1 repositories)
+ * and returns its id; other object formats go through `git mktree --missing`. Writing it here
+ * spares a git process and its round trip on the path to the search.
+ */
+export async function throwawayTree(objects: string, oids: string[], mktree: () => Promise<string>): Promise<string> {
+  if (!oids.every((o) => o.length === 40)) return (await mktree()).trim();
+  // Entries sorted by name as git orders them (bytewise; all are blobs named by decimal index),
+  // each "100644 <name>\0" and the 20-byte id.
+  const order = oids.map((_, i) => String(i)).sort();
+  let bodyLength = 0;
+  for (const name of order) bodyLength += 8 + name.length + 20;
+  const header = `tree ${bodyLength}\0`;
+  const raw = Buffer.allocUnsafe(header.length + bodyLength);
+  let at = raw.write(header, 0, 'latin1');
+  for (const name of order) {
+    at += raw.write(`100644 ${name}\0`, at, 'latin1');
+    at += raw.write(oids[Number(name)], at, 'hex');
+  }
+  const id = createHash('sha1').update(raw).digest('hex');
+  mkdirSync(join(objects, id.slice(0, 2)), { recursive: true });
+  writeFileSync(join(objects, id.slice(0, 2), id.slice(2)), deflateSync(raw, { level: 0 }));
+  return id;
+}
+
+/**
+ * Runs git grep, handing stdout to `onChunk` as it arrives. Exit 1 (nothing matched) is success;
+ * any other failure rejects, as does an abort (the child is killed).
+ */
+function streamGrep(cwdGitDir: string, args: string[], env: Record<string, string>, onChunk: (b: Buffer) => void, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortedError());
+    const child = spawnGit(cwdGitDir, args, undefined, env);
+    const stderr: Buffer[] = [];
+    let failed: unknown;
+    child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+    child.stdout!.on('data', (b: Buffer) => {
+      if (failed) return;
+      try {
+        onChunk(b);
+      } catch (e) {
+        failed = e;
+        child.kill('SIGKILL');
+      }
+    });
+    const onAbort = () => child.kill('SIGKILL');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdin!.end();
+    child.on('error', reject);
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) return reject(new AbortedError());
+      if (failed) return reject(failed);
+      if (code !== 0 && code !== 1) return reject(new Error(`git grep failed (exit ${code}): ${Buffer.concat(stderr).toString().trim()}`));
+      resolve();
+    });
+  });
 }
 
 /**
@@ -27,45 +98,25 @@ export async function blobsContaining(
   ignoreCase: boolean,
   onCandidate: (oid: string) => void,
   signal?: AbortSignal,
+  threads = cpus().length,
 ): Promise<void> {
   const temp = mkdtempSync(join(tmpdir(), 'code-insights-grep-'));
   try {
     const env = { GIT_OBJECT_DIRECTORY: temp, GIT_ALTERNATE_OBJECT_DIRECTORIES: await objectsDir(gitDir, signal) };
-    const tree = (await runGit(gitDir, ['mktree', '--missing'], { input: oids.map((o, i) => `100644 blob ${o}\t${i}\n`).join(''), env, signal, what: 'git mktree' })).trim();
-    const args = ['-c', `grep.threads=${cpus().length}`, 'grep', '-l', '-z', '--no-color', '--no-textconv', '-F', ...(ignoreCase ? ['-i'] : []), ...needles.flatMap((n) => ['-e', n]), tree];
-    await new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(new AbortedError());
-      const child = spawnGit(gitDir, args, undefined, env);
-      const stderr: Buffer[] = [];
-      let rest = '';
-      let failed: unknown;
-      child.stderr!.on('data', (b: Buffer) => stderr.push(b));
-      child.stdout!.on('data', (b: Buffer) => {
-        const recs = (rest + b.toString('latin1')).split('\0');
-        rest = recs.pop()!;
-        for (const rec of recs) {
-          const oid = oids[Number(rec.slice(rec.lastIndexOf(':') + 1))];
-          if (oid === undefined) {
-            failed = new Error(`unexpected git grep output: ${rec}`);
-            child.kill('SIGKILL');
-            return;
-          }
-          onCandidate(oid);
-        }
-      });
-      const onAbort = () => child.kill('SIGKILL');
-      signal?.addEventListener('abort', onAbort, { once: true });
-      child.stdin!.end();
-      child.on('error', reject);
-      child.on('close', (code) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) return reject(new AbortedError());
-        if (failed) return reject(failed);
-        // Exit 1: nothing matched.
-        if (code !== 0 && code !== 1) return reject(new Error(`git grep failed (exit ${code}): ${Buffer.concat(stderr).toString().trim()}`));
-        resolve();
-      });
-    });
+    const tree = await throwawayTree(temp, oids, () =>
+      runGit(gitDir, ['mktree', '--missing'], { input: oids.map((o, i) => `100644 blob ${o}\t${i}\n`).join(''), env, signal, what: 'git mktree' }),
+    );
+    const args = ['-c', `grep.threads=${threads}`, 'grep', '-l', '-z', '--no-color', '--no-textconv', '-F', ...(ignoreCase ? ['-i'] : []), ...needles.flatMap((n) => ['-e', n]), tree];
+    let rest = '';
+    await streamGrep(gitDir, args, env, (b) => {
+      const recs = (rest + b.toString('latin1')).split('\0');
+      rest = recs.pop()!;
+      for (const rec of recs) {
+        const oid = oids[Number(rec.slice(rec.lastIndexOf(':') + 1))];
+        if (oid === undefined) throw new Error(`unexpected git grep output: ${rec}`);
+        onCandidate(oid);
+      }
+    }, signal);
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }
@@ -83,48 +134,120 @@ export interface LiteralCounts {
  * repository). Valid only for needles whose occurrences cannot overlap one another (the
  * caller checks): then git's one leftmost scan over all needles finds, for each needle, the
  * same non-overlapping matches as scanning for it alone; lines split on LF as the engine's do,
- * and -I skips exactly the files with a NUL in their first 8000 bytes. Returns, per blob that
- * has any match, one entry per needle; blobs absent from the map hold none.
+ * and -I skips exactly the files with a NUL in their first 8000 bytes.
+ *
+ * `onCounts` is called once per blob with any match, as soon as git has moved past it (git
+ * prints one file's matches together), with one entry per needle; blobs never named hold none.
+ * Resolves once git has finished.
  */
-export async function countLiterals(gitDir: string, oids: string[], needles: string[], signal?: AbortSignal): Promise<Map<string, LiteralCounts[]>> {
+export async function countLiterals(
+  gitDir: string,
+  oids: string[],
+  needles: string[],
+  onCounts: (oid: string, counts: LiteralCounts[]) => void,
+  signal?: AbortSignal,
+  threads = cpus().length,
+): Promise<void> {
+  await inTempRepo(gitDir, oids, signal, async (temp, env, tree) => {
+    const args = ['-c', 'core.attributesFile=/dev/null', '-c', `grep.threads=${threads}`, 'grep', '-I', '-o', '-n', '-z', '--no-color', '--no-textconv', '-F', ...needles.flatMap((n) => ['-e', n]), tree];
+    const index = new Map(needles.map((n, i) => [n, i]));
+    // The blob whose records are being read, its counts and the last line counted per needle.
+    let file = '';
+    let oid = '';
+    let counts: LiteralCounts[] = [];
+    let lastLine: number[] = [];
+    const done = new Set<string>();
+    const flush = () => {
+      if (!oid) return;
+      if (done.has(oid)) throw new Error(`git grep named ${oid} twice`);
+      done.add(oid);
+      onCounts(oid, counts);
+      oid = '';
+    };
+    let rest = '';
+    await streamGrep(temp, args, env, (b) => {
+      const recs = (rest + b.toString('latin1')).split('\n');
+      rest = recs.pop()!;
+      for (const rec of recs) {
+        if (!rec) continue;
+        const [name, lineNo, text] = rec.split('\0');
+        const k = index.get(text);
+        if (k === undefined || lineNo === undefined) throw new Error(`unexpected git grep output: ${rec.slice(0, 80)}`);
+        if (name !== file) {
+          flush();
+          file = name;
+          oid = oids[Number(name.slice(name.lastIndexOf(':') + 1))];
+          if (oid === undefined) throw new Error(`unexpected git grep output: ${rec.slice(0, 80)}`);
+          counts = needles.map(() => ({ matches: 0, lines: 0 }));
+          lastLine = needles.map(() => 0);
+        }
+        counts[k].matches++;
+        const n = Number(lineNo);
+        if (lastLine[k] !== n) {
+          lastLine[k] = n;
+          counts[k].lines++;
+        }
+      }
+    }, signal);
+    if (rest) throw new Error(`unexpected git grep output: ${rest.slice(0, 80)}`);
+    flush();
+  });
+}
+
+/**
+ * A temporary repository that borrows the user's objects, holding a throwaway tree of `oids`
+ * named by index: no repository config, attributes or hooks apply in it, and nothing is
+ * written to the user's repository. Removed when `work` settles.
+ */
+async function inTempRepo(
+  gitDir: string,
+  oids: string[],
+  signal: AbortSignal | undefined,
+  work: (temp: string, env: Record<string, string>, tree: string) => Promise<void>,
+): Promise<void> {
   const temp = mkdtempSync(join(tmpdir(), 'code-insights-count-'));
   try {
-    mkdirSync(join(temp, 'objects', 'info'), { recursive: true });
+    const objects = join(temp, 'objects');
+    mkdirSync(join(objects, 'info'), { recursive: true });
     mkdirSync(join(temp, 'refs'), { recursive: true });
     writeFileSync(join(temp, 'HEAD'), 'ref: refs/heads/main\n');
-    writeFileSync(join(temp, 'objects', 'info', 'alternates'), `${await objectsDir(gitDir, signal)}\n`);
+    writeFileSync(join(objects, 'info', 'alternates'), `${await objectsDir(gitDir, signal)}\n`);
     const env = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_ATTR_NOSYSTEM: '1' };
-    const tree = (await runGit(temp, ['mktree', '--missing'], { input: oids.map((o, i) => `100644 blob ${o}\t${i}\n`).join(''), env, signal, what: 'git mktree' })).trim();
-    const args = ['-c', 'core.attributesFile=/dev/null', '-c', `grep.threads=${cpus().length}`, 'grep', '-I', '-o', '-n', '-z', '--no-color', '--no-textconv', '-F', ...needles.flatMap((n) => ['-e', n]), tree];
-    const r = await runGitRaw(temp, args, { env, signal });
-    if (r.code !== 0 && r.code !== 1) throw new Error(`git grep failed (exit ${r.code}): ${r.stderr.trim()}`);
-    const index = new Map(needles.map((n, i) => [n, i]));
-    const out = new Map<string, LiteralCounts[]>();
-    const lastLine = new Map<string, number[]>();
-    for (const rec of r.stdout.toString('latin1').split('\n')) {
-      if (!rec) continue;
-      const [file, lineNo, text] = rec.split('\0');
-      const oid = oids[Number(file.slice(file.lastIndexOf(':') + 1))];
-      const k = index.get(text);
-      if (oid === undefined || k === undefined || lineNo === undefined) throw new Error(`unexpected git grep output: ${rec.slice(0, 80)}`);
-      let c = out.get(oid);
-      if (!c) {
-        c = needles.map(() => ({ matches: 0, lines: 0 }));
-        out.set(oid, c);
-        lastLine.set(oid, needles.map(() => 0));
-      }
-      c[k].matches++;
-      const seen = lastLine.get(oid)!;
-      const n = Number(lineNo);
-      if (seen[k] !== n) {
-        seen[k] = n;
-        c[k].lines++;
-      }
-    }
-    return out;
+    const tree = await throwawayTree(objects, oids, () =>
+      runGit(temp, ['mktree', '--missing'], { input: oids.map((o, i) => `100644 blob ${o}\t${i}\n`).join(''), env, signal, what: 'git mktree' }),
+    );
+    await work(temp, env, tree);
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Lines of each text blob, from `git grep -I -c -e ''` over a throwaway tree in a temporary
+ * repository borrowing the user's objects (as countLiterals). Every line matches the empty
+ * pattern, so the count is the engine's physical line count: LF bytes plus one for a last line
+ * without LF. Blobs absent from the map are binary (a NUL among the first 8000 bytes, as the
+ * engine decides it) or empty.
+ */
+export async function countLinesByGit(gitDir: string, oids: string[], signal?: AbortSignal, threads = cpus().length): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  await inTempRepo(gitDir, oids, signal, async (temp, env, tree) => {
+    const args = ['-c', 'core.attributesFile=/dev/null', '-c', `grep.threads=${threads}`, 'grep', '-I', '-c', '-z', '--no-color', '--no-textconv', '-e', '', tree];
+    let rest = '';
+    await streamGrep(temp, args, env, (b) => {
+      const recs = (rest + b.toString('latin1')).split('\n');
+      rest = recs.pop()!;
+      for (const rec of recs) {
+        const nul = rec.indexOf('\0');
+        const oid = oids[Number(rec.slice(rec.lastIndexOf(':', nul) + 1, nul))];
+        const n = Number(rec.slice(nul + 1));
+        if (nul < 0 || oid === undefined || !Number.isSafeInteger(n) || n <= 0 || out.has(oid)) throw new Error(`unexpected git grep output: ${rec.slice(0, 80)}`);
+        out.set(oid, n);
+      }
+    }, signal);
+    if (rest) throw new Error(`unexpected git grep output: ${rest.slice(0, 80)}`);
+  });
+  return out;
 }
 
 /** True when no occurrence of one needle can overlap an occurrence of another. */
