@@ -21,16 +21,15 @@ export interface Sample {
 /** The revision a repo is sampled at: the user's, else origin/HEAD's target, else HEAD. */
 export async function resolveRev(gitDir: string, rev: string | undefined, signal?: AbortSignal): Promise<{ rev: string; sha: string; detached: boolean }> {
   const candidates = rev ? [rev] : ['refs/remotes/origin/HEAD', 'HEAD'];
-  for (const c of candidates) {
-    const r = await runGitRaw(gitDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${c}^{commit}`], { signal });
-    if (r.code === 0) {
-      let detached = false;
-      if (c === 'HEAD') detached = (await runGitRaw(gitDir, ['symbolic-ref', '--quiet', 'HEAD'], { signal })).code !== 0;
-      return { rev: c, sha: r.stdout.toString().trim(), detached };
-    }
+  // Asked at once rather than one after another: each git start costs a round trip.
+  const verify = (c: string) => runGitRaw(gitDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${c}^{commit}`], { signal });
+  const [answers, head] = await Promise.all([Promise.all(candidates.map(verify)), runGitRaw(gitDir, ['symbolic-ref', '--quiet', 'HEAD'], { signal })]);
+  const found = answers.findIndex((r) => r.code === 0);
+  if (found >= 0) {
+    const c = candidates[found];
+    return { rev: c, sha: answers[found].stdout.toString().trim(), detached: c === 'HEAD' && head.code !== 0 };
   }
   if (rev) throw new InsightsError('BAD_REV', `revision "${rev}" does not exist in this repository`);
-  const head = await runGitRaw(gitDir, ['symbolic-ref', '--quiet', 'HEAD'], { signal });
   const branch = head.stdout.toString().trim().replace(/^refs\/heads\//, '');
   throw new InsightsError('NO_COMMITS', `the repository has no commits yet${branch ? ` (branch ${branch} is unborn)` : ''}`);
 }
