@@ -120,6 +120,50 @@ test('plain literal queries counted by git grep give the same numbers as the eng
   );
 });
 
+test('lines per language counted by git grep -c equal the engine reading every blob', async () => {
+  // Binary files with a language's extension (NUL early, and NUL only after 8000 bytes), empty,
+  // CRLF, no final newline, oversized, vendored, changed and deleted files.
+  const r = TestRepo.init(join(tempDir(), 'langs'));
+  r.commit('2026-01-05T10:00:00Z', {
+    'bin.c': Buffer.concat([Buffer.from('int x;\n'), Buffer.from([0, 1, 2]), Buffer.from('\n')]),
+    'late.c': Buffer.concat([Buffer.from('a\n'.repeat(4500)), Buffer.from([0]), Buffer.from('\nb\n')]),
+    'empty.py': '',
+    'crlf.ts': 'a\r\nb\r\nc',
+    'nonl.py': 'print(1)',
+    'big.txt': 'line\n'.repeat(20000),
+    'vendor/lib.js': 'x\n'.repeat(10),
+    'src/a.ts': 'one\ntwo\n',
+  });
+  r.commit('2026-01-12T10:00:00Z', { 'src/a.ts': 'one\n', 'nonl.py': null, 'src/b.go': 'package b\n\nfunc B() {}\n', 'bin.c': 'int y;\n' });
+  r.commit('2026-01-19T10:00:00Z', { 'empty.py': 'x = 1\n', 'late.c': null });
+  for (const languagesMaxFileSize of [undefined, 65536]) {
+    const req = { paths: [r.dir], series: [], languages: true, languagesMaxFileSize, step: 'day' as const, points: 20, end: new Date('2026-01-21T00:00:00Z') };
+    process.env.CODE_INSIGHTS_GREP_MIN_BLOBS = '1';
+    let byGit;
+    try {
+      byGit = await computeInsights(req, { cacheFile: null });
+    } finally {
+      delete process.env.CODE_INSIGHTS_GREP_MIN_BLOBS;
+    }
+    assert.ok(byGit.stats.blobsCountedByGit > 0, 'git counted the lines');
+    assert.equal(byGit.stats.blobsRead, 0, 'no blob was read into Node');
+    process.env.CODE_INSIGHTS_GIT_COUNTS = '0';
+    let read;
+    try {
+      read = await computeInsights(req, { cacheFile: null });
+    } finally {
+      delete process.env.CODE_INSIGHTS_GIT_COUNTS;
+    }
+    assert.ok(read.stats.blobsRead > 0);
+    assert.deepEqual(byGit.languages, read.languages);
+    // Spot check against the definition: at the first commit, C is late.c only (bin.c is binary).
+    const first = byGit.languages!.find((p) => p.languages.length > 0)!;
+    assert.ok(Date.parse(first.time) < Date.parse('2026-01-12T10:00:00Z'));
+    assert.deepEqual(first.languages.find((l) => l.language === 'C'), { language: 'C', lines: 4502, files: 1 });
+    assert.deepEqual(first.languages.find((l) => l.language === 'Python'), { language: 'Python', lines: 1, files: 2 });
+  }
+});
+
 test('a point before the first commit has no repo entry and value 0', async () => {
   const r = await computeInsights({ paths: [repo.dir], series: [spec('TODO')], step: 'week', points: 12, end: END }, { cacheFile: null });
   const first = r.series[0].points[0];
