@@ -6,17 +6,20 @@ import { registerCommands } from './commands';
 import { registerDashboardSerializer } from './dashboard/panel';
 import { InsightsService } from './insightsService';
 import { InsightsTree } from './insightsTree';
+import { registerOrgCommands } from './orgSync';
+import { redactingChannel } from './redact';
 import { createStatusBar } from './statusBar';
 
 let service: InsightsService | undefined;
 
 export function activate(context: vscode.ExtensionContext): { service: InsightsService; activateMs: number } {
   const t0 = performance.now();
-  const log = vscode.window.createOutputChannel('Code Insights', { log: true });
+  const channel = vscode.window.createOutputChannel('Code Insights', { log: true });
+  const log = redactingChannel(channel);
   service = new InsightsService(context, log);
   const tree = new InsightsTree(service);
   context.subscriptions.push(
-    log,
+    channel,
     service,
     tree,
     vscode.window.createTreeView('codeInsights.insights', { treeDataProvider: tree, showCollapseAll: false }),
@@ -24,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): { service: InsightsS
     registerDashboardSerializer(context, service, log),
   );
   registerCommands(context, service);
+  registerOrgCommands(context, service);
   if (!vscode.workspace.isTrusted) {
     log.info('Restricted Mode: definitions are read and checked, but nothing is computed (computing runs git on this workspace\'s repositories).');
   }

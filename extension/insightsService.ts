@@ -14,6 +14,7 @@ import {
 } from 'vscode-languageclient/node';
 import type { InsightDefinition } from '../protocol/insights';
 import type { DrillDownQuery, DrillDownResult } from '../protocol/webview';
+import { redactingChannel } from './redact';
 import {
   CancelComputeRequest,
   ComputeInsightsRequest,
@@ -26,7 +27,14 @@ import {
   PartialResultNotification,
   SeriesQueryRequest,
   SettingsNotification,
+  SyncRequest,
+  SyncStatusRequest,
+  VerifyOrgRequest,
   type ExportFormat,
+  type OrgConnection,
+  type OrgSyncError,
+  type SyncResult,
+  type SyncStatus,
   type SeriesQuery,
   type InsightResult,
   type InsightSummary,
@@ -81,7 +89,9 @@ export class InsightsService implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', pattern: '**/.vscode/insights.json' }],
       synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/.vscode/insights.json') },
-      outputChannel: this.log,
+      // The org token crosses the connection inside sync requests: whatever the client traces
+      // (message tracing at log level Trace) passes through a filter that blanks it out.
+      outputChannel: redactingChannel(this.log),
       initializationOptions: this.settings(),
       diagnosticCollectionName: 'code-insights',
       errorHandler: {
@@ -223,6 +233,44 @@ export class InsightsService implements vscode.Disposable {
     if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`could not edit ${uri.fsPath}`);
     await doc.save();
     return uri;
+  }
+
+  /** Asks the server to prove the URL is an org service that accepts this write token. */
+  async verifyOrg(conn: OrgConnection): Promise<{ ok: boolean; error?: OrgSyncError }> {
+    return (await this.ready()).sendRequest(VerifyOrgRequest.type, conn);
+  }
+
+  /**
+   * Sends the outbox (the server does it; the extension never touches the cache), with a
+   * cancellable progress in `location`. Resolves undefined when the user cancelled.
+   */
+  async sync(conn: OrgConnection, location: vscode.ProgressLocation): Promise<SyncResult | undefined> {
+    const client = await this.ready();
+    const token = `code-insights-sync-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    return vscode.window.withProgress({ location, title: 'Code Insights: syncing', cancellable: true }, async (progress, cancel) => {
+      let last = 0;
+      const sub = client.onProgress(WorkDoneProgress.type, token, (v) => {
+        if (v.kind === 'end') return;
+        const pct = v.percentage ?? last;
+        progress.report({ message: v.message, increment: Math.max(0, pct - last) });
+        last = pct;
+      });
+      try {
+        return await client.sendRequest(SyncRequest.type, { ...conn, workDoneToken: token }, cancel);
+      } catch (err) {
+        if (cancel.isCancellationRequested) {
+          this.log.info('sync cancelled; unsent points stay queued');
+          return undefined;
+        }
+        throw err;
+      } finally {
+        sub.dispose();
+      }
+    });
+  }
+
+  async syncStatus(): Promise<SyncStatus> {
+    return (await this.ready()).sendRequest(SyncStatusRequest.type, {});
   }
 
   dispose(): void {

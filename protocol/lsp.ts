@@ -157,3 +157,60 @@ export namespace SettingsNotification {
   export const method = 'insights/settings' as const;
   export const type = new ProtocolNotificationType<ServerSettings, void>(method);
 }
+
+// ------------------------------------------------------------------ org sync (client → server)
+// The extension keeps the org token in SecretStorage and hands it to the server only inside
+// these requests, over the IPC channel; the server never stores or logs it. Everything that
+// leaves the machine is what server/sync/ sends: definitions, repo identity, commits, times, numbers.
+
+/** Why a sync or a check did not succeed; `code` is stable, `message` says what to do. */
+export type OrgSyncErrorCode = 'BAD_URL' | 'UNREACHABLE' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_ORG_SERVICE' | 'REJECTED' | 'SERVER_ERROR';
+export interface OrgSyncError {
+  code: OrgSyncErrorCode;
+  message: string;
+}
+
+export interface OrgConnection {
+  /** Base URL of the org service, e.g. https://insights.example.com */
+  serverUrl: string;
+  token: string;
+}
+
+export namespace VerifyOrgRequest {
+  export const method = 'insights/verifyOrg' as const;
+  /**
+   * Proves the URL is a Code Insights org service and the token is known and write-scoped, with
+   * an empty batch (`POST /api/v1/points` `{"definitions":[],"points":[]}`), which stores nothing.
+   */
+  export const type = new ProtocolRequestType<OrgConnection, { ok: boolean; error?: OrgSyncError }, never, void, void>(method);
+}
+
+export interface SyncParams extends OrgConnection, WorkDoneProgressParams {}
+export interface SyncResult {
+  /** Points the service acknowledged during this sync. */
+  sent: number;
+  /** Points the service rejected for good (a 4xx other than 401/403/429), kept and marked failed. */
+  failed: number;
+  /** Points still waiting in the outbox afterwards. */
+  pending: number;
+  /** ISO time the sync finished (set when it succeeded). */
+  syncedAt?: string;
+  error?: OrgSyncError;
+}
+export namespace SyncRequest {
+  export const method = 'insights/sync' as const;
+  /** Sends the outbox of the local cache; cancellable; reports work-done progress. Answers RequestCancelled when cancelled. */
+  export const type = new ProtocolRequestType<SyncParams, SyncResult, never, void, void>(method);
+}
+
+export interface SyncStatus {
+  pending: number;
+  failed: number;
+  /** Why points were rejected, most common first. */
+  failures: { error: string; points: number }[];
+}
+export namespace SyncStatusRequest {
+  export const method = 'insights/syncStatus' as const;
+  /** The outbox's counts, without sending anything. */
+  export const type = new ProtocolRequestType<Record<string, never>, SyncStatus, never, void, void>(method);
+}

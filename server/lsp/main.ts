@@ -26,6 +26,9 @@ import {
   PartialResultNotification,
   SeriesQueryRequest,
   SettingsNotification,
+  SyncRequest,
+  SyncStatusRequest,
+  VerifyOrgRequest,
   type InsightResult,
   type ServerSettings,
 } from '../../protocol/lsp';
@@ -34,6 +37,8 @@ import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
 import { drillDownInsight } from '../engine/drillDown';
 import { languagesCsv, seriesCsv } from '../cli/format';
 import { folderFromUri, InsightsWorkspace, type LoadedInsight } from './insightsWorkspace';
+import { defaultCacheFile } from '../store/cache';
+import { outboxStatus, PushAbortedError, syncCacheFile, verifyOrg } from '../sync/session';
 
 /** A user-facing refusal: the client shows `message`; `data.code` says which. */
 const ERR_UNTRUSTED = -32001;
@@ -281,7 +286,7 @@ async function computeOne(insight: LoadedInsight, signal: AbortSignal, progress:
   let reposTotal = 0;
   const started = Date.now();
   try {
-    const res: ComputeResult = await computeInsights(toComputeRequest(def, ws.folderPaths()), {
+    const res: ComputeResult = await sharedCache(() => computeInsights(toComputeRequest(def, ws.folderPaths()), {
       signal,
       ...(settings.cacheFile ? { cacheFile: settings.cacheFile } : {}),
       onProgress: (p) => {
@@ -298,7 +303,7 @@ async function computeOne(insight: LoadedInsight, signal: AbortSignal, progress:
           reposTotal,
         });
       },
-    });
+    }));
     log(`computed "${key}" in ${Date.now() - started} ms: ${res.stats.repos} repositories, ${res.stats.commitsSampled} commits, ${res.stats.blobsRead} blobs read`);
     for (const r of res.repos) if (r.error || r.warning) log(`  ${r.path}: ${r.error ?? r.warning}`);
     return { ...base, series: res.series, ...(res.languages ? { languages: res.languages } : {}), repos: res.repos, stats: res.stats };
@@ -310,6 +315,89 @@ async function computeOne(insight: LoadedInsight, signal: AbortSignal, progress:
     return { ...base, series: [], repos: [], error: { code, message } };
   }
 }
+
+// ------------------------------------------------------------------------------- org sync
+// Computing and syncing both load the whole cache file, change it in memory and write it back:
+// a sync waits for running computations and computations wait for a running sync, so neither
+// overwrites what the other wrote. (Computations may overlap each other, as before.)
+let activeComputes = 0;
+const computesIdle: (() => void)[] = [];
+let exclusive: Promise<void> | undefined;
+
+async function sharedCache<T>(fn: () => Promise<T>): Promise<T> {
+  while (exclusive) await exclusive;
+  activeComputes++;
+  try {
+    return await fn();
+  } finally {
+    if (--activeComputes === 0) computesIdle.splice(0).forEach((r) => r());
+  }
+}
+
+async function exclusiveCache<T>(fn: () => Promise<T>): Promise<T> {
+  while (exclusive) await exclusive;
+  let release!: () => void;
+  exclusive = new Promise((r) => (release = r));
+  try {
+    if (activeComputes > 0) await new Promise<void>((r) => computesIdle.push(r));
+    return await fn();
+  } finally {
+    exclusive = undefined;
+    release();
+  }
+}
+
+const cacheFile = () => settings.cacheFile || defaultCacheFile();
+
+// The token arrives in the request and is used for this request only: never stored, never logged.
+connection.onRequest(VerifyOrgRequest.type, async ({ serverUrl, token }, cancel) => {
+  const ac = new AbortController();
+  cancel.onCancellationRequested(() => ac.abort());
+  try {
+    return await verifyOrg({ serverUrl, token }, ac.signal);
+  } catch (err) {
+    if (err instanceof PushAbortedError) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+    throw userError(err);
+  }
+});
+
+// Reads the file as last saved (saves are atomic renames), without waiting for a computation.
+connection.onRequest(SyncStatusRequest.type, () => outboxStatus(cacheFile()));
+
+connection.onRequest(SyncRequest.type, async (params, cancel) => {
+  const ac = new AbortController();
+  cancel.onCancellationRequested(() => ac.abort());
+  let reporter: WorkDoneProgressReporter | undefined =
+    params.workDoneToken !== undefined ? connection.window.attachWorkDoneProgress(params.workDoneToken) : undefined;
+  if (!reporter && canCreateProgress) reporter = await connection.window.createWorkDoneProgress().catch(() => undefined);
+  (reporter as { token?: CancellationToken } | undefined)?.token?.onCancellationRequested(() => ac.abort());
+  reporter?.begin('Code Insights: sync', 0, 'waiting for running computations', true);
+  const origin = (() => {
+    try {
+      return new URL(params.serverUrl).origin;
+    } catch {
+      return params.serverUrl;
+    }
+  })();
+  try {
+    const res = await exclusiveCache(() =>
+      syncCacheFile(cacheFile(), { serverUrl: params.serverUrl, token: params.token }, {
+        signal: ac.signal,
+        onProgress: (p) => reporter?.report(p.total ? Math.floor((p.sent / p.total) * 100) : 0, p.message),
+      }),
+    );
+    log(res.error ? `sync to ${origin}: ${res.error.code}: ${res.error.message}` : `sync to ${origin}: sent ${res.sent} points; ${res.pending} pending, ${res.failed} rejected`);
+    return res;
+  } catch (err) {
+    if (err instanceof PushAbortedError || ac.signal.aborted) {
+      log(`sync to ${origin} cancelled; unsent points stay queued`);
+      throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+    }
+    throw userError(err);
+  } finally {
+    reporter?.done();
+  }
+});
 
 function userError(err: unknown): ResponseError<{ code: string }> {
   if (err instanceof InsightsError) return new ResponseError(ERR_USER, err.message, { code: err.code });

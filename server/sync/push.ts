@@ -24,6 +24,11 @@ export interface PushOptions {
   /** Called before each wait, for logs and progress. */
   onRetry?: (r: { attempt: number; delayMs: number; reason: string }) => void;
   random?: () => number;
+  /**
+   * On 401/403 stop at once and leave every point pending (the token is wrong, revoked or
+   * read-only: no batch can succeed until it is fixed), instead of marking the batch failed.
+   */
+  stopOnAuthError?: boolean;
 }
 
 export interface PushResult {
@@ -37,6 +42,8 @@ export interface PushResult {
   errors: string[];
   /** Set when retries ran out: the reason of the last attempt. */
   gaveUp?: string;
+  /** Set when stopOnAuthError stopped the push: the status and the service's message. */
+  authError?: { status: 401 | 403; message: string };
 }
 
 export class PushAbortedError extends Error {
@@ -126,6 +133,11 @@ export async function pushOutbox(db: Database, opts: PushOptions): Promise<PushR
           if (e?.error?.message) message = `HTTP ${res.status} ${e.error.code}: ${e.error.message}`;
         } catch {
           /* not our error shape */
+        }
+        if (opts.stopOnAuthError && (res.status === 401 || res.status === 403)) {
+          result.authError = { status: res.status, message };
+          result.pending = outboxCounts(db).pending;
+          return result;
         }
         if (res.status === 429 || res.status >= 500) {
           reason = message;
