@@ -558,7 +558,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
         walks.push(listTree(loc.gitDir, distinct[0].sha, (e) => {
           fullEntries.push(e);
           need(e.path, e.oid, e.size);
-        }, signal, !ctx.grepNeedles));
+        }, signal, !ctx.grepNeedles && !ctx.gitLines));
       } else pairs.push({ older: distinct[i - 1].sha, newer: distinct[i].sha, index: i });
     }
     walks.push(diffPairs(loc.gitDir, pairs, (pi, c) => {

@@ -4,9 +4,9 @@
 // `blobsContaining` is a prefilter only: the exact count then comes from the engine's own
 // matcher. `countLiterals` is exact for the needles the caller proved it may use.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { runGit, spawnGit } from './git';
 import { AbortedError } from './errors';
@@ -14,13 +14,24 @@ import { AbortedError } from './errors';
 const objectsDirs = new Map<string, Promise<string>>();
 
 /**
- * The repository's object directory (the common one for linked worktrees), asked once per git
- * dir and process. Callers may start it early so that it is known when the search starts.
+ * The repository's object directory, where `git rev-parse --git-path objects` puts it (git's
+ * environment is cleared, so only a linked worktree's commondir moves it): read from the git
+ * dir without starting git when that is plain, else asked of git. Once per git dir and process.
  */
 export function objectsDir(gitDir: string, signal?: AbortSignal): Promise<string> {
   let p = objectsDirs.get(gitDir);
   if (!p) {
-    p = runGit(gitDir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects'], { signal }).then((s) => s.trim());
+    p = (async () => {
+      let common = resolve(gitDir);
+      try {
+        common = resolve(common, readFileSync(join(common, 'commondir'), 'utf8').trim());
+      } catch {
+        /* no commondir: not a linked worktree */
+      }
+      const dir = join(common, 'objects');
+      if (existsSync(join(dir, 'info')) || existsSync(join(dir, 'pack'))) return dir;
+      return (await runGit(gitDir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects'], { signal })).trim();
+    })();
     p.catch(() => objectsDirs.delete(gitDir));
     objectsDirs.set(gitDir, p);
   }

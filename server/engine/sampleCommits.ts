@@ -20,17 +20,23 @@ export interface Sample {
 
 /** The revision a repo is sampled at: the user's, else origin/HEAD's target, else HEAD. */
 export async function resolveRev(gitDir: string, rev: string | undefined, signal?: AbortSignal): Promise<{ rev: string; sha: string; detached: boolean }> {
+  if (rev !== undefined && /[\r\n\0]/.test(rev)) throw new InsightsError('BAD_REV', `revision ${JSON.stringify(rev)} is not a revision name`);
   const candidates = rev ? [rev] : ['refs/remotes/origin/HEAD', 'HEAD'];
-  // Asked at once rather than one after another: each git start costs a round trip.
-  const verify = (c: string) => runGitRaw(gitDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${c}^{commit}`], { signal });
-  const [answers, head] = await Promise.all([Promise.all(candidates.map(verify)), runGitRaw(gitDir, ['symbolic-ref', '--quiet', 'HEAD'], { signal })]);
-  const found = answers.findIndex((r) => r.code === 0);
+  // One git answers every candidate (a name on stdin is never taken for an option); whether
+  // HEAD is detached is asked at the same time, since each git start costs a round trip.
+  const [peeled, head] = await Promise.all([
+    runGitRaw(gitDir, ['cat-file', '--batch-check=%(objectname)'], { input: candidates.map((c) => `${c}^{commit}\n`).join(''), signal }),
+    rev ? undefined : runGitRaw(gitDir, ['symbolic-ref', '--quiet', 'HEAD'], { signal }),
+  ]);
+  if (peeled.code !== 0) throw new InsightsError('GIT_FAILED', `git cat-file failed: ${firstLine(peeled.stderr) || `exit code ${peeled.code}`}`);
+  const answers = peeled.stdout.toString().split('\n');
+  const found = candidates.findIndex((_, i) => /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(answers[i] ?? ''));
   if (found >= 0) {
     const c = candidates[found];
-    return { rev: c, sha: answers[found].stdout.toString().trim(), detached: c === 'HEAD' && head.code !== 0 };
+    return { rev: c, sha: answers[found], detached: c === 'HEAD' && head?.code !== 0 };
   }
   if (rev) throw new InsightsError('BAD_REV', `revision "${rev}" does not exist in this repository`);
-  const branch = head.stdout.toString().trim().replace(/^refs\/heads\//, '');
+  const branch = head!.stdout.toString().trim().replace(/^refs\/heads\//, '');
   throw new InsightsError('NO_COMMITS', `the repository has no commits yet${branch ? ` (branch ${branch} is unborn)` : ''}`);
 }
 

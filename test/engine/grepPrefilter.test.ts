@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
-import { countLiterals, throwawayTree, type LiteralCounts } from '../../server/engine/grepPrefilter';
+import { countLiterals, objectsDir, throwawayTree, type LiteralCounts } from '../../server/engine/grepPrefilter';
 
 function git(dir: string, args: string[], input?: string): string {
   return execFileSync('git', ['--git-dir', dir, ...args], { input, encoding: 'utf8' });
@@ -54,5 +54,18 @@ test('streamed literal counts equal git grep -o and -c on each blob', async () =
     const expect = ['TODO', 'FIXME'].map((n) => ({ matches: text.split(n).length - 1, lines: text.split('\n').filter((l) => l.includes(n)).length }));
     if (expect.every((e) => e.matches === 0)) assert.equal(got.has(oid), false);
     else assert.deepEqual(got.get(oid), expect);
+  }
+});
+
+test('the object directory is found without git where it is plain, and equals git\'s answer', async () => {
+  const dir = tempDir();
+  const repo = TestRepo.init(join(dir, 'main'));
+  repo.commit('2026-01-05T10:00:00Z', { 'a.txt': 'a\n' });
+  repo.git(['worktree', 'add', '-q', join(dir, 'linked')]);
+  execFileSync('git', ['clone', '-q', '--bare', repo.dir, join(dir, 'bare.git')]);
+  const linkedGitDir = execFileSync('git', ['-C', join(dir, 'linked'), 'rev-parse', '--absolute-git-dir'], { encoding: 'utf8' }).trim();
+  for (const gitDir of [join(repo.dir, '.git'), join(dir, 'bare.git'), linkedGitDir]) {
+    const fromGit = git(gitDir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects']).trim();
+    assert.equal(await objectsDir(gitDir), fromGit, gitDir);
   }
 });
