@@ -73,7 +73,7 @@ export interface CodeServer {
 }
 
 /** Installs the .vsix into a fresh extensions folder and starts code-server on a free loopback port. */
-export async function startCodeServer(opts: { vsix?: string; settings?: Record<string, unknown> } = {}): Promise<CodeServer> {
+export async function startCodeServer(opts: { vsix?: string; settings?: Record<string, unknown>; args?: string[] } = {}): Promise<CodeServer> {
   const base = mkdtempSync(join(tmpdir(), 'ci-e2e-cs-'));
   const userDataDir = join(base, 'user-data');
   const extensionsDir = join(base, 'extensions');
@@ -101,7 +101,7 @@ export async function startCodeServer(opts: { vsix?: string; settings?: Record<s
   let out = '';
   const proc = spawn(process.execPath, [
     CODE_SERVER, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
+    '--disable-workspace-trust', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, ...(opts.args ?? []),
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: undefined } as NodeJS.ProcessEnv });
   proc.stdout!.on('data', (d) => (out += String(d)));
   proc.stderr!.on('data', (d) => (out += String(d)));

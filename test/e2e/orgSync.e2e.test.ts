@@ -34,7 +34,13 @@ before(async () => {
   writeFileSync(join(ws, '.vscode', 'insights.json'), JSON.stringify({
     insights: [{ id: 'todo', title: 'TODOs', queries: [{ query: 'TODO', label: 'todo' }], step: 'month', points: 4, end: '2026-03-15T00:00:00Z' }],
   }));
-  cs = await startCodeServer({ vsix: ensureVsix(), settings: { 'codeInsights.cacheFile': join(tempDir('ci-e2e-sync-cache-'), 'cache.sqlite') } });
+  // Log level trace and verbose message tracing: the language client then writes every request
+  // with its parameters (the sync requests carry the token) to the log, the worst case to check.
+  cs = await startCodeServer({
+    vsix: ensureVsix(),
+    args: ['--log', 'trace'],
+    settings: { 'codeInsights.cacheFile': join(tempDir('ci-e2e-sync-cache-'), 'cache.sqlite'), 'codeInsights.trace.server': 'verbose' },
+  });
   browser = await launchBrowser();
   page = await openWorkbench(browser, cs, ws);
 });
@@ -91,6 +97,8 @@ test('Connect to Org Server, Sync Now: the status bar says synced and the org AP
   const log = extensionLog(cs!);
   assert.match(log, /connected to the org service at http:\/\/127\.0\.0\.1/);
   assert.ok(!log.includes(org.write), 'the token is not in the log');
+  // ...even though the traced sync request, parameters included, is there.
+  assert.match(log, /Sending request 'insights\/sync[^]*"token": "<redacted>"/);
 
   // SecretStorage in code-server keeps the token across a reload of the window.
   await page.reload();
