@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { LogMessageNotification, WorkDoneProgress, type WorkDoneProgressBegin, type WorkDoneProgressEnd, type WorkDoneProgressReport } from 'vscode-languageserver-protocol/node';
+import { CancellationTokenSource, LogMessageNotification, LSPErrorCodes, ResponseError, WorkDoneProgress, type WorkDoneProgressBegin, type WorkDoneProgressEnd, type WorkDoneProgressReport } from 'vscode-languageserver-protocol/node';
 import { ComputeInsightsRequest, SyncRequest, SyncStatusRequest, VerifyOrgRequest, type InsightResult } from '../../protocol/lsp';
 import type { SeriesResponse } from '../../protocol/org';
 import { get, makeOrg, openTestDb, startApp, type TestDb, type TestOrg } from '../org/helpers';
@@ -31,6 +31,8 @@ let org: TestOrg;
 let service: { base: string; close(): Promise<void> };
 let proxy: Server;
 let proxyBase: string;
+let holdBatches = false;
+const held: ServerResponse[] = [];
 const wire: { method: string; url: string; auth: string; body: string; status: number; response: string }[] = [];
 let root: string;
 let ws: string;
@@ -47,6 +49,11 @@ before(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
+      // Holding a batch (not the empty check) open lets a test cancel a sync in flight.
+      if (holdBatches && body.length > 40) {
+        held.push(res);
+        return;
+      }
       const fwd = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
         const back: Buffer[] = [];
         up.on('data', (c: Buffer) => back.push(c));
@@ -180,6 +187,30 @@ test('sync sends the computed boundary points, and nothing but ids, times and nu
   const sent = wire.map((w) => `${w.url}\n${w.body}`).join('\n');
   for (const secret of [MATCHED, FILE_DIR, FILE_NAME, OTHER_CONTENT, FOLDER, root, 'alpha']) {
     assert.ok(!sent.includes(secret), `"${secret}" must not leave the machine`);
+  }
+});
+
+test('a sync cancelled in flight answers RequestCancelled and keeps every point queued', async () => {
+  // A cache of its own, with the points queued but not sent.
+  const before = cacheFile;
+  cacheFile = join(root, 'cache-cancel', 'cache.sqlite');
+  try {
+    await withServer(async ({ conn }) => {
+      await conn.sendRequest(ComputeInsightsRequest.type, {});
+      assert.equal((await conn.sendRequest(SyncStatusRequest.type, {})).pending, 3);
+      holdBatches = true;
+      held.length = 0;
+      const cts = new CancellationTokenSource();
+      const sync = conn.sendRequest(SyncRequest.type, { serverUrl: proxyBase, token: org.write }, cts.token);
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 50));
+      cts.cancel();
+      await assert.rejects(sync, (e) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
+      assert.deepEqual(await conn.sendRequest(SyncStatusRequest.type, {}), { pending: 3, failed: 0, failures: [] });
+    });
+  } finally {
+    holdBatches = false;
+    for (const r of held) r.destroy();
+    cacheFile = before;
   }
 });
 
