@@ -59,15 +59,28 @@ export async function authenticate(db: OrgDb, token: string): Promise<Principal 
 }
 
 /** Removes duplicates within a batch: for the same key the newest (commitTime, commit, value) wins,
- *  the same order the database applies, so a batch means the same whatever its order. */
+ *  the same order the database applies, so a batch means the same whatever its order. Points must
+ *  be validated (a time is exactly 24 characters, so series id + time is an unambiguous key within
+ *  a repository). A batch without duplicates, the usual case, is returned as it is. Nested maps
+ *  over the strings JSON.parse made avoid building a long key per point (measured 3x faster). */
 export function dedupePoints(points: OrgPoint[]): OrgPoint[] {
-  const byKey = new Map<string, OrgPoint>();
+  const byRepo = new Map<string, Map<string, OrgPoint>>();
+  let duplicates = false;
   for (const p of points) {
-    const key = `${p.series}\u0000${p.repo}\u0000${p.time}`;
-    const prev = byKey.get(key);
-    if (!prev || comparePoints(p, prev) > 0) byKey.set(key, p);
+    let m = byRepo.get(p.repo);
+    if (!m) byRepo.set(p.repo, (m = new Map()));
+    const key = p.series + p.time;
+    const prev = m.get(key);
+    if (!prev) m.set(key, p);
+    else {
+      duplicates = true;
+      if (comparePoints(p, prev) > 0) m.set(key, p);
+    }
   }
-  return [...byKey.values()];
+  if (!duplicates) return points;
+  const out: OrgPoint[] = [];
+  for (const m of byRepo.values()) for (const p of m.values()) out.push(p);
+  return out;
 }
 
 /** Orders two points of the same key as the database does: commit time, then commit id, then value. */
@@ -145,13 +158,6 @@ async function resolveRepos(q: Queryable, orgId: string, points: OrgPoint[]): Pr
   return ids;
 }
 
-/** A PostgreSQL array literal of values that need no quoting (digits, hex, ISO times): built
- *  with one join instead of pg's per-element escaping (measured: the service's largest cost
- *  after JSON.parse). Only for values the validator has already restricted to those characters. */
-function arrayLiteral(values: (string | number)[]): string {
-  return `{${values.join(',')}}`;
-}
-
 async function upsertPoints(
   q: Queryable,
   orgId: string,
@@ -159,21 +165,24 @@ async function upsertPoints(
   seriesIds: Map<string, string>,
   repoIds: Map<string, string>,
 ): Promise<{ inserted: number; updated: number }> {
-  const n = points.length;
-  const s: string[] = new Array(n);
-  const r: string[] = new Array(n);
-  const b: string[] = new Array(n);
-  const c: string[] = new Array(n);
-  const ct: string[] = new Array(n);
-  const v: number[] = new Array(n);
-  for (let i = 0; i < n; i++) {
+  // PostgreSQL array literals built by string concatenation: every element is digits, hex or an
+  // ISO time (validated), so none needs quoting. pg's per-element array serialisation and even
+  // Array.prototype.join measured several times slower than this for 20,000-element arrays.
+  let s = '';
+  let r = '';
+  let b = '';
+  let c = '';
+  let ct = '';
+  let v = '';
+  for (let i = 0; i < points.length; i++) {
     const p = points[i];
-    s[i] = seriesIds.get(p.series)!;
-    r[i] = repoIds.get(p.repo)!;
-    b[i] = p.time;
-    c[i] = p.commit;
-    ct[i] = p.commitTime;
-    v[i] = p.value;
+    const sep = i === 0 ? '' : ',';
+    s += sep + seriesIds.get(p.series)!;
+    r += sep + repoIds.get(p.repo)!;
+    b += sep + p.time;
+    c += sep + p.commit;
+    ct += sep + p.commitTime;
+    v += sep + p.value;
   }
   // One statement. `plan` reads the stored point of every input key (one primary-key probe each)
   // and keeps the input rows that will be written: new keys, and keys whose stored point is older
@@ -211,7 +220,7 @@ async function upsertPoints(
        ON CONFLICT (org_id, series_id, bucket) DO UPDATE SET total = a.total + excluded.total, repos = a.repos + excluded.repos
      )
      SELECT coalesce(sum(added), 0) AS inserted, coalesce(sum(replaced), 0) AS updated FROM delta`,
-    [orgId, arrayLiteral(s), arrayLiteral(r), arrayLiteral(b), arrayLiteral(c), arrayLiteral(ct), arrayLiteral(v)],
+    [orgId, `{${s}}`, `{${r}}`, `{${b}}`, `{${c}}`, `{${ct}}`, `{${v}}`],
   );
   return { inserted: Number(rows[0].inserted), updated: Number(rows[0].updated) };
 }
