@@ -477,6 +477,16 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
    */
   const searchChunk = async (chunk: string[], threads: number): Promise<void> => {
     const worthIt = chunk.length >= grepPrefilterMinBlobs();
+    // Progress while git searches: how far through the chunk git has named a blob.
+    let shown = 0;
+    const searched = (upTo: number) => {
+      if (upTo - shown < 256 && upTo < chunk.length) return;
+      ctx.progress.blobsDone += upTo - shown;
+      shown = upTo;
+      ctx.report();
+    };
+    const settle = () => searched(chunk.length);
+    if (worthIt && (ctx.gitLines || ctx.exactNeedles)) ctx.progress.blobsTotal += chunk.length;
     const announced = new Set<string>();
     const take = (oid: string) => {
       if (announced.has(oid)) return;
@@ -484,16 +494,20 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
       if (blobs.get(oid)!.size >= 0) readNow(oid);
       else sizeThenRead(oid);
     };
-    let searched = false;
+    let filtered = false;
     if (ctx.gitLines && worthIt) {
       try {
-        const lines = await countLinesByGit(loc.gitDir, chunk, signal, threads);
+        const lines = await countLinesByGit(loc.gitDir, chunk, signal, threads, searched);
+        settle();
         for (const oid of chunk) linesFromGit(oid, lines.get(oid));
         trace(`git counted the lines of ${chunk.length} blobs`);
         return;
       } catch (e) {
         if (e instanceof AbortedError) throw e;
         trace(`git line counting failed, reading every blob: ${(e as Error).message}`);
+        ctx.progress.blobsTotal -= chunk.length;
+        ctx.progress.blobsDone -= shown;
+        shown = 0;
       }
     }
     if (ctx.exactNeedles && worthIt) {
@@ -507,7 +521,8 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
             const x = c[ctx.exactNeedles!.indexOf(m.exactNeedle!)];
             return { matches: x.matches, lines: x.lines, files: x.lines > 0 ? 1 : 0 };
           }));
-        }, signal, threads);
+        }, signal, threads, searched);
+        settle();
         for (const oid of chunk) if (!counted.has(oid)) ruleOut(oid);
         trace(`git counted ${chunk.length} blobs, ${counted.size} with matches`);
         return;
@@ -515,22 +530,25 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
         if (e instanceof AbortedError) throw e;
         trace(`git counting failed, falling back: ${(e as Error).message}`);
         // What git counted before it failed stands; the rest is searched or read below.
+        ctx.progress.blobsTotal -= chunk.length;
+        ctx.progress.blobsDone -= shown;
+        shown = 0;
         if (counted.size) chunk = chunk.filter((oid) => !counted.has(oid));
       }
     }
     if (worthIt && ctx.grepNeedles) {
       try {
         await blobsContaining(loc.gitDir, chunk, ctx.grepNeedles!.needles, ctx.grepNeedles!.ignoreCase, take, signal, threads);
-        searched = true;
+        filtered = true;
       } catch (e) {
         if (e instanceof AbortedError) throw e;
         trace(`grep prefilter failed, reading every blob: ${(e as Error).message}`);
       }
     }
-    trace(`grep prefilter: ${searched ? `${announced.size} of ${chunk.length}` : 'not used'}`);
+    trace(`grep prefilter: ${filtered ? `${announced.size} of ${chunk.length}` : 'not used'}`);
     for (const oid of chunk) {
       if (announced.has(oid)) continue;
-      if (searched) ruleOut(oid);
+      if (filtered) ruleOut(oid);
       else take(oid);
     }
   };
@@ -539,7 +557,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
   // every version of a file, one delta chain, is inflated by the same process: split any other
   // way, both processes inflate the same delta bases and the second core buys little.
   const searchAll = (): Promise<void> => {
-    trace("search start");
+    trace('search start');
     const parts = Math.max(1, Math.min(cpus().length, 8, Math.floor(toGrep.length / grepPrefilterMinBlobs())));
     if (parts === 1) return searchChunk(toGrep, cpus().length);
     const chunks: string[][] = Array.from({ length: parts }, () => []);

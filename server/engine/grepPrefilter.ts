@@ -39,15 +39,26 @@ export function objectsDir(gitDir: string, signal?: AbortSignal): Promise<string
 }
 
 /**
+ * Where each blob's entry sits in its throwaway tree: entries are named by decimal index and
+ * git orders them bytewise ("0", "1", "10", ...), and git grep visits them in that order, so
+ * the rank of the last entry it named tells how far it has got.
+ */
+function treeOrder(n: number): { order: string[]; rank: Uint32Array } {
+  const order = Array.from({ length: n }, (_, i) => String(i)).sort();
+  const rank = new Uint32Array(n);
+  order.forEach((name, r) => (rank[Number(name)] = r));
+  return { order, rank };
+}
+
+/**
  * Writes a tree naming each blob by its index into `objects` (a loose object, SHA-1 repositories)
  * and returns its id; other object formats go through `git mktree --missing`. Writing it here
  * spares a git process and its round trip on the path to the search.
  */
-export async function throwawayTree(objects: string, oids: string[], mktree: () => Promise<string>): Promise<string> {
+export async function throwawayTree(objects: string, oids: string[], mktree: () => Promise<string>, order = treeOrder(oids.length).order): Promise<string> {
   if (!oids.every((o) => o.length === 40)) return (await mktree()).trim();
   // Entries sorted by name as git orders them (bytewise; all are blobs named by decimal index),
   // each "100644 <name>\0" and the 20-byte id.
-  const order = oids.map((_, i) => String(i)).sort();
   let bodyLength = 0;
   for (const name of order) bodyLength += 8 + name.length + 20;
   const header = `tree ${bodyLength}\0`;
@@ -158,8 +169,9 @@ export async function countLiterals(
   onCounts: (oid: string, counts: LiteralCounts[]) => void,
   signal?: AbortSignal,
   threads = cpus().length,
+  onProgress?: (searched: number) => void,
 ): Promise<void> {
-  await inTempRepo(gitDir, oids, signal, async (temp, env, tree) => {
+  await inTempRepo(gitDir, oids, signal, async (temp, env, tree, rank) => {
     const args = ['-c', 'core.attributesFile=/dev/null', '-c', `grep.threads=${threads}`, 'grep', '-I', '-o', '-n', '-z', '--no-color', '--no-textconv', '-F', ...needles.flatMap((n) => ['-e', n]), tree];
     const index = new Map(needles.map((n, i) => [n, i]));
     // The blob whose records are being read, its counts and the last line counted per needle.
@@ -187,8 +199,10 @@ export async function countLiterals(
         if (name !== file) {
           flush();
           file = name;
-          oid = oids[Number(name.slice(name.lastIndexOf(':') + 1))];
+          const index = Number(name.slice(name.lastIndexOf(':') + 1));
+          oid = oids[index];
           if (oid === undefined) throw new Error(`unexpected git grep output: ${rec.slice(0, 80)}`);
+          onProgress?.(rank[index]);
           counts = needles.map(() => ({ matches: 0, lines: 0 }));
           lastLine = needles.map(() => 0);
         }
@@ -214,7 +228,7 @@ async function inTempRepo(
   gitDir: string,
   oids: string[],
   signal: AbortSignal | undefined,
-  work: (temp: string, env: Record<string, string>, tree: string) => Promise<void>,
+  work: (temp: string, env: Record<string, string>, tree: string, rank: Uint32Array) => Promise<void>,
 ): Promise<void> {
   const temp = mkdtempSync(join(tmpdir(), 'code-insights-count-'));
   try {
@@ -224,10 +238,11 @@ async function inTempRepo(
     writeFileSync(join(temp, 'HEAD'), 'ref: refs/heads/main\n');
     writeFileSync(join(objects, 'info', 'alternates'), `${await objectsDir(gitDir, signal)}\n`);
     const env = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_ATTR_NOSYSTEM: '1' };
+    const { order, rank } = treeOrder(oids.length);
     const tree = await throwawayTree(objects, oids, () =>
       runGit(temp, ['mktree', '--missing'], { input: oids.map((o, i) => `100644 blob ${o}\t${i}\n`).join(''), env, signal, what: 'git mktree' }),
-    );
-    await work(temp, env, tree);
+    order);
+    await work(temp, env, tree, rank);
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }
@@ -240,9 +255,15 @@ async function inTempRepo(
  * without LF. Blobs absent from the map are binary (a NUL among the first 8000 bytes, as the
  * engine decides it) or empty.
  */
-export async function countLinesByGit(gitDir: string, oids: string[], signal?: AbortSignal, threads = cpus().length): Promise<Map<string, number>> {
+export async function countLinesByGit(
+  gitDir: string,
+  oids: string[],
+  signal?: AbortSignal,
+  threads = cpus().length,
+  onProgress?: (searched: number) => void,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  await inTempRepo(gitDir, oids, signal, async (temp, env, tree) => {
+  await inTempRepo(gitDir, oids, signal, async (temp, env, tree, rank) => {
     const args = ['-c', 'core.attributesFile=/dev/null', '-c', `grep.threads=${threads}`, 'grep', '-I', '-c', '-z', '--no-color', '--no-textconv', '-e', '', tree];
     let rest = '';
     await streamGrep(temp, args, env, (b) => {
@@ -250,10 +271,12 @@ export async function countLinesByGit(gitDir: string, oids: string[], signal?: A
       rest = recs.pop()!;
       for (const rec of recs) {
         const nul = rec.indexOf('\0');
-        const oid = oids[Number(rec.slice(rec.lastIndexOf(':', nul) + 1, nul))];
+        const index = Number(rec.slice(rec.lastIndexOf(':', nul) + 1, nul));
+        const oid = oids[index];
         const n = Number(rec.slice(nul + 1));
         if (nul < 0 || oid === undefined || !Number.isSafeInteger(n) || n <= 0 || out.has(oid)) throw new Error(`unexpected git grep output: ${rec.slice(0, 80)}`);
         out.set(oid, n);
+        onProgress?.(rank[index]);
       }
     }, signal);
     if (rest) throw new Error(`unexpected git grep output: ${rest.slice(0, 80)}`);

@@ -105,12 +105,17 @@ test('plain literal queries counted by git grep give the same numbers as the eng
   const req = { paths: [repo.dir], step: 'week' as const, points: 10, end: END };
   process.env.CODE_INSIGHTS_GREP_MIN_BLOBS = '1';
   let byGit;
+  const seen: { done: number; total: number }[] = [];
   try {
-    byGit = await computeInsights({ ...req, series: literal }, { cacheFile: null });
+    byGit = await computeInsights({ ...req, series: literal }, { cacheFile: null, onProgress: (p) => seen.push({ done: p.blobsDone, total: p.blobsTotal }) });
   } finally {
     delete process.env.CODE_INSIGHTS_GREP_MIN_BLOBS;
   }
   assert.ok(byGit.stats.blobsCountedByGit > 0, 'git counted blobs');
+  // Progress covers git's search: it ends with every blob searched, never going back.
+  const last = seen.at(-1)!;
+  assert.ok(last.total > 0 && last.done === last.total, JSON.stringify(last));
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i].done >= seen[i - 1].done && seen[i].done <= seen[i].total);
   assert.equal(byGit.stats.blobsRead, 0, 'no blob was read into Node');
   const plain = await computeInsights({ ...req, series: regex }, { cacheFile: null });
   assert.equal(plain.stats.blobsCountedByGit, 0);
