@@ -75,10 +75,17 @@ export async function runPush(argv: string[], io: { out: (s: string) => void; er
         server,
         token,
         signal: ac.signal,
+        // A wrong, revoked or read-only token fails every batch alike: stop and keep them
+        // pending, so fixing the token is all it takes (no --retry-failed).
+        stopOnAuthError: true,
         onBatch: () => saveAtomically(db, file),
         onRetry: (r) => io.err(`push: ${r.reason}; retrying in ${(r.delayMs / 1000).toFixed(1)} s (attempt ${r.attempt + 1})\n`),
       });
       io.out(`pushed ${res.sent} points in ${res.batches} batches${res.failed ? `; ${res.failed} points rejected` : ''}${res.pending ? `; ${res.pending} still pending` : ''}\n`);
+      if (res.authError) {
+        const hint = res.authError.status === 403 ? 'a write token is needed (code-insights org create-token --org NAME --scope write)' : 'the token is unknown or revoked; check --token or CODE_INSIGHTS_ORG_TOKEN';
+        io.err(`code-insights push: ${res.authError.message}; ${hint}. Nothing more was sent; the points stay queued\n`);
+      }
       if (res.gaveUp) io.err(`code-insights push: NETWORK: ${res.gaveUp}; the points stay in the outbox, run push again later\n`);
     }
     saveAtomically(db, file);

@@ -121,14 +121,21 @@ describe('sync client', () => {
     const again = await InsightsCache.open(file);
     assert.deepEqual(outboxCounts(again.cache.db), { pending: 0, failed: 0 });
     again.cache.close();
-    // A rejected token: the points stay, marked failed, exit code 1, the service's message shown.
+    // A read-only token: exit code 1, the service's message and what to do; the points stay
+    // pending (not failed), so the next push with a write token sends them.
     const c2 = await InsightsCache.open(file);
     enqueuePoints(c2.cache.db, [point({ repo: 'github.com/acme/cli2' })], [definition()]);
     saveAtomically(c2.cache.db, file);
     c2.cache.close();
     const err: string[] = [];
     assert.equal(await runPush(['--server', srv.base, '--token', org.read, '--cache', file], { out: (s) => err.push(s), err: (s) => err.push(s) }), 1);
-    assert.match(err.join(''), /1 points not accepted: HTTP 403 FORBIDDEN/);
+    assert.match(err.join(''), /HTTP 403 FORBIDDEN.*a write token is needed.*the points stay queued/);
+    const c3 = await InsightsCache.open(file);
+    assert.deepEqual(outboxCounts(c3.cache.db), { pending: 1, failed: 0 });
+    c3.cache.close();
+    const ok: string[] = [];
+    assert.equal(await runPush(['--server', srv.base, '--token', org.write, '--cache', file], { out: (s) => ok.push(s), err: (s) => ok.push(s) }), 0, ok.join(''));
+    assert.match(ok.join(''), /pushed 1 points/);
     assert.equal(await runPush(['--server', 'ftp://x', '--token', 'x', '--cache', file], { out: () => {}, err: () => {} }), 2);
     rmSync(dir, { recursive: true, force: true });
   });
