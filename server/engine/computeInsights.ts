@@ -364,10 +364,15 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     if (ctx.progress.blobsDone % 256 === 0) ctx.report();
   };
 
+  // Each blob goes to the reader of its path, so that every version of a file (one delta chain)
+  // is inflated by the same git process and its delta base cache; dealt out in turn, both
+  // readers would inflate the same bases.
+  const pathOf = new Map<string, string>();
   const readNow = (oid: string) => {
-    if (readers.length < ctx.readersPerRepo) readers.push(new CatFile(loc.gitDir, true, signal));
+    while (readers.length < ctx.readersPerRepo) readers.push(new CatFile(loc.gitDir, true, signal));
     ctx.progress.blobsTotal++;
-    readers[turn++ % readers.length].request(oid, onContent);
+    const path = pathOf.get(oid);
+    readers[(path === undefined ? turn++ : pathHash(path)) % readers.length].request(oid, onContent);
   };
   // With only literal queries, blobs wait for `git grep` to say which can match at all.
   const toGrep: string[] = [];
@@ -465,6 +470,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
       return;
     }
     blobs.set(oid, { size, binary: false }); // placeholder: requested
+    if (ctx.readersPerRepo > 1) pathOf.set(oid, path);
     if (ctx.grepNeedles || ctx.gitLines) queueForGrep(oid, path); // sizes are asked after git grep
     else if (size >= 0) withSize(oid, size);
     else sizeThenRead(oid);
