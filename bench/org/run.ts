@@ -7,9 +7,14 @@
 //   BENCH_REPOS=10000 npm run bench:org    # a quicker run
 //   BENCH_ONLY=reads npm run bench:org     # data generated in SQL (minutes, not the ingest's), then the reads
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { OrgPoint, PushPointsRequest, SeriesDefinition } from '../../protocol/org';
 import { openDb } from '../../org/db';
 import { migrate } from '../../org/migrate';
@@ -22,6 +27,19 @@ const BUCKETS = 52;
 const BATCH = Number(process.env.BENCH_BATCH ?? 20_000);
 const PLAIN_REPOS = Number(process.env.BENCH_PLAIN_REPOS ?? Math.min(REPOS, 20_000));
 const READS = Number(process.env.BENCH_READS ?? 200);
+/** Requests in flight during ingest (and connections of the COPY floor). */
+const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 2);
+
+/** CPU seconds a process has used so far (Linux /proc; 0 where it cannot be read). */
+function procCpu(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 const DEFS: SeriesDefinition[] = ['TODO', 'console\\.log\\(', '@deprecated'].map((query, i) => ({
   id: `${'0123456789abcdef'[i]}`.repeat(32),
@@ -73,7 +91,11 @@ function pct(xs: number[], p: number): number {
 }
 
 async function startService(url: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'org', 'main.ts'), 'serve', '--port', '0', '--rate-limit', '1000000', '--database-url', url], {
+  // BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the service.
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // BENCH_SERVICE_ROOT=/path/to/another/checkout runs that checkout's service (A/B comparisons).
+  const serviceRoot = process.env.BENCH_SERVICE_ROOT || ROOT;
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(serviceRoot, 'org', 'main.ts'), 'serve', '--port', '0', '--rate-limit', '1000000', '--database-url', url], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -114,7 +136,7 @@ async function main() {
 
   const svc = await startService(url);
   const total = REPOS * DEFS.length * BUCKETS;
-  console.log(`org bench: ${REPOS.toLocaleString()} repos × ${DEFS.length} series × ${BUCKETS} buckets = ${total.toLocaleString()} points, batches of ${BATCH.toLocaleString()}, PostgreSQL ${url.replace(/\/\/[^@]*@/, '//')}`);
+  console.log(`org bench: ${REPOS.toLocaleString()} repos × ${DEFS.length} series × ${BUCKETS} buckets = ${total.toLocaleString()} points, batches of ${BATCH.toLocaleString()}, ${INFLIGHT} in flight, load average ${load()}, PostgreSQL ${url.replace(/\/\/[^@]*@/, '//')}`);
 
   const readsOnly = process.env.BENCH_ONLY === 'reads';
   const pg = new Client({ connectionString: url });
@@ -135,13 +157,29 @@ async function main() {
     console.log(`generated ${total.toLocaleString()} points in SQL in ${((performance.now() - started) / 1000).toFixed(0)} s (no ingest measured)`);
   }
 
-  // ---- 1. ingest end to end: two requests in flight (the service parses one while the database stores the other)
+  // ---- 1. ingest end to end: INFLIGHT requests in flight (the service parses some while the database stores another)
   const post = async (points: OrgPoint[]) => {
     const body: PushPointsRequest = { definitions: DEFS, points };
     const res = await fetch(`${svc.base}/api/v1/points`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     const j = (await res.json()) as { inserted?: number; unchanged?: number };
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(j)}`);
     return j;
+  };
+  // Where the CPU goes: this bench process (client: generating and serialising the batches),
+  // the service process, the database's backends for the bench database, and PostgreSQL's
+  // background writers (WAL writer, checkpointer, background writer).
+  const bgPids = (await pg.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE backend_type IN ('walwriter', 'checkpointer', 'background writer')`)).rows.map((r) => r.pid);
+  const cpuNow = async () => {
+    const backends = (await pg.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [dbName])).rows.map((r) => r.pid);
+    const u = process.cpuUsage();
+    return { bench: (u.user + u.system) / 1e6, service: procCpu(svc.child.pid!), backends: new Map(backends.map((p) => [p, procCpu(p)])), bg: bgPids.reduce((a, p) => a + procCpu(p), 0) };
+  };
+  const cpuPerPoint = (a: Awaited<ReturnType<typeof cpuNow>>, b: Awaited<ReturnType<typeof cpuNow>>, n: number) => {
+    let backends = 0;
+    for (const [pid, v] of b.backends) backends += v - (a.backends.get(pid) ?? 0);
+    const us = (x: number) => ((x * 1e6) / n).toFixed(1);
+    const total = b.bench - a.bench + (b.service - a.service) + backends + (b.bg - a.bg);
+    return `bench client ${us(b.bench - a.bench)} µs, service ${us(b.service - a.service)} µs, PostgreSQL backends ${us(backends)} µs, WAL/background writers ${us(b.bg - a.bg)} µs, total ${us(total)} µs (2 cores: at most ${Math.round(2e6 / Number(us(total))).toLocaleString()} points/s at this cost)`;
   };
   async function ingestAll(from: number, to: number): Promise<{ points: number; ms: number; inserted: number; unchanged: number }> {
     const it = batches(from, to);
@@ -162,8 +200,11 @@ async function main() {
         }
       }
     };
-    await Promise.all([worker(), worker()]);
-    return { points, ms: performance.now() - started, inserted, unchanged };
+    const cpu0 = await cpuNow();
+    await Promise.all(Array.from({ length: INFLIGHT }, worker));
+    const ms = performance.now() - started;
+    console.log(`  cpu per point: ${cpuPerPoint(cpu0, await cpuNow(), points)}; load average ${load()}`);
+    return { points, ms, inserted, unchanged };
   }
 
   if (!readsOnly) {
@@ -178,6 +219,7 @@ async function main() {
     const ROWS_PER_INSERT = 1000;
     let plainPoints = 0;
     const plainStart = performance.now();
+    const plainCpu0 = await cpuNow();
     for (const b of batches(0, PLAIN_REPOS)) {
       await pg.query('BEGIN');
       for (let i = 0; i < b.length; i += ROWS_PER_INSERT) {
@@ -194,9 +236,44 @@ async function main() {
       plainPoints += b.length;
     }
     const plainMs = performance.now() - plainStart;
+    const plainCpu = cpuPerPoint(plainCpu0, await cpuNow(), plainPoints);
     const plainRate = plainPoints / (plainMs / 1000);
     console.log(`plain multi-row INSERT of the same rows (${ROWS_PER_INSERT}-row statements, ${BATCH.toLocaleString()} per transaction, straight from this process): ${Math.round(plainRate).toLocaleString()} points/s`);
-    console.log(`ratio end to end / plain INSERT: ${(e2eRate / plainRate).toFixed(2)}`);
+    console.log(`  cpu per point: ${plainCpu}`);
+    console.log(`ratio end to end / plain INSERT: ${(e2eRate / plainRate).toFixed(2)}; load average ${load()}`);
+
+    // The floor: COPY of the same rows into a bare table of the same shape and primary key (no
+    // upsert, no aggregate, no RLS, no HTTP), ${INFLIGHT} connections each committing 20,000-row
+    // transactions — what this machine's PostgreSQL stores at best with the same durability.
+    await pg.query('TRUNCATE plain_points');
+    const copyIt = batches(0, PLAIN_REPOS);
+    let copyPoints = 0;
+    const copyClients = await Promise.all(
+      Array.from({ length: INFLIGHT }, async () => {
+        const c = new Client({ connectionString: url });
+        await c.connect();
+        return c;
+      }),
+    );
+    const copyCpu0 = await cpuNow();
+    const copyStart = performance.now();
+    await Promise.all(
+      copyClients.map(async (c) => {
+        for (let n = copyIt.next(); !n.done; n = copyIt.next()) {
+          let text = '';
+          for (const p of n.value) text += `${orgId}\t${seriesIds.get(p.series)}\t${repoIds.get(p.repo)}\t${p.time}\t\\\\x${p.commit}\t${p.commitTime}\t${p.value}\n`;
+          await c.query('BEGIN');
+          await pipeline(Readable.from([text]), c.query(copyFrom('COPY plain_points (org_id, series_id, repo_id, bucket, commit_sha, commit_time, value) FROM STDIN')));
+          await c.query('COMMIT');
+          copyPoints += n.value.length;
+        }
+      }),
+    );
+    const copyRate = copyPoints / ((performance.now() - copyStart) / 1000);
+    console.log(`COPY of the same rows into a bare table (${INFLIGHT} connections, ${BATCH.toLocaleString()} per transaction): ${Math.round(copyRate).toLocaleString()} points/s`);
+    console.log(`  cpu per point: ${cpuPerPoint(copyCpu0, await cpuNow(), copyPoints)}; load average ${load()}`);
+    await Promise.all(copyClients.map((c) => c.end()));
+    console.log(`ratio end to end / COPY floor: ${(e2eRate / copyRate).toFixed(2)}`);
     await pg.query('DROP TABLE plain_points');
 
     // The rest of the data set, end to end.
