@@ -204,9 +204,15 @@ async function upsertPoints(
          WHERE p.org_id = $1 AND p.series_id = i.series_id AND p.repo_id = i.repo_id AND p.bucket = i.bucket OFFSET 0
        ) o ON true
        WHERE o.value IS NULL OR (i.commit_time, i.sha, i.value) > (o.commit_time, o.commit_sha, o.value)
+     ), ins AS (
+       -- Keys with no stored point: a plain insert (measured cheaper than ON CONFLICT's
+       -- speculative insertion). Under the lock nothing else can have inserted them meanwhile;
+       -- if something did, the unique violation fails the batch rather than double-count it.
+       INSERT INTO points (org_id, series_id, repo_id, bucket, commit_sha, commit_time, value)
+       SELECT $1, series_id, repo_id, bucket, sha, commit_time, value FROM plan WHERE old_value IS NULL
      ), up AS (
        INSERT INTO points AS p (org_id, series_id, repo_id, bucket, commit_sha, commit_time, value)
-       SELECT $1, series_id, repo_id, bucket, sha, commit_time, value FROM plan
+       SELECT $1, series_id, repo_id, bucket, sha, commit_time, value FROM plan WHERE old_value IS NOT NULL
        ON CONFLICT (org_id, series_id, repo_id, bucket) DO UPDATE
          SET commit_sha = excluded.commit_sha, commit_time = excluded.commit_time, value = excluded.value
          WHERE (excluded.commit_time, excluded.commit_sha, excluded.value) > (p.commit_time, p.commit_sha, p.value)

@@ -96,5 +96,38 @@ for (const backend of backends()) {
         { numRuns: backend === 'pglite' ? 25 : 40 },
       );
     });
+
+    it('one batch mixing new keys, newer, older and identical versions of stored ones answers exact counts and a current aggregate', async () => {
+      const org = await makeOrg(t.db, `conv-mixed-${backend}-${process.pid}`);
+      const at = (repo: number, time: number, c: number, hour: number, value: number): OrgPoint => ({
+        series: def.id,
+        repo: REPOS[repo],
+        time: TIMES[time],
+        commit: sha(c),
+        commitTime: new Date(Date.UTC(2026, 9, 1, hour)).toISOString(),
+        value,
+      });
+      const first = await ingest(t.db, org.id, [def], [at(0, 0, 1, 1, 10), at(1, 0, 1, 1, 20), at(2, 0, 1, 1, 30)]);
+      assert.deepEqual(first, { received: 3, accepted: 3, inserted: 3, updated: 0, unchanged: 0, definitions: 1 });
+      // repo 0: newer commit (replaced); repo 1: older commit (kept as stored); repo 2: the same
+      // point again; bucket 1: two new keys, one of them sent twice (the newer of the two wins).
+      const second = await ingest(t.db, org.id, [def], [
+        at(0, 0, 2, 2, 15),
+        at(1, 0, 3, 0, 99),
+        at(2, 0, 1, 1, 30),
+        at(0, 1, 4, 3, 7),
+        at(1, 1, 5, 3, 1),
+        at(1, 1, 6, 4, 2),
+      ]);
+      assert.deepEqual(second, { received: 6, accepted: 5, inserted: 2, updated: 1, unchanged: 2, definitions: 1 });
+      assert.deepEqual((await readSeries(t.db, org.id, def.id))!.points, [
+        { time: TIMES[0], value: 15 + 20 + 30, repos: 3 },
+        { time: TIMES[1], value: 7 + 2, repos: 2 },
+      ]);
+      assert.deepEqual((await readSeries(t.db, org.id, def.id, { include: 'acme' }))!.points, [
+        { time: TIMES[0], value: 15 + 20, repos: 2 },
+        { time: TIMES[1], value: 7 + 2, repos: 2 },
+      ]);
+    });
   });
 }
