@@ -21,15 +21,25 @@ if (files.length === 0) {
   console.error('test: no test files found');
   process.exit(1);
 }
-const res = spawnSync(
-  process.execPath,
-  [
-    '--enable-experimental-regexp-engine-on-excessive-backtracks',
-    '--import', 'tsx',
-    '--test', '--test-concurrency=2', '--test-reporter=spec',
-    ...flags,
-    ...files.map((f) => relative(process.cwd(), f)),
-  ],
-  { stdio: 'inherit' },
-);
-process.exit(res.status ?? 1);
+// Files named *.serial.test.ts run alone, after all the others have finished: they disturb
+// what other files share (pgRestart restarts the PostgreSQL cluster every org test uses).
+const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
+const parallel = files.filter((f) => !f.endsWith('.serial.test.ts'));
+function run(list, concurrency) {
+  if (list.length === 0) return 0;
+  const res = spawnSync(
+    process.execPath,
+    [
+      '--enable-experimental-regexp-engine-on-excessive-backtracks',
+      '--import', 'tsx',
+      '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec',
+      ...flags,
+      ...list.map((f) => relative(process.cwd(), f)),
+    ],
+    { stdio: 'inherit' },
+  );
+  return res.status ?? 1;
+}
+const first = run(parallel, 2);
+const second = run(serial, 1);
+process.exit(first || second);

@@ -29,8 +29,9 @@ describe('push across a PostgreSQL restart', { skip: enabled ? false : 'needs DA
   let srv: Awaited<ReturnType<typeof startApp>>;
   let org: TestOrg;
   before(async () => {
-    // The restart cuts every connection of the cluster: wait until no other org test file
-    // (each has its own ci_org_test_* database) is using it, so none of them sees the outage.
+    // The restart cuts every connection of the cluster. scripts/test.mjs runs this file alone
+    // after every other one (*.serial.test.ts); still, wait until no org test database or
+    // bench is using the cluster (a run started by hand beside another), so none sees the outage.
     const admin = new Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();
     const until = Date.now() + 120_000;
