@@ -50,7 +50,12 @@ export class CatFile {
         if (signal?.aborted) return reject(new AbortedError());
         if (this.failure) return reject(this.failure);
         if (code !== 0 || this.head < this.queue.length) {
-          return reject(new InsightsError('GIT_FAILED', `git cat-file stopped early (exit ${code}): ${Buffer.concat(stderr).toString().trim()}`));
+          const text = Buffer.concat(stderr).toString().trim();
+          // A partial clone (--filter=blob:none): git dies on a blob it would have to download.
+          if (/promisor remote/.test(text)) {
+            return reject(new InsightsError('GIT_FAILED', `this is a partial clone and some of the history's file contents are not downloaded; Code Insights never fetches them (a full clone, or git fetch --refetch without a filter, makes them local). git said: ${text.split('\n').find((l) => /promisor remote/.test(l))!.replace(/^fatal: /, '')}`));
+          }
+          return reject(new InsightsError('GIT_FAILED', `git cat-file stopped early (exit ${code}): ${text}`));
         }
         resolve();
       });

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
 import { computeInsights } from '../../server/engine/computeInsights';
@@ -25,4 +26,23 @@ test('fsmonitor, diff.external, textconv and pager in a repo config never run', 
   );
   assert.deepEqual(r.series[0].points.map((p) => p.value), [1, 2, 2]);
   assert.equal(existsSync(marker), false, 'a configured program ran');
+});
+
+test('a partial clone is never fetched from: its repo gets an error naming the cause', async () => {
+  const dir = tempDir();
+  const src = TestRepo.init(join(dir, 'src'));
+  src.commit('2026-01-05T10:00:00Z', { 'a.txt': 'TODO\n' });
+  src.commit('2026-01-12T10:00:00Z', { 'a.txt': 'TODO\nTODO\n' });
+  src.git(['config', 'uploadpack.allowFilter', 'true']);
+  const clone = join(dir, 'clone');
+  execFileSync('git', ['clone', '-q', '--no-local', '--bare', '--filter=blob:none', `file://${src.dir}`, clone]);
+  const blob = execFileSync('git', ['--git-dir', clone, 'rev-parse', 'HEAD:a.txt'], { encoding: 'utf8' }).trim();
+  const r = await computeInsights(
+    { paths: [clone], series: [{ label: 't', query: 'TODO', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20 }], step: 'week', points: 2, end: new Date('2026-01-20T00:00:00Z') },
+    { cacheFile: null },
+  );
+  assert.match(r.repos[0].error ?? '', /partial clone.*never fetches/);
+  // Nothing was downloaded: the blob is still absent.
+  const probe = spawnSync('git', ['--git-dir', clone, 'cat-file', '-e', blob], { env: { ...process.env, GIT_NO_LAZY_FETCH: '1' } });
+  assert.notEqual(probe.status, 0, 'the blob was fetched');
 });
