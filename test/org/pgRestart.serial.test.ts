@@ -30,13 +30,14 @@ describe('push across a PostgreSQL restart', { skip: enabled ? false : 'needs DA
   let org: TestOrg;
   before(async () => {
     // The restart cuts every connection of the cluster. scripts/test.mjs runs this file alone
-    // after every other one (*.serial.test.ts); still, wait until no org test database or
-    // bench is using the cluster (a run started by hand beside another), so none sees the outage.
+    // after every other one (*.serial.test.ts); still, wait until no org test or bench is
+    // connected to the cluster (a run started by hand beside another), so none sees the outage.
     const admin = new Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();
     const until = Date.now() + 120_000;
     while (Date.now() < until) {
-      const others = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'ci\\_org\\_test\\_%' OR datname = 'ci_org_bench'`);
+      // Connections, not databases: a database left behind by an interrupted run holds nobody.
+      const others = await admin.query(`SELECT datname FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (datname LIKE 'ci\\_org\\_test\\_%' OR datname = 'ci_org_bench')`);
       if (others.rows.length === 0) break;
       await new Promise((r) => setTimeout(r, 250));
     }
