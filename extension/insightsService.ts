@@ -167,33 +167,46 @@ export class InsightsService implements vscode.Disposable {
    * server's work-done progress fills it in. Resolves undefined when the user cancelled.
    */
   async compute(keys?: string[]): Promise<InsightResult[] | undefined> {
+    const results = await this.withServerProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Code Insights' },
+      'computation cancelled',
+      async (client, workDoneToken, cancel) => (await client.sendRequest(ComputeInsightsRequest.type, { ...(keys ? { keys } : {}), workDoneToken }, cancel)).results,
+    );
+    if (results) this.computed.fire(results);
+    return results;
+  }
+
+  /**
+   * Runs one server request under a cancellable progress that the server's work-done progress
+   * fills in. Resolves undefined (and logs `cancelledMessage`) when the user cancelled.
+   */
+  private async withServerProgress<T>(
+    where: { location: vscode.ProgressLocation; title: string },
+    cancelledMessage: string,
+    send: (client: LanguageClient, workDoneToken: string, cancel: vscode.CancellationToken) => Promise<T>,
+  ): Promise<T | undefined> {
     const client = await this.ready();
     const token = `code-insights-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Code Insights', cancellable: true },
-      async (progress, cancel) => {
-        let last = 0;
-        const sub = client.onProgress(WorkDoneProgress.type, token, (v) => {
-          if (v.kind === 'end') return;
-          const pct = v.percentage ?? last;
-          progress.report({ message: v.message, increment: Math.max(0, pct - last) });
-          last = pct;
-        });
-        try {
-          const { results } = await client.sendRequest(ComputeInsightsRequest.type, { ...(keys ? { keys } : {}), workDoneToken: token }, cancel);
-          this.computed.fire(results);
-          return results;
-        } catch (err) {
-          if (cancel.isCancellationRequested) {
-            this.log.info('computation cancelled');
-            return undefined;
-          }
-          throw err;
-        } finally {
-          sub.dispose();
+    return vscode.window.withProgress({ ...where, cancellable: true }, async (progress, cancel) => {
+      let last = 0;
+      const sub = client.onProgress(WorkDoneProgress.type, token, (v) => {
+        if (v.kind === 'end') return;
+        const pct = v.percentage ?? last;
+        progress.report({ message: v.message, increment: Math.max(0, pct - last) });
+        last = pct;
+      });
+      try {
+        return await send(client, token, cancel);
+      } catch (err) {
+        if (cancel.isCancellationRequested) {
+          this.log.info(cancelledMessage);
+          return undefined;
         }
-      },
-    );
+        throw err;
+      } finally {
+        sub.dispose();
+      }
+    });
   }
 
   async cancel(): Promise<number> {
@@ -245,28 +258,9 @@ export class InsightsService implements vscode.Disposable {
    * cancellable progress in `location`. Resolves undefined when the user cancelled.
    */
   async sync(conn: OrgConnection, location: vscode.ProgressLocation): Promise<SyncResult | undefined> {
-    const client = await this.ready();
-    const token = `code-insights-sync-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    return vscode.window.withProgress({ location, title: 'Code Insights: syncing', cancellable: true }, async (progress, cancel) => {
-      let last = 0;
-      const sub = client.onProgress(WorkDoneProgress.type, token, (v) => {
-        if (v.kind === 'end') return;
-        const pct = v.percentage ?? last;
-        progress.report({ message: v.message, increment: Math.max(0, pct - last) });
-        last = pct;
-      });
-      try {
-        return await client.sendRequest(SyncRequest.type, { ...conn, workDoneToken: token }, cancel);
-      } catch (err) {
-        if (cancel.isCancellationRequested) {
-          this.log.info('sync cancelled; unsent points stay queued');
-          return undefined;
-        }
-        throw err;
-      } finally {
-        sub.dispose();
-      }
-    });
+    return this.withServerProgress({ location, title: 'Code Insights: syncing' }, 'sync cancelled; unsent points stay queued', (client, workDoneToken, cancel) =>
+      client.sendRequest(SyncRequest.type, { ...conn, workDoneToken }, cancel),
+    );
   }
 
   async syncStatus(): Promise<SyncStatus> {
