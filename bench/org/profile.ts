@@ -5,54 +5,29 @@
 //
 //   node --import tsx bench/org/profile.ts                 # 4,000 repos × 3 series × 52 buckets
 //   BENCH_REPOS=1000 DATABASE_URL=postgres://… node --import tsx bench/org/profile.ts
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Client } from 'pg';
 import { validatePushPointsRequest, type OrgPoint, type SeriesDefinition } from '../../protocol/org';
 import { openDb } from '../../org/db';
 import { migrate } from '../../org/migrate';
 import { createOrg, dedupePoints, ingest } from '../../org/store';
+import { DEFS, pointsFrom, procCpu } from './data';
 
 const ADMIN = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const REPOS = Number(process.env.BENCH_REPOS ?? 4000);
 const BATCH = 20_000;
-const DEFS: SeriesDefinition[] = ['TODO', 'console\\.log\\(', '@deprecated'].map((query, i) => ({
-  id: '0123456789abcdef'[i].repeat(32),
-  label: `series ${i}`,
-  query,
-  kind: 'series',
-  literal: false,
-  ignoreCase: false,
-  count: 'matches',
-  include: [],
-  exclude: [],
-  maxFileSize: 1 << 20,
-  semanticsVersion: 1,
-}));
-const T0 = Date.UTC(2025, 11, 1);
-const TIMES = Array.from({ length: 52 }, (_, b) => new Date(T0 + b * 7 * 86_400_000).toISOString());
-
 function bodies(): string[] {
   const out: string[] = [];
   let cur: OrgPoint[] = [];
-  for (let r = 0; r < REPOS; r++) {
-    for (let s = 0; s < DEFS.length; s++) {
-      for (let b = 0; b < TIMES.length; b++) {
-        cur.push({ series: DEFS[s].id, repo: `github.com/team${r % 100}/service-${r}`, time: TIMES[b], commit: (r * 64 + b + 1).toString(16).padStart(40, '0'), commitTime: TIMES[b], value: (r * 7 + s * 13 + b) % 100 });
-        if (cur.length === BATCH) {
-          out.push(JSON.stringify({ definitions: DEFS, points: cur }));
-          cur = [];
-        }
-      }
+  for (const p of pointsFrom(0, REPOS)) {
+    cur.push(p);
+    if (cur.length === BATCH) {
+      out.push(JSON.stringify({ definitions: DEFS, points: cur }));
+      cur = [];
     }
   }
   if (cur.length) out.push(JSON.stringify({ definitions: DEFS, points: cur }));
   return out;
-}
-
-function procCpu(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 async function main() {

@@ -7,7 +7,6 @@
 //   BENCH_REPOS=10000 npm run bench:org    # a quicker run
 //   BENCH_ONLY=reads npm run bench:org     # data generated in SQL (minutes, not the ingest's), then the reads
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,7 +14,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { OrgPoint, PushPointsRequest, SeriesDefinition } from '../../protocol/org';
+import type { OrgPoint, PushPointsRequest } from '../../protocol/org';
+import { BUCKETS, DEFS, TIMES, pointsFrom, procCpu } from './data';
 import { openDb } from '../../org/db';
 import { migrate } from '../../org/migrate';
 import { createOrg, createToken, filteredReadSql } from '../../org/store';
@@ -23,53 +23,13 @@ import { createOrg, createToken, filteredReadSql } from '../../org/store';
 const ROOT = join(__dirname, '..', '..');
 const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const REPOS = Number(process.env.BENCH_REPOS ?? 100_000);
-const BUCKETS = 52;
 const BATCH = Number(process.env.BENCH_BATCH ?? 20_000);
 const PLAIN_REPOS = Number(process.env.BENCH_PLAIN_REPOS ?? Math.min(REPOS, 20_000));
 const READS = Number(process.env.BENCH_READS ?? 200);
 /** Requests in flight during ingest (and connections of the COPY floor). */
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 2);
 
-/** CPU seconds a process has used so far (Linux /proc; 0 where it cannot be read). */
-function procCpu(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-
-const DEFS: SeriesDefinition[] = ['TODO', 'console\\.log\\(', '@deprecated'].map((query, i) => ({
-  id: `${'0123456789abcdef'[i]}`.repeat(32),
-  label: ['TODO comments', 'console.log calls', 'Deprecated API'][i],
-  query,
-  kind: 'series',
-  literal: false,
-  ignoreCase: false,
-  count: 'matches',
-  include: [],
-  exclude: [],
-  maxFileSize: 1 << 20,
-  semanticsVersion: 1,
-}));
-const T0 = Date.UTC(2025, 11, 1);
-const TIMES = Array.from({ length: BUCKETS }, (_, b) => new Date(T0 + b * 7 * 86_400_000).toISOString());
-const repoName = (r: number) => `github.com/team${r % 100}/service-${r}`;
-const sha = (n: number) => n.toString(16).padStart(40, '0');
-
-/** Points in key order: repo-major, then series, then bucket; `count` of them from index `from`. */
-function* pointsFrom(repoFrom: number, repoTo: number): Generator<OrgPoint> {
-  for (let r = repoFrom; r < repoTo; r++) {
-    const repo = repoName(r);
-    for (let s = 0; s < DEFS.length; s++) {
-      for (let b = 0; b < BUCKETS; b++) {
-        yield { series: DEFS[s].id, repo, time: TIMES[b], commit: sha(r * 64 + b + 1), commitTime: TIMES[b], value: (r * 7 + s * 13 + b) % 100 };
-      }
-    }
-  }
-}
 
 function batches(repoFrom: number, repoTo: number): Generator<OrgPoint[]> {
   return (function* () {
