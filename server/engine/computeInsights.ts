@@ -492,6 +492,12 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
       ctx.report();
     };
     const settle = () => searched(chunk.length);
+    // git failed on this chunk: its share of the progress is taken back before the fallback.
+    const unsettle = () => {
+      ctx.progress.blobsTotal -= chunk.length;
+      ctx.progress.blobsDone -= shown;
+      shown = 0;
+    };
     if (worthIt && (ctx.gitLines || ctx.exactNeedles)) ctx.progress.blobsTotal += chunk.length;
     const announced = new Set<string>();
     const take = (oid: string) => {
@@ -511,9 +517,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
       } catch (e) {
         if (e instanceof AbortedError) throw e;
         trace(`git line counting failed, reading every blob: ${(e as Error).message}`);
-        ctx.progress.blobsTotal -= chunk.length;
-        ctx.progress.blobsDone -= shown;
-        shown = 0;
+        unsettle();
       }
     }
     if (ctx.exactNeedles && worthIt) {
@@ -536,9 +540,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
         if (e instanceof AbortedError) throw e;
         trace(`git counting failed, falling back: ${(e as Error).message}`);
         // What git counted before it failed stands; the rest is searched or read below.
-        ctx.progress.blobsTotal -= chunk.length;
-        ctx.progress.blobsDone -= shown;
-        shown = 0;
+        unsettle();
         if (counted.size) chunk = chunk.filter((oid) => !counted.has(oid));
       }
     }

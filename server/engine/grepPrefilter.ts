@@ -122,15 +122,10 @@ export async function blobsContaining(
   signal?: AbortSignal,
   threads = cpus().length,
 ): Promise<void> {
-  const temp = mkdtempSync(join(tmpdir(), 'code-insights-grep-'));
-  try {
-    const env = { GIT_OBJECT_DIRECTORY: temp, GIT_ALTERNATE_OBJECT_DIRECTORIES: await objectsDir(gitDir, signal) };
-    const tree = await throwawayTree(temp, oids, () =>
-      runGit(gitDir, ['mktree', '--missing'], { input: oids.map((o, i) => `100644 blob ${o}\t${i}\n`).join(''), env, signal, what: 'git mktree' }),
-    );
-    const args = ['-c', `grep.threads=${threads}`, 'grep', '-l', '-z', '--no-color', '--no-textconv', '-F', ...(ignoreCase ? ['-i'] : []), ...needles.flatMap((n) => ['-e', n]), tree];
+  await inTempRepo(gitDir, oids, signal, async (temp, env, tree) => {
+    const args = ['-c', 'core.attributesFile=/dev/null', '-c', `grep.threads=${threads}`, 'grep', '-l', '-z', '--no-color', '--no-textconv', '-F', ...(ignoreCase ? ['-i'] : []), ...needles.flatMap((n) => ['-e', n]), tree];
     let rest = '';
-    await streamGrep(gitDir, args, env, (b) => {
+    await streamGrep(temp, args, env, (b) => {
       const recs = (rest + b.toString('latin1')).split('\0');
       rest = recs.pop()!;
       for (const rec of recs) {
@@ -139,9 +134,7 @@ export async function blobsContaining(
         onCandidate(oid);
       }
     }, signal);
-  } finally {
-    rmSync(temp, { recursive: true, force: true });
-  }
+  });
 }
 
 export interface LiteralCounts {
