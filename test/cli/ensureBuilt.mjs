@@ -17,7 +17,7 @@ function newest(dir) {
   return t;
 }
 const out = join(root, 'dist', 'cli.js');
-const sources = Math.max(newest(join(root, 'server')), newest(join(root, 'protocol')), statSync(join(root, 'bin', 'code-insights.js')).mtimeMs);
+const sources = Math.max(newest(join(root, 'server')), newest(join(root, 'protocol')), statSync(join(root, 'bin', 'code-insights.js')).mtimeMs, statSync(join(root, 'scripts', 'build.mjs')).mtimeMs);
 if (process.argv.includes('--force') || !existsSync(out) || statSync(out).mtimeMs <= sources) {
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -5,7 +5,9 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
+import * as linguist from 'linguist-languages';
 import { ensureBuilt, runCli, revListBefore, lsTree, gitRaw } from './cliHarness';
+import { detectLanguage, isVendored } from '../../server/engine/detectLanguage';
 
 interface LanguageCount { language: string; lines: number; files: number }
 interface LanguagesOutput { languages: { time: string; languages: LanguageCount[]; repos: { repo: string; commit: string; languages: LanguageCount[] }[] }[] }
@@ -138,4 +140,33 @@ test('languages over a folder of two repos: lines summed per language, per-repo 
   assert.equal(per['example.com/acme/a']?.commit, a.head());
   assert.deepEqual(byName(per['example.com/acme/a'].languages, 'TypeScript'), { language: 'TypeScript', lines: 2, files: 1 });
   assert.deepEqual(byName(per['example.com/acme/b'].languages, 'TypeScript'), { language: 'TypeScript', lines: 3, files: 1 });
+});
+
+test('the bundled command line names every extension and file name Linguist knows as the engine\'s source does', async () => {
+  // The bundles carry linguist-languages cut to the fields the engine reads (scripts/build.mjs);
+  // a field missing there would change answers here, not in the engine's own tests.
+  const names = new Set<string>();
+  for (const l of Object.values(linguist as unknown as Record<string, { extensions?: string[]; filenames?: string[] }>)) {
+    if (typeof l !== 'object' || l === null) continue;
+    for (const e of l.extensions ?? []) names.add(`file${e}`);
+    for (const f of l.filenames ?? []) names.add(f);
+  }
+  const files: Record<string, string> = {};
+  const expected = new Map<string, number>();
+  [...names].sort().forEach((name, i) => {
+    const path = `f/${i}/${name}`;
+    files[path] = 'x\n';
+    const lang = isVendored(path) ? undefined : detectLanguage(path);
+    if (lang !== undefined) expected.set(lang, (expected.get(lang) ?? 0) + 1);
+  });
+  assert.ok(names.size > 1500 && expected.size > 400, `${names.size} names, ${expected.size} languages`);
+  const r = TestRepo.init();
+  r.commit('2026-01-05T10:00:00Z', files);
+  const res = await runCli(['languages', r.dir, '--at', '2026-01-06T00:00:00Z', '--format', 'json', '--no-cache']);
+  assert.equal(res.code, 0, res.stderr);
+  const got = (JSON.parse(res.stdout) as LanguagesOutput).languages[0].languages;
+  assert.deepEqual(
+    Object.fromEntries(got.map((l) => [l.language, l.files]).sort()),
+    Object.fromEntries([...expected].sort()),
+  );
 });
