@@ -2,7 +2,7 @@
 // written as they become known and answers are parsed from the stream in order, so git
 // decompresses on one core while Node counts on the other.
 import type { ChildProcess } from 'node:child_process';
-import { spawnGit, gitNotFound } from './git';
+import { spawnGit, gitNotFound, partialCloneError } from './git';
 import { AbortedError, InsightsError } from './errors';
 
 export interface BlobAnswer {
@@ -52,9 +52,8 @@ export class CatFile {
         if (code !== 0 || this.head < this.queue.length) {
           const text = Buffer.concat(stderr).toString().trim();
           // A partial clone (--filter=blob:none): git dies on a blob it would have to download.
-          if (/promisor remote/.test(text)) {
-            return reject(new InsightsError('GIT_FAILED', `this is a partial clone and some of the history's file contents are not downloaded; Code Insights never fetches them (a full clone, or git fetch --refetch without a filter, makes them local). git said: ${text.split('\n').find((l) => /promisor remote/.test(l))!.replace(/^fatal: /, '')}`));
-          }
+          const partial = partialCloneError(text);
+          if (partial) return reject(partial);
           return reject(new InsightsError('GIT_FAILED', `git cat-file stopped early (exit ${code}): ${text}`));
         }
         resolve();

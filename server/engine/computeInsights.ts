@@ -66,7 +66,7 @@ interface RepoOutcome {
   points: ({ commit: ChainCommit; values: UnitValue[] } | undefined)[];
 }
 
-/** A cheap string hash (FNV-1a) spreading paths over the git grep processes. */
+/** A cheap string hash (FNV-1a) spreading paths over the git grep processes and blob readers. */
 function pathHash(path: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
@@ -400,13 +400,19 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     });
   };
   const sizeThenRead = (oid: string) => askSize(oid, (size) => withSize(oid, size, readNow));
+  /** The size the tree listing gave (ls-tree -l), else asked of git (a diff does not give sizes). */
+  const withKnownSize = (oid: string, onSize: (size: number) => void) => {
+    const known = blobs.get(oid)?.size ?? -1;
+    if (known >= 0) onSize(known);
+    else askSize(oid, onSize);
+  };
 
   /** A blob git counted: its size is still needed, since each series has its own size limit. */
   const countedByGit = (oid: string, counts: BlobCounts[]) => {
-    const st: BlobState = { size: -1, binary: false, counts };
+    const st: BlobState = { size: blobs.get(oid)?.size ?? -1, binary: false, counts };
     blobs.set(oid, st);
     ctx.stats.blobsCountedByGit++;
-    askSize(oid, (size) => {
+    withKnownSize(oid, (size) => {
       st.size = size;
       if (cache) {
         cache.putBlob(oid, { size, binary: false });
@@ -421,7 +427,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
    */
   const linesFromGit = (oid: string, lines: number | undefined) => {
     ctx.stats.blobsCountedByGit++;
-    askSize(oid, (size) => {
+    withKnownSize(oid, (size) => {
       if (size > ctx.maxLimit || size > HARD_MAX_BLOB) {
         blobs.set(oid, { size, binary: false, skipped: true });
         return;
@@ -584,7 +590,7 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
         walks.push(listTree(loc.gitDir, distinct[0].sha, (e) => {
           fullEntries.push(e);
           need(e.path, e.oid, e.size);
-        }, signal, !ctx.grepNeedles && !ctx.gitLines));
+        }, signal));
       } else pairs.push({ older: distinct[i - 1].sha, newer: distinct[i].sha, index: i });
     }
     walks.push(diffPairs(loc.gitDir, pairs, (pi, c) => {

@@ -104,6 +104,19 @@ export async function runGit(
   return r.stdout.toString('utf8');
 }
 
+/**
+ * git's stderr when a partial clone (--filter=blob:none) lacks an object it would have to
+ * download (never allowed here), as the error to show; undefined for any other failure.
+ */
+export function partialCloneError(stderr: string): InsightsError | undefined {
+  const line = stderr.split('\n').find((l) => /promisor remote/.test(l));
+  if (line === undefined) return undefined;
+  return new InsightsError(
+    'GIT_FAILED',
+    `this is a partial clone and some of the history's file contents are not downloaded; Code Insights never fetches them (a full clone, or git fetch --refetch without a filter, makes them local). git said: ${line.trim().replace(/^fatal: /, '')}`,
+  );
+}
+
 export function firstLine(s: string): string {
   const line = s.split('\n').find((l) => l.trim().length > 0) ?? '';
   return line.replace(/^(fatal|error): /, '').trim();

@@ -1,6 +1,6 @@
 // Tree listings and tree diffs between consecutive sampled commits, streamed as they are
 // parsed so blob reads start while git is still walking trees.
-import { spawnGit, gitNotFound, firstLine } from './git';
+import { spawnGit, gitNotFound, firstLine, partialCloneError } from './git';
 import { AbortedError, InsightsError } from './errors';
 
 /** Regular files only: symlinks (120000) and submodules (160000) never count. */
@@ -60,7 +60,11 @@ function streamZ(
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) return reject(new AbortedError());
       if (failed) return reject(failed);
-      if (code !== 0) return reject(new InsightsError('GIT_FAILED', `git ${args[0]} failed: ${firstLine(Buffer.concat(stderr).toString()) || `exit ${code}`}`));
+      if (code !== 0) {
+        const text = Buffer.concat(stderr).toString();
+        // ls-tree -l needs every blob's size, which a partial clone may not have.
+        return reject(partialCloneError(text) ?? new InsightsError('GIT_FAILED', `git ${args[0]} failed: ${firstLine(text) || `exit ${code}`}`));
+      }
       resolve();
     });
     child.stdin!.on('error', () => { /* reported through close */ });

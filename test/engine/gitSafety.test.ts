@@ -37,11 +37,13 @@ test('a partial clone is never fetched from: its repo gets an error naming the c
   const clone = join(dir, 'clone');
   execFileSync('git', ['clone', '-q', '--no-local', '--bare', '--filter=blob:none', `file://${src.dir}`, clone]);
   const blob = execFileSync('git', ['--git-dir', clone, 'rev-parse', 'HEAD:a.txt'], { encoding: 'utf8' }).trim();
-  const r = await computeInsights(
-    { paths: [clone], series: [{ label: 't', query: 'TODO', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20 }], step: 'week', points: 2, end: new Date('2026-01-20T00:00:00Z') },
-    { cacheFile: null },
-  );
-  assert.match(r.repos[0].error ?? '', /partial clone.*never fetches/);
+  // A literal (git grep), a regex (the tree listed with sizes, blobs read) and lines per language
+  // (git grep -c, sizes from the listing) each reach the missing blobs by another git command.
+  const series = (query: string) => [{ label: 't', query, literal: false, ignoreCase: false, count: 'matches' as const, include: [], exclude: [], maxFileSize: 1 << 20 }];
+  for (const req of [{ series: series('TODO') }, { series: series('TO+DO') }, { series: [], languages: true }]) {
+    const r = await computeInsights({ paths: [clone], ...req, step: 'week', points: 2, end: new Date('2026-01-20T00:00:00Z') }, { cacheFile: null });
+    assert.match(r.repos[0].error ?? '', /partial clone.*never fetches/, JSON.stringify(req));
+  }
   // Nothing was downloaded: the blob is still absent.
   const probe = spawnSync('git', ['--git-dir', clone, 'cat-file', '-e', blob], { env: { ...process.env, GIT_NO_LAZY_FETCH: '1' } });
   assert.notEqual(probe.status, 0, 'the blob was fetched');
