@@ -17,8 +17,8 @@ const languages = (): LanguageModule => (languageModule ??= require('./detectLan
 import { discoverRepos, type RepoLocation } from './discoverRepos';
 import { pathFilter } from './pathFilter';
 import { AbortedError, InsightsError, throwIfAborted } from './errors';
-import { repoIdentity } from './repoIdentity';
-import { resolveRev, sampleCommits, type ChainCommit } from './sampleCommits';
+import { originIdentity, rootIdentity } from './repoIdentity';
+import { nextSampleMemo, resolveRev, sampleCommits, sampleFromMemo, type ChainCommit, type Sample, type SampleMemo } from './sampleCommits';
 import { languagesUnitId, seriesId } from './seriesId';
 import { diffPairs, listTree, type FileChange, type TreeEntry } from './treeChanges';
 import { InsightsCache, defaultCacheFile } from '../store/cache';
@@ -140,7 +140,11 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const report = () => opts.onProgress?.({ ...progress });
   report();
   trace('start');
-  // Loaded while git answers the discovery, instead of on the path of the tree walk.
+  // Loaded while git answers the discovery, instead of on the path of the tree walk: the
+  // cache's wasm compiles on V8's background threads meanwhile.
+  const cacheFile = opts.cacheFile === null ? undefined : (opts.cacheFile ?? defaultCacheFile());
+  const opening = opts.cacheFile === null ? undefined : InsightsCache.open(cacheFile);
+  opening?.catch(() => { /* awaited below */ });
   if (req.languages) setImmediate(() => void languages());
   const locations = await discoverRepos(req.paths, { submodules: req.submodules, signal });
   trace('discovered');
@@ -148,9 +152,11 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   progress.phase = 'history';
   report();
 
-  const cacheFile = opts.cacheFile === null ? undefined : (opts.cacheFile ?? defaultCacheFile());
+  // The first repositories' revisions and origins are asked of git while the cache opens.
+  const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
+  const starts = new Map(locations.slice(0, concurrency).map((loc) => [loc, startRepo(loc, req.rev, signal)] as const));
   const warnings: string[] = [];
-  const { cache, warning } = opts.cacheFile === null ? { cache: undefined, warning: undefined } : await InsightsCache.open(cacheFile);
+  const { cache, warning } = opening ? await opening : { cache: undefined, warning: undefined };
   if (warning) warnings.push(warning);
   trace('cache open');
 
@@ -171,10 +177,9 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   // Lines per language with no query to count: git counts the lines (git grep -c ''), no blob
   // is piped into Node.
   const gitLines = !!req.languages && matchers.length === 0 && process.env.CODE_INSIGHTS_GIT_COUNTS !== '0';
-  const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
   // With fewer repos than cores, each repo gets more than one blob reader.
   const readersPerRepo = Math.max(1, Math.min(2, Math.floor(cpus().length / Math.min(concurrency, Math.max(1, locations.length)))));
-  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards, grepNeedles, exactNeedles, gitLines };
+  const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards, grepNeedles, exactNeedles, gitLines, starts };
 
   let next = 0;
   const finishRepo = (o: RepoOutcome) => {
@@ -244,6 +249,21 @@ interface RepoContext {
   grepNeedles: { needles: string[]; ignoreCase: boolean } | undefined;
   /** Set when every query is one plain ASCII literal and none can overlap another: git grep counts them exactly. */
   exactNeedles: string[] | undefined;
+  /** Repositories whose first git calls started before the cache was open. */
+  starts: ReadonlyMap<RepoLocation, RepoStart>;
+}
+
+/** A repository's first git calls, which need no cache: its revision and origin's URL. */
+interface RepoStart {
+  head: ReturnType<typeof resolveRev>;
+  origin: Promise<string | undefined>;
+}
+
+function startRepo(loc: RepoLocation, rev: string | undefined, signal?: AbortSignal): RepoStart {
+  const start = { head: resolveRev(loc.gitDir, rev, signal), origin: originIdentity(loc.gitDir, signal) };
+  start.head.catch(() => { /* awaited in processRepo */ });
+  start.origin.catch(() => { /* awaited in processRepo */ });
+  return start;
 }
 
 async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOutcome> {
@@ -251,11 +271,12 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
   const none = (): RepoOutcome => ({ status, points: ctx.buckets.map(() => undefined) });
   try {
     trace('resolving');
-    const head = await resolveRev(loc.gitDir, ctx.req.rev, ctx.signal);
+    const start = ctx.starts.get(loc) ?? startRepo(loc, ctx.req.rev, ctx.signal);
+    const head = await start.head;
     trace('resolved rev');
-    const memo = ctx.cache && { get: (g: string) => ctx.cache!.getMeta(`root:${g}`), set: (g: string, root: string) => ctx.cache!.putMeta(`root:${g}`, root) };
-    // The identity's git calls overlap the history walk unless a filter needs it first.
-    const identity = repoIdentity(loc.gitDir, head.sha, ctx.signal, memo);
+    // The identity's git calls overlap the rest unless a filter needs it first.
+    const memo = ctx.cache && { get: (g: string) => ctx.cache!.getMeta(`root:${g}`), set: (g: string, v: string) => ctx.cache!.putMeta(`root:${g}`, v) };
+    const identity = start.origin.then((o) => o ?? rootIdentity(loc.gitDir, head.sha, ctx.signal, memo));
     identity.catch(() => { /* awaited below */ });
     if (ctx.repoFilters.length) {
       status.repo = await identity;
@@ -266,7 +287,7 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
       }
     }
     trace(`resolved ${loc.path}`);
-    const sample = await sampleCommits(loc.gitDir, head.sha, ctx.timesSec, ctx.signal);
+    const sample = await sampleWithMemo(loc.gitDir, head.sha, ctx);
     trace('sampled commits');
     const notes: string[] = [];
     if (head.detached) notes.push(`HEAD is detached at ${head.sha.slice(0, 12)}; sampling its history`);
@@ -286,6 +307,24 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
     status.error = e instanceof InsightsError ? e.message : `unexpected failure: ${(e as Error).message}`;
     return none();
   }
+}
+
+/** The sampled commits, from the cache's memo of this repository's last walk when it covers them. */
+async function sampleWithMemo(gitDir: string, headSha: string, ctx: RepoContext): Promise<Sample> {
+  const key = `sample:${gitDir}`;
+  let memo: SampleMemo | undefined;
+  try {
+    const text = ctx.cache?.getMeta(key);
+    if (text) memo = JSON.parse(text) as SampleMemo;
+  } catch {
+    memo = undefined; // an unreadable memo is only a missed shortcut
+  }
+  const known = sampleFromMemo(memo, headSha, ctx.timesSec);
+  if (known) return { commits: known };
+  const sample = await sampleCommits(gitDir, headSha, ctx.timesSec, ctx.signal);
+  const next = nextSampleMemo(memo, headSha, sample, ctx.timesSec);
+  if (ctx.cache && next) ctx.cache.putMeta(key, JSON.stringify(next));
+  return sample;
 }
 
 async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainCommit | undefined)[], notes: string[]): Promise<Map<string, UnitValue[]>> {

@@ -24,25 +24,33 @@ export function normaliseRemoteUrl(url: string): string | undefined {
   return u.slice(0, slash).toLowerCase() + u.slice(slash);
 }
 
+/** The identity from `origin`'s URL, or undefined when there is none that names a host. */
+export async function originIdentity(gitDir: string, signal?: AbortSignal): Promise<string | undefined> {
+  const r = await runGitRaw(gitDir, ['config', '--get', 'remote.origin.url'], { signal });
+  return r.code === 0 ? normaliseRemoteUrl(r.stdout.toString()) : undefined;
+}
+
 /**
- * Finding the root walks the whole first-parent chain (0.3 s on git/git), so a known root is
- * remembered per git dir and only checked to still exist there.
+ * The identity from the root of `headSha`'s first-parent chain. Finding the root walks the whole
+ * chain (0.3 s on git/git without a commit-graph), so the memo keeps the root found per git dir
+ * with the revision it was found from ("root head"): at that same revision the chain, and so its
+ * root, cannot have changed; at another the root is reused when it still exists there.
  */
-export async function repoIdentity(
+export async function rootIdentity(
   gitDir: string,
   headSha: string,
   signal?: AbortSignal,
-  memo?: { get(gitDir: string): string | undefined; set(gitDir: string, root: string): void },
+  memo?: { get(gitDir: string): string | undefined; set(gitDir: string, value: string): void },
 ): Promise<string> {
-  const r = await runGitRaw(gitDir, ['config', '--get', 'remote.origin.url'], { signal });
-  if (r.code === 0) {
-    const n = normaliseRemoteUrl(r.stdout.toString());
-    if (n) return n;
+  const [known, knownHead] = (memo?.get(gitDir) ?? '').split(' ');
+  if (known && !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(known)) return rootIdentity(gitDir, headSha, signal, memo && { get: () => undefined, set: memo.set });
+  if (known && knownHead === headSha) return `root:${known}`;
+  if (known && (await runGitRaw(gitDir, ['cat-file', '-e', `${known}^{commit}`], { signal })).code === 0) {
+    memo?.set(gitDir, `${known} ${headSha}`);
+    return `root:${known}`;
   }
-  const known = memo?.get(gitDir);
-  if (known && (await runGitRaw(gitDir, ['cat-file', '-e', `${known}^{commit}`], { signal })).code === 0) return `root:${known}`;
   const roots = await runGitRaw(gitDir, ['rev-list', '--first-parent', '--max-parents=0', headSha], { signal });
   const root = roots.stdout.toString().trim().split('\n').pop() || headSha;
-  memo?.set(gitDir, root);
+  memo?.set(gitDir, `${root} ${headSha}`);
   return `root:${root}`;
 }

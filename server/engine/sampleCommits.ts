@@ -16,6 +16,48 @@ export interface Sample {
   commits: (ChainCommit | undefined)[];
   /** Set when the first-parent chain ended at a shallow boundary before the oldest time found a commit. */
   shallowCut?: ChainCommit;
+  /** The first commit of the walk: the sampled revision itself, with its committer time. */
+  head?: ChainCommit;
+}
+
+/**
+ * What one revision's walk settled, kept per repository so that a rerun at the same revision
+ * needs no walk: the commit of a time never changes once its first-parent chain is known (the
+ * objects are immutable), and every time at or after the revision's own committer time gets the
+ * revision itself. Bucket times are aligned to the step, so reruns ask the same ones; only the
+ * newest (the end, "now" by default) moves, and it is at or after the revision's time.
+ */
+export interface SampleMemo {
+  head: string;
+  headTime: number;
+  /** time (seconds) → [sha, committer time], or null: no commit that early (the chain's root is later). */
+  at: Record<string, [string, number] | null>;
+}
+
+/** The commits of `timesSec` from a memo of `head`'s walk, or undefined when any time is not in it. */
+export function sampleFromMemo(memo: SampleMemo | undefined, head: string, timesSec: number[]): (ChainCommit | undefined)[] | undefined {
+  if (!memo || memo.head !== head || typeof memo.headTime !== 'number' || typeof memo.at !== 'object' || memo.at === null) return undefined;
+  const out: (ChainCommit | undefined)[] = [];
+  for (const t of timesSec) {
+    if (t >= memo.headTime) out.push({ sha: memo.head, time: memo.headTime });
+    else if (Object.prototype.hasOwnProperty.call(memo.at, t)) {
+      const a = memo.at[t];
+      out.push(a ? { sha: a[0], time: a[1] } : undefined);
+    } else return undefined;
+  }
+  return out;
+}
+
+/** The memo after a walk of `head`: none when the walk stopped at a shallow boundary (a fetch may extend it). */
+export function nextSampleMemo(prev: SampleMemo | undefined, head: string, sample: Sample, timesSec: number[]): SampleMemo | undefined {
+  if (sample.shallowCut || !sample.head || sample.head.sha !== head) return undefined;
+  const keep = prev && prev.head === head && prev.at && Object.keys(prev.at).length < 4096 ? prev.at : {};
+  const at: SampleMemo['at'] = { ...keep };
+  timesSec.forEach((t, i) => {
+    const c = sample.commits[i];
+    at[t] = c ? [c.sha, c.time] : null;
+  });
+  return { head, headTime: sample.head.time, at };
 }
 
 /** The revision a repo is sampled at: the user's, else origin/HEAD's target, else HEAD. */
@@ -50,6 +92,7 @@ export function sampleCommits(gitDir: string, sha: string, timesSec: number[], s
     const order = timesSec.map((t, i) => i).sort((a, b) => timesSec[a] - timesSec[b]);
     let unsettled = order.length;
     let last: ChainCommit | undefined;
+    let first: ChainCommit | undefined;
     let finished = false;
     const child = spawnGit(gitDir, ['rev-list', '--first-parent', '--timestamp', sha]);
     const stderr: Buffer[] = [];
@@ -62,6 +105,7 @@ export function sampleCommits(gitDir: string, sha: string, timesSec: number[], s
       const sp = line.indexOf(' ');
       const c: ChainCommit = { time: Number(line.slice(0, sp)), sha: line.slice(sp + 1) };
       last = c;
+      first ??= c;
       // Unsettled times are always the smallest ones: settle from the largest down.
       while (unsettled > 0 && timesSec[order[unsettled - 1]] >= c.time) {
         commits[order[unsettled - 1]] = c;
@@ -88,7 +132,7 @@ export function sampleCommits(gitDir: string, sha: string, timesSec: number[], s
           if (parents && /^parent /m.test(parents.stdout.toString())) shallowCut = last;
         }
       }
-      resolve({ commits, shallowCut });
+      resolve({ commits, shallowCut, head: first });
     });
   });
 }

@@ -27,8 +27,11 @@ function wasmCandidates(file: string): string[] {
 export function loadSqlJs(): Promise<SqlJsStatic> {
   // SQLite's few queries per run do not need optimised wasm; V8's optimising tier-up of the
   // whole module stalled the event loop for up to 0.5 s on a busy 2-core machine (measured
-  // with CODE_INSIGHTS_TRACE), so the baseline compiler alone compiles it.
-  if (!sqlPromise) setFlagsFromString('--liftoff-only');
+  // with CODE_INSIGHTS_TRACE), so the baseline compiler alone compiles it. And all of it at
+  // once: compiled lazily, each function on its first call, the first query of a run compiled
+  // on the main thread (30 ms); compiled eagerly, WebAssembly.instantiate does it on V8's
+  // background threads while git answers.
+  if (!sqlPromise) setFlagsFromString('--liftoff-only --no-wasm-lazy-compilation');
   sqlPromise ??= initSqlJs({ locateFile: (f: string) => wasmCandidates(f).find((p) => existsSync(p)) ?? f });
   return sqlPromise;
 }
