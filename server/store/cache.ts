@@ -27,11 +27,11 @@ function wasmCandidates(file: string): string[] {
 export function loadSqlJs(): Promise<SqlJsStatic> {
   // SQLite's few queries per run do not need optimised wasm; V8's optimising tier-up of the
   // whole module stalled the event loop for up to 0.5 s on a busy 2-core machine (measured
-  // with CODE_INSIGHTS_TRACE), so the baseline compiler alone compiles it. And all of it at
-  // once: compiled lazily, each function on its first call, the first query of a run compiled
-  // on the main thread (30 ms); compiled eagerly, WebAssembly.instantiate does it on V8's
-  // background threads while git answers.
-  if (!sqlPromise) setFlagsFromString('--liftoff-only --no-wasm-lazy-compilation');
+  // with CODE_INSIGHTS_TRACE), so the baseline compiler alone compiles it. (Compiling all of it
+  // up front on V8's background threads instead of each function on first call measured the
+  // same on a warm rerun: 298 vs 301 ms, median of 21 interleaved; so did starting that compile
+  // in the bin before the bundle loads: 338 vs 302 ms.)
+  if (!sqlPromise) setFlagsFromString('--liftoff-only');
   sqlPromise ??= initSqlJs({ locateFile: (f: string) => wasmCandidates(f).find((p) => existsSync(p)) ?? f });
   return sqlPromise;
 }
