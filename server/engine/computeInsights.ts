@@ -274,20 +274,29 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
     const start = ctx.starts.get(loc) ?? startRepo(loc, ctx.req.rev, ctx.signal);
     const head = await start.head;
     trace('resolved rev');
-    // The identity's git calls overlap the rest unless a filter needs it first.
+    // The identity's git calls overlap the rest unless a filter needs it first. Without a filter,
+    // a root remembered at an older revision waits for the commits' walk: when that walk reached
+    // the older revision, the chain and so its root are the same, and git need not be asked.
     const memo = ctx.cache && { get: (g: string) => ctx.cache!.getMeta(`root:${g}`), set: (g: string, v: string) => ctx.cache!.putMeta(`root:${g}`, v) };
-    const identity = start.origin.then((o) => o ?? rootIdentity(loc.gitDir, head.sha, ctx.signal, memo));
+    const rememberedAt = memo?.get(loc.gitDir)?.split(' ')[1];
+    let sampling: Promise<Sample> | undefined;
+    const identity = start.origin.then((o) => {
+      if (o) return o;
+      if (sampling && rememberedAt && rememberedAt !== head.sha) return sampling.then((s) => rootIdentity(loc.gitDir, head.sha, ctx.signal, memo, s.stoppedAt));
+      return rootIdentity(loc.gitDir, head.sha, ctx.signal, memo);
+    });
     identity.catch(() => { /* awaited below */ });
     if (ctx.repoFilters.length) {
       status.repo = await identity;
-    trace('identity');
+      trace('identity');
       if (!ctx.repoFilters.some((r) => r.test(status.repo) || r.test(loc.path))) {
         status.warning = 'excluded by the repository filter';
         return none();
       }
     }
     trace(`resolved ${loc.path}`);
-    const sample = await sampleWithMemo(loc.gitDir, head.sha, ctx);
+    sampling = sampleWithMemo(loc.gitDir, head.sha, ctx);
+    const sample = await sampling;
     trace('sampled commits');
     const notes: string[] = [];
     if (head.detached) notes.push(`HEAD is detached at ${head.sha.slice(0, 12)}; sampling its history`);
@@ -321,7 +330,14 @@ async function sampleWithMemo(gitDir: string, headSha: string, ctx: RepoContext)
   }
   const known = sampleFromMemo(memo, headSha, ctx.timesSec);
   if (known) return { commits: known };
-  const sample = await sampleCommits(gitDir, headSha, ctx.timesSec, ctx.signal);
+  // A new revision on top of the remembered one (new commits pulled): only the new commits are
+  // walked; the times none of them settles have the commit they had along the old revision.
+  let sample = await sampleCommits(gitDir, headSha, ctx.timesSec, ctx.signal, memo && memo.head !== headSha ? memo.head : undefined);
+  if (sample.stoppedAt) {
+    const rest = sampleFromMemo(memo, sample.stoppedAt, ctx.timesSec);
+    if (rest && sample.head) sample = { commits: sample.commits.map((c, i) => c ?? rest[i]), head: sample.head, stoppedAt: sample.stoppedAt };
+    else sample = await sampleCommits(gitDir, headSha, ctx.timesSec, ctx.signal);
+  }
   const next = nextSampleMemo(memo, headSha, sample, ctx.timesSec);
   if (ctx.cache && next) ctx.cache.putMeta(key, JSON.stringify(next));
   return sample;
@@ -407,8 +423,13 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
   // is inflated by the same git process and its delta base cache; dealt out in turn, both
   // readers would inflate the same bases.
   const pathOf = new Map<string, string>();
+  // A handful of blobs (one new commit) gets one reader: each git start costs more than it saves.
+  let readerCap = ctx.readersPerRepo;
+  const startReaders = () => {
+    while (readers.length < readerCap) readers.push(new CatFile(loc.gitDir, true, signal));
+  };
   const readNow = (oid: string) => {
-    while (readers.length < ctx.readersPerRepo) readers.push(new CatFile(loc.gitDir, true, signal));
+    startReaders();
     ctx.progress.blobsTotal++;
     const path = pathOf.get(oid);
     readers[(path === undefined ? turn++ : pathHash(path)) % readers.length].request(oid, onContent);
@@ -599,6 +620,11 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
       }
     }
     trace(`grep prefilter: ${filtered ? `${announced.size} of ${chunk.length}` : 'not used'}`);
+    if (!filtered && !worthIt && chunk.length > 0) {
+      // Read whole: the reader starts now, while the sizes of blobs a diff named are asked.
+      if (readers.length === 0) readerCap = 1;
+      startReaders();
+    }
     for (const oid of chunk) {
       if (announced.has(oid)) continue;
       if (filtered) ruleOut(oid);

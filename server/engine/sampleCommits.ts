@@ -18,6 +18,8 @@ export interface Sample {
   shallowCut?: ChainCommit;
   /** The first commit of the walk: the sampled revision itself, with its committer time. */
   head?: ChainCommit;
+  /** Set when the walk stopped at `stopAt`: the times still undefined are settled along its chain. */
+  stoppedAt?: string;
 }
 
 /**
@@ -82,8 +84,12 @@ export async function resolveRev(gitDir: string, rev: string | undefined, signal
   throw new InsightsError('NO_COMMITS', `the repository has no commits yet${branch ? ` (branch ${branch} is unborn)` : ''}`);
 }
 
-/** Picks the commit of each time (seconds) along the first-parent chain of `sha`. */
-export function sampleCommits(gitDir: string, sha: string, timesSec: number[], signal?: AbortSignal): Promise<Sample> {
+/**
+ * Picks the commit of each time (seconds) along the first-parent chain of `sha`. With `stopAt`,
+ * the walk ends where it reaches that commit (one whose own walk is remembered), leaving the
+ * times no newer commit settled undefined.
+ */
+export function sampleCommits(gitDir: string, sha: string, timesSec: number[], signal?: AbortSignal, stopAt?: string): Promise<Sample> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new AbortedError());
     const commits: (ChainCommit | undefined)[] = timesSec.map(() => undefined);
@@ -94,6 +100,7 @@ export function sampleCommits(gitDir: string, sha: string, timesSec: number[], s
     let last: ChainCommit | undefined;
     let first: ChainCommit | undefined;
     let finished = false;
+    let stoppedAt: string | undefined;
     const child = spawnGit(gitDir, ['rev-list', '--first-parent', '--timestamp', sha]);
     const stderr: Buffer[] = [];
     child.stderr!.on('data', (b: Buffer) => stderr.push(b));
@@ -104,6 +111,12 @@ export function sampleCommits(gitDir: string, sha: string, timesSec: number[], s
       if (finished) return;
       const sp = line.indexOf(' ');
       const c: ChainCommit = { time: Number(line.slice(0, sp)), sha: line.slice(sp + 1) };
+      if (c.sha === stopAt) {
+        finished = true;
+        stoppedAt = c.sha;
+        child.kill('SIGTERM');
+        return;
+      }
       last = c;
       first ??= c;
       // Unsettled times are always the smallest ones: settle from the largest down.
@@ -132,7 +145,7 @@ export function sampleCommits(gitDir: string, sha: string, timesSec: number[], s
           if (parents && /^parent /m.test(parents.stdout.toString())) shallowCut = last;
         }
       }
-      resolve({ commits, shallowCut, head: first });
+      resolve({ commits, shallowCut, head: first, ...(stoppedAt ? { stoppedAt } : {}) });
     });
   });
 }

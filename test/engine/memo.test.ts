@@ -72,6 +72,21 @@ test('a rerun at the same revision walks no history, also with a later end in th
   assertCommits(r, moved.r);
   assert.equal(moved.r.series[0].points.at(-1)!.value, 0);
   assert.equal(moved.r.repos[0].repo, first.r.repos[0].repo, 'same root, same identity');
+  // Two more on top, one dated before its parent (clock skew): walked back to the remembered
+  // revision only, the older times keep the commits they had.
+  r.commit('2026-02-11T12:00:00Z', { 'a.txt': 'TODO\n' });
+  r.commit('2026-02-04T12:00:00Z', { 'a.txt': 'TODO\nTODO\n' });
+  const ahead = await run(weekly(r.dir, '2026-02-12T00:00:00Z'), cache);
+  assertCommits(r, ahead.r);
+  assert.ok(!ahead.calls.some((c) => / cat-file -e |--max-parents=0/.test(` ${c} `)), `the root needs no git once the walk reached the remembered revision: ${ahead.calls.join(' | ')}`);
+  assert.equal(ahead.r.repos[0].repo, first.r.repos[0].repo);
+  // History rewritten (reset and new commits): the remembered revision is not on the new chain.
+  r.git(['reset', '-q', '--hard', 'HEAD~4']);
+  r.commit('2026-02-10T09:00:00Z', { 'b.txt': 'TODO TODO\n' });
+  const rewritten = await run(weekly(r.dir, '2026-02-12T00:00:00Z'), cache);
+  assertCommits(r, rewritten.r);
+  const fresh = await computeInsights(weekly(r.dir, '2026-02-12T00:00:00Z'), { cacheFile: null });
+  assert.deepEqual(rewritten.r.series, fresh.series);
 });
 
 test('a shallow clone deepened later: the rerun sees the whole history, not the memo of the cut one', async () => {
