@@ -1,6 +1,6 @@
 // The pipeline: discover repos ► sample commits per bucket ► diff trees between consecutive
 // sampled commits ► read each new blob once ► count every query in one pass ► running totals.
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import type { LanguageCount, LanguagesPoint, Progress, RepoPoint, RepoStatus, SeriesResult } from '../../protocol/insights';
 import type { ComputeOptions, ComputeRequest, ComputeResult, SeriesSpec } from './api';
 import { bucketTimes, type Bucket } from './buckets';
@@ -140,8 +140,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const report = () => opts.onProgress?.({ ...progress });
   report();
   trace('start');
-  // Loaded while git answers the discovery, instead of on the path of the tree walk: the
-  // cache's wasm compiles on V8's background threads meanwhile.
+  // Opened, and the language tables loaded, while git answers the discovery.
   const cacheFile = opts.cacheFile === null ? undefined : (opts.cacheFile ?? defaultCacheFile());
   const opening = opts.cacheFile === null ? undefined : InsightsCache.open(cacheFile);
   opening?.catch(() => { /* awaited below */ });
@@ -153,7 +152,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   report();
 
   // The first repositories' revisions and origins are asked of git while the cache opens.
-  const concurrency = Math.max(1, opts.concurrency ?? cpus().length);
+  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
   const starts = new Map(locations.slice(0, concurrency).map((loc) => [loc, startRepo(loc, req.rev, signal)] as const));
   const warnings: string[] = [];
   const { cache, warning } = opening ? await opening : { cache: undefined, warning: undefined };
@@ -178,7 +177,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   // is piped into Node.
   const gitLines = !!req.languages && matchers.length === 0 && process.env.CODE_INSIGHTS_GIT_COUNTS !== '0';
   // With fewer repos than cores, each repo gets more than one blob reader.
-  const readersPerRepo = Math.max(1, Math.min(2, Math.floor(cpus().length / Math.min(concurrency, Math.max(1, locations.length)))));
+  const readersPerRepo = Math.max(1, Math.min(2, Math.floor(availableParallelism() / Math.min(concurrency, Math.max(1, locations.length)))));
   const ctx: RepoContext = { req, units, matchers, buckets, timesSec, cache, maxLimit, needLines, stats, progress, report, signal, repoFilters, readersPerRepo, guards, grepNeedles, exactNeedles, gitLines, starts };
 
   let next = 0;
@@ -637,8 +636,8 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
   // way, both processes inflate the same delta bases and the second core buys little.
   const searchAll = (): Promise<void> => {
     trace('search start');
-    const parts = Math.max(1, Math.min(cpus().length, 8, Math.floor(toGrep.length / grepPrefilterMinBlobs())));
-    if (parts === 1) return searchChunk(toGrep, cpus().length);
+    const parts = Math.max(1, Math.min(availableParallelism(), 8, Math.floor(toGrep.length / grepPrefilterMinBlobs())));
+    if (parts === 1) return searchChunk(toGrep, availableParallelism());
     const chunks: string[][] = Array.from({ length: parts }, () => []);
     toGrep.forEach((oid, i) => chunks[pathHash(toGrepPath[i]) % parts].push(oid));
     return Promise.all(chunks.map((c) => searchChunk(c, 1))).then(() => undefined);

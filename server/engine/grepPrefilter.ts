@@ -5,7 +5,7 @@
 // matcher. `countLiterals` is exact for the needles the caller proved it may use.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { runGit, spawnGit } from './git';
@@ -120,7 +120,7 @@ export async function blobsContaining(
   ignoreCase: boolean,
   onCandidate: (oid: string) => void,
   signal?: AbortSignal,
-  threads = cpus().length,
+  threads = availableParallelism(),
 ): Promise<void> {
   await inTempRepo(gitDir, oids, signal, async (temp, env, tree) => {
     const args = ['-c', 'core.attributesFile=/dev/null', '-c', `grep.threads=${threads}`, 'grep', '-l', '-z', '--no-color', '--no-textconv', '-F', ...(ignoreCase ? ['-i'] : []), ...needles.flatMap((n) => ['-e', n]), tree];
@@ -161,7 +161,7 @@ export async function countLiterals(
   needles: string[],
   onCounts: (oid: string, counts: LiteralCounts[]) => void,
   signal?: AbortSignal,
-  threads = cpus().length,
+  threads = availableParallelism(),
   onProgress?: (searched: number) => void,
 ): Promise<void> {
   await inTempRepo(gitDir, oids, signal, async (temp, env, tree, rank) => {
@@ -252,7 +252,7 @@ export async function countLinesByGit(
   gitDir: string,
   oids: string[],
   signal?: AbortSignal,
-  threads = cpus().length,
+  threads = availableParallelism(),
   onProgress?: (searched: number) => void,
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
