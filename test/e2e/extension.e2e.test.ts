@@ -15,6 +15,8 @@ import {
   launchBrowser,
   openWorkbench,
   prerequisiteGate,
+  quickInput,
+  quickInputText,
   ROOT,
   runCommand,
   screenshot,
@@ -124,7 +126,15 @@ test('Export CSV writes exactly what the command line prints for the same defini
   await answer(page, 'Export which insight', 'TODO fixed end');
   // The save dialog (VS Code's simple file dialog in code-server): replace the path and accept.
   await answer(page, 'Export "TODO fixed end" as CSV', out);
-  await waitFor('the exported file', async () => (existsSync(out) ? true : undefined), 20_000);
+  // Under load the simple file dialog can miss an Enter that comes while it is still taking in
+  // the typed path (seen once in CI): while it stays open showing that path, Enter again.
+  await waitFor('the exported file', async () => {
+    if (existsSync(out)) return true;
+    const dialog = await quickInputText(page);
+    if (dialog.includes('as CSV') && (await quickInput(page).locator('.quick-input-box input').inputValue().catch(() => '')) === out) await page.keyboard.press('Enter');
+    await page.waitForTimeout(500);
+    return undefined;
+  }, 30_000);
   await screenshot(page, '05-exported');
   const cli = execFileSync(process.execPath, [join(ROOT, 'bin', 'code-insights.js'), 'series', ws, '-q', 'TODO', '--step', 'month', '--points', '3', '--end', '2026-03-01T00:00:00Z', '--format', 'csv', '--no-cache'], { encoding: 'utf8' });
   assert.equal(readFileSync(out, 'utf8'), cli);

@@ -159,7 +159,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
-const quickInput = (page: Page) => page.locator('.quick-input-widget');
+export const quickInput = (page: Page) => page.locator('.quick-input-widget');
 
 /**
  * Runs a command by its palette title (for example "Code Insights: New Insight"). Retries while
