@@ -2,6 +2,7 @@
 // three series, 52 weekly buckets, repositories named team<r%100>/service-<r>, values derived
 // from the indices so any run can be reproduced and checked.
 import { readFileSync } from 'node:fs';
+import { Client } from 'pg';
 import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
 
 export const BUCKETS = 52;
@@ -43,4 +44,15 @@ export function procCpu(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** Drops and creates database `name` on the server of `adminUrl`; its URL and the still-connected admin client. */
+export async function freshDatabase(adminUrl: string, name: string): Promise<{ url: string; admin: Client }> {
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return { url: u.href, admin };
 }

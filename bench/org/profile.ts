@@ -6,12 +6,11 @@
 //   node --import tsx bench/org/profile.ts                 # 4,000 repos × 3 series × 52 buckets
 //   BENCH_REPOS=1000 DATABASE_URL=postgres://… node --import tsx bench/org/profile.ts
 import { loadavg } from 'node:os';
-import { Client } from 'pg';
 import { validatePushPointsRequest, type OrgPoint, type SeriesDefinition } from '../../protocol/org';
 import { openDb } from '../../org/db';
 import { migrate } from '../../org/migrate';
 import { createOrg, dedupePoints, ingest } from '../../org/store';
-import { DEFS, pointsFrom, procCpu } from './data';
+import { DEFS, freshDatabase, pointsFrom, procCpu } from './data';
 
 const ADMIN = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const REPOS = Number(process.env.BENCH_REPOS ?? 4000);
@@ -32,13 +31,8 @@ function bodies(): string[] {
 
 async function main() {
   const name = 'ci_org_profile';
-  const admin = new Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(ADMIN);
-  u.pathname = `/${name}`;
-  const db = await openDb({ databaseUrl: u.href, poolSize: 1 });
+  const { url, admin } = await freshDatabase(ADMIN, name);
+  const db = await openDb({ databaseUrl: url, poolSize: 1 });
   try {
     await migrate(db);
     const org = await createOrg(db, 'profile');

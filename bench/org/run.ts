@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { OrgPoint, PushPointsRequest } from '../../protocol/org';
-import { BUCKETS, DEFS, TIMES, pointsFrom, procCpu } from './data';
+import { BUCKETS, DEFS, TIMES, freshDatabase, pointsFrom, procCpu } from './data';
 import { openDb } from '../../org/db';
 import { migrate } from '../../org/migrate';
 import { createOrg, createToken, filteredReadSql } from '../../org/store';
@@ -75,14 +75,8 @@ async function startService(url: string): Promise<{ child: ChildProcess; base: s
 
 async function main() {
   const dbName = 'ci_org_bench';
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${dbName}`);
+  const { url, admin } = await freshDatabase(ADMIN_URL, dbName);
   await admin.end();
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${dbName}`;
-  const url = u.href;
 
   const db = await openDb({ databaseUrl: url });
   await migrate(db);

@@ -274,16 +274,11 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
     const head = await start.head;
     trace('resolved rev');
     // The identity's git calls overlap the rest unless a filter needs it first. Without a filter,
-    // a root remembered at an older revision waits for the commits' walk: when that walk reached
-    // the older revision, the chain and so its root are the same, and git need not be asked.
+    // the commits' walk (below) also tells whether a root remembered at an older revision is
+    // still this chain's.
     const memo = ctx.cache && { get: (g: string) => ctx.cache!.getMeta(`root:${g}`), set: (g: string, v: string) => ctx.cache!.putMeta(`root:${g}`, v) };
-    const rememberedAt = memo?.get(loc.gitDir)?.split(' ')[1];
     let sampling: Promise<Sample> | undefined;
-    const identity = start.origin.then((o) => {
-      if (o) return o;
-      if (sampling && rememberedAt && rememberedAt !== head.sha) return sampling.then((s) => rootIdentity(loc.gitDir, head.sha, ctx.signal, memo, s.stoppedAt));
-      return rootIdentity(loc.gitDir, head.sha, ctx.signal, memo);
-    });
+    const identity = start.origin.then((o) => o ?? rootIdentity(loc.gitDir, head.sha, ctx.signal, memo, () => sampling?.then((s) => s.stoppedAt)));
     identity.catch(() => { /* awaited below */ });
     if (ctx.repoFilters.length) {
       status.repo = await identity;

@@ -33,8 +33,9 @@ export async function originIdentity(gitDir: string, signal?: AbortSignal): Prom
 /**
  * The identity from the root of `headSha`'s first-parent chain. Finding the root walks the whole
  * chain (0.3 s on git/git without a commit-graph), so the memo keeps the root found per git dir
- * with the revision it was found from ("root head"): at that same revision the chain, and so its
- * root, cannot have changed, nor at a revision whose chain passes through it (`onChainOf`); at
+ * with the revision it was found from ("root head"). At that same revision the chain, and so its
+ * root, cannot have changed; nor at one whose chain the caller's own walk followed to it
+ * (`walkedTo`: where the caller's walk of headSha's chain stopped, asked only when needed); at
  * another the root is reused when it still exists there.
  */
 export async function rootIdentity(
@@ -42,19 +43,16 @@ export async function rootIdentity(
   headSha: string,
   signal?: AbortSignal,
   memo?: { get(gitDir: string): string | undefined; set(gitDir: string, value: string): void },
-  onChainOf?: string,
+  walkedTo?: () => Promise<string | undefined> | undefined,
 ): Promise<string> {
   const [known, knownHead] = (memo?.get(gitDir) ?? '').split(' ');
-  if (known && !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(known)) return rootIdentity(gitDir, headSha, signal, memo && { get: () => undefined, set: memo.set });
-  if (known && knownHead === headSha) return `root:${known}`;
-  // `onChainOf`: a commit on headSha's first-parent chain (the caller walked to it).
-  if (known && knownHead === onChainOf) {
-    memo?.set(gitDir, `${known} ${headSha}`);
-    return `root:${known}`;
-  }
-  if (known && (await runGitRaw(gitDir, ['cat-file', '-e', `${known}^{commit}`], { signal })).code === 0) {
-    memo?.set(gitDir, `${known} ${headSha}`);
-    return `root:${known}`;
+  if (known && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(known)) {
+    if (knownHead === headSha) return `root:${known}`;
+    const sameChain = knownHead !== undefined && (await walkedTo?.()) === knownHead;
+    if (sameChain || (await runGitRaw(gitDir, ['cat-file', '-e', `${known}^{commit}`], { signal })).code === 0) {
+      memo?.set(gitDir, `${known} ${headSha}`);
+      return `root:${known}`;
+    }
   }
   const roots = await runGitRaw(gitDir, ['rev-list', '--first-parent', '--max-parents=0', headSha], { signal });
   const root = roots.stdout.toString().trim().split('\n').pop() || headSha;
