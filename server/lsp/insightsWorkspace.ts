@@ -91,6 +91,17 @@ export class InsightsWorkspace {
     return true;
   }
 
+  /** Is `text` what the definitions file at this URI holds on disk? */
+  async isSavedText(uri: string, text: string): Promise<boolean> {
+    const folder = this.folders.find((f) => definitionsUri(f) === uri);
+    if (!folder) return false;
+    try {
+      return (await readFile(join(folder.path, DEFINITIONS_PATH), 'utf8')) === text;
+    } catch {
+      return false;
+    }
+  }
+
   async setOpenText(uri: string, text: string | undefined): Promise<boolean> {
     if (text === undefined) this.openTexts.delete(uri);
     else this.openTexts.set(uri, text);

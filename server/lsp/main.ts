@@ -112,17 +112,21 @@ connection.onNotification(SettingsNotification.type, (s) => {
 });
 
 // Definitions edited in the editor (unsaved) or on disk: re-read, re-publish, recompute.
+// Unsaved text is listed and diagnosed at once but computes nothing until it is saved. Text that
+// is the file's own does compute: the editor reloaded it after a change on disk, which may
+// arrive after the file watcher's event (which then found the editor's older text), or it was
+// just saved. Closing the editor leaves the file's text, which computes too.
 documents.onDidChangeContent((e) => {
   if (!isDefinitionsUri(e.document.uri)) return;
   const text = e.document.getText();
   void queueReload(async () => {
-    if (await ws.setOpenText(e.document.uri, text)) definitionsChanged(false);
+    if (await ws.setOpenText(e.document.uri, text)) definitionsChanged(await ws.isSavedText(e.document.uri, text));
   });
 });
 documents.onDidClose((e) => {
   if (!isDefinitionsUri(e.document.uri)) return;
   void queueReload(async () => {
-    if (await ws.setOpenText(e.document.uri, undefined)) definitionsChanged(false);
+    if (await ws.setOpenText(e.document.uri, undefined)) definitionsChanged();
   });
 });
 connection.onDidChangeWatchedFiles((e) => {

@@ -198,6 +198,42 @@ test('with autoCompute, a changed definition is recomputed on its own and the cl
   }
 });
 
+test('with autoCompute, an insight added on disk while the file is open in the editor is computed, whatever order the events come in', { timeout: 30_000 }, async () => {
+  const good = readFileSync(defsFile, 'utf8');
+  try {
+    await withServer(async (s) => {
+      const lists: InsightSummary[][] = [];
+      const done = (pred: (i: InsightSummary[]) => boolean) => new Promise<InsightSummary[]>((resolve) => {
+        s.conn.onNotification(InsightsChangedNotification.type, ({ insights }) => { lists.push(insights); if (pred(insights)) resolve(insights); });
+      });
+      await done((l) => l.length === 2 && l.every((i) => i.state === 'done'));
+      // The editor holds the file (as after "New Insight", which opens it).
+      await s.conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: defsUri, languageId: 'jsonc', version: 1, text: good } });
+      // Another program adds an insight on disk. VS Code's file watcher reports it first, while
+      // the editor still shows the old text (which wins over the disk): nothing new yet...
+      const added = { insights: [...DEFS.insights, { ...DEFS.insights[0], id: 'fixme', title: 'FIXMEs', queries: ['TODO t'] }] };
+      const text = JSON.stringify(added, null, 2);
+      writeFileSync(defsFile, text);
+      const computed = done((l) => l.find((i) => i.id === 'fixme')?.state === 'done');
+      await s.conn.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: defsUri, type: 2 }] });
+      // ...then the editor reloads the file's new text: it is saved text, so it computes.
+      await s.conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: defsUri, version: 2 }, contentChanges: [{ text }] });
+      const list = await computed;
+      assert.equal(list.find((i) => i.id === 'fixme')!.latest!.value, 1, '"TODO two" in alpha/a.ts');
+
+      // Unsaved typing still computes nothing: an edit that is not on disk stays "not computed".
+      const typed = JSON.stringify({ insights: [...added.insights, { ...DEFS.insights[0], id: 'typing', title: 'Typing', queries: ['one'] }] });
+      const listed = done((l) => l.some((i) => i.id === 'typing'));
+      await s.conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: defsUri, version: 3 }, contentChanges: [{ text: typed }] });
+      assert.equal((await listed).find((i) => i.id === 'typing')!.state, 'idle');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(lists.every((l) => l.find((i) => i.id === 'typing')?.state !== 'computing'), 'unsaved text was not computed');
+    }, { autoCompute: true }, { workDoneProgress: true });
+  } finally {
+    writeFileSync(defsFile, good);
+  }
+});
+
 test('user-settings insights are listed and computed over the workspace folders', async () => {
   await withServer(async ({ conn }) => {
     await conn.sendNotification(SettingsNotification.type, {
