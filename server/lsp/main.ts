@@ -145,7 +145,9 @@ function definitionsChanged(compute = true): void {
   if (!compute || !settings.autoCompute || !settings.trusted) return;
   // Only insights whose definition is new or changed: an edit to one insight leaves the others alone.
   const now = new Map(ws.insights().map((i) => [i.key, JSON.stringify(i.def)]));
-  const stale = [...now].filter(([k, d]) => lastDefinitions.get(k) !== d || !ws.result(k)).map(([k]) => k);
+  // An insight without a result is computed unless a computation of it is already under way
+  // (a settings change during the first computation started a second one of the same insight).
+  const stale = [...now].filter(([k, d]) => lastDefinitions.get(k) !== d || (!ws.result(k) && !queued.has(k))).map(([k]) => k);
   lastDefinitions = now;
   if (stale.length) void runCompute(stale, undefined, undefined).catch((err) => log(`automatic compute failed: ${describe(err)}`));
 }
@@ -245,15 +247,25 @@ connection.onRequest(ComputeInsightsRequest.type, async (params, token) => {
  * cancel button, or insights/cancel) aborts the engine through an AbortSignal; a cancelled
  * request answers RequestCancelled and keeps the previous results.
  */
+/** Insights a runCompute call will compute or is computing, with how many calls have them. */
+const queued = new Map<string, number>();
+
 async function runCompute(keys: string[], token: CancellationToken | undefined, reporter: WorkDoneProgressReporter | undefined): Promise<InsightResult[]> {
   const ac = new AbortController();
   running.add(ac);
+  for (const k of keys) queued.set(k, (queued.get(k) ?? 0) + 1);
+  const unqueue = (k: string) => {
+    const n = (queued.get(k) ?? 0) - 1;
+    if (n > 0) queued.set(k, n);
+    else queued.delete(k);
+  };
+  const left = new Set(keys);
   token?.onCancellationRequested(() => ac.abort());
-  if (!reporter && canCreateProgress) reporter = await connection.window.createWorkDoneProgress().catch(() => undefined);
-  reporter?.begin('Code Insights', 0, `computing ${keys.length} insight(s)`, true);
-  (reporter as { token?: CancellationToken } | undefined)?.token?.onCancellationRequested(() => ac.abort());
   const results: InsightResult[] = [];
   try {
+    if (!reporter && canCreateProgress) reporter = await connection.window.createWorkDoneProgress().catch(() => undefined);
+    reporter?.begin('Code Insights', 0, `computing ${keys.length} insight(s)`, true);
+    (reporter as { token?: CancellationToken } | undefined)?.token?.onCancellationRequested(() => ac.abort());
     for (const [i, key] of keys.entries()) {
       if (ac.signal.aborted) break;
       const insight = ws.find(key);
@@ -269,10 +281,13 @@ async function runCompute(keys: string[], token: CancellationToken | undefined, 
       }
       ws.setResult(result);
       ws.setState(key, result.error ? 'failed' : 'done', result.error?.message);
+      left.delete(key);
+      unqueue(key);
       results.push(result);
       notifyList();
     }
   } finally {
+    for (const k of left) unqueue(k);
     running.delete(ac);
     reporter?.done();
   }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CancellationTokenSource, DidChangeWatchedFilesNotification, DidChangeTextDocumentNotification, DidOpenTextDocumentNotification, LSPErrorCodes, ResponseError, WorkDoneProgress, type WorkDoneProgressBegin, type WorkDoneProgressEnd, type WorkDoneProgressReport } from 'vscode-languageserver-protocol/node';
+import { CancellationTokenSource, DidChangeWatchedFilesNotification, LogMessageNotification, DidChangeTextDocumentNotification, DidOpenTextDocumentNotification, LSPErrorCodes, ResponseError, WorkDoneProgress, type WorkDoneProgressBegin, type WorkDoneProgressEnd, type WorkDoneProgressReport } from 'vscode-languageserver-protocol/node';
 import {
   CancelComputeRequest,
   ComputeInsightsRequest,
@@ -232,6 +232,28 @@ test('with autoCompute, an insight added on disk while the file is open in the e
   } finally {
     writeFileSync(defsFile, good);
   }
+});
+
+test('with autoCompute, a settings change during the first computation does not start a second one of the same insights', { timeout: 30_000 }, async () => {
+  await withServer(async (s) => {
+    const computed: string[] = [];
+    s.conn.onNotification(LogMessageNotification.type, ({ message }) => { if (message.startsWith('computed ')) computed.push(message); });
+    let sent = false;
+    const done = new Promise<void>((resolve) => {
+      s.conn.onNotification(InsightsChangedNotification.type, ({ insights }) => {
+        // The first computation is under way: settings arrive (as when connecting to an org server).
+        if (!sent && insights.some((i) => i.state === 'computing')) {
+          sent = true;
+          void s.conn.sendNotification(SettingsNotification.type, { cacheFile, autoCompute: true, trusted: true, insights: [] });
+        }
+        if (sent && insights.length === 2 && insights.every((i) => i.state === 'done')) resolve();
+      });
+    });
+    await done;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(sent);
+    assert.equal(computed.length, 2, `each insight computed once:\n${computed.join('\n')}`);
+  }, { autoCompute: true }, { workDoneProgress: true });
 });
 
 test('user-settings insights are listed and computed over the workspace folders', async () => {
