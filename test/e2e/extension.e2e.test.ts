@@ -11,6 +11,7 @@ import {
   answer,
   ensureVsix,
   extensionLog,
+  failureContext,
   insightsServerPids,
   launchBrowser,
   openWorkbench,
@@ -115,9 +116,12 @@ test('Export CSV writes exactly what the command line prints for the same defini
   defs.insights.push({ id: 'todo-fixed', title: 'TODO fixed end', queries: ['TODO'], step: 'month', points: 3, end: '2026-03-01T00:00:00Z' });
   writeFileSync(file, JSON.stringify(defs, null, 2));
   await showInsightsView();
+  let seen: { label: string; description: string } | undefined;
   await waitFor('the second insight computed', async () => {
-    const r = await treeRow('TODO fixed end');
+    const r = (seen = await treeRow('TODO fixed end'));
     return r && /^\d/.test(r.description) && !/updating/.test(r.description) ? r : undefined;
+  }).catch(async (err) => {
+    throw new Error(`${(err as Error).message} (the row shows ${JSON.stringify(seen)})\n${await failureContext(page, cs, 'second-insight')}`);
   });
   assert.equal((await treeRow('TODO fixed end'))!.description, '6 (+1)');
 

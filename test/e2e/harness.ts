@@ -252,6 +252,16 @@ export function extensionLog(cs: CodeServer): string {
   return found.map((f) => readFileSync(f, 'utf8')).join('\n');
 }
 
+/**
+ * What a failed wait saw, for the CI log (its artifacts are not kept): a screenshot's path and
+ * the end of the extension's log, without the LSP trace's parameter blocks.
+ */
+export async function failureContext(page: Page, cs: CodeServer | undefined, name: string, lines = 40): Promise<string> {
+  const shot = await screenshot(page, `failed-${name}`).catch((e) => `(no screenshot: ${(e as Error).message})`);
+  const log = cs ? extensionLog(cs).split('\n').filter((l) => /^\d{4}-\d\d-\d\d /.test(l)).slice(-lines).join('\n') : '';
+  return `screenshot ${shot}\nthe extension's log ends:\n${log || '(empty)'}`;
+}
+
 /** Process ids of the insights server(s) this code-server started (found by the extension's path). */
 export function insightsServerPids(cs: CodeServer): number[] {
   const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;

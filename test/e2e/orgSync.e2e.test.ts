@@ -7,8 +7,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
+import { outboxStatus } from '../../server/sync/session';
 import { get, makeOrg, openTestDb, startApp, type TestDb, type TestOrg } from '../org/helpers';
-import { answer, ensureVsix, extensionLog, launchBrowser, openWorkbench, prerequisiteGate, runCommand, screenshot, startCodeServer, waitFor, type CodeServer } from './harness';
+import { answer, ensureVsix, extensionLog, failureContext, launchBrowser, openWorkbench, prerequisiteGate, runCommand, screenshot, startCodeServer, waitFor, type CodeServer } from './harness';
 
 const gate = prerequisiteGate();
 let ws: string;
@@ -18,6 +19,7 @@ let page: Page;
 let tdb: TestDb | undefined;
 let org: TestOrg;
 let service: { base: string; close(): Promise<void> } | undefined;
+let cacheFile: string;
 
 before(async () => {
   if (gate.skip) return;
@@ -39,7 +41,7 @@ before(async () => {
   cs = await startCodeServer({
     vsix: ensureVsix(),
     args: ['--log', 'trace'],
-    settings: { 'codeInsights.cacheFile': join(tempDir('ci-e2e-sync-cache-'), 'cache.sqlite'), 'codeInsights.trace.server': 'verbose' },
+    settings: { 'codeInsights.cacheFile': (cacheFile = join(tempDir('ci-e2e-sync-cache-'), 'cache.sqlite')), 'codeInsights.trace.server': 'verbose' },
   });
   browser = await launchBrowser();
   page = await openWorkbench(browser, cs, ws);
@@ -64,7 +66,7 @@ const waitForStatus = (re: RegExp, timeoutMs = 60_000) =>
     const t = await orgStatus();
     return t && re.test(t) ? t : undefined;
   }, timeoutMs).catch(async (err) => {
-    throw new Error(`${(err as Error).message} (it shows ${JSON.stringify(await orgStatus())}; screenshot ${await screenshot(page, 'failed-org-status')})`);
+    throw new Error(`${(err as Error).message} (it shows ${JSON.stringify(await orgStatus())})\n${await failureContext(page, cs, 'org-status')}`);
   });
 
 test('Connect to Org Server, Sync Now: the status bar says synced and the org API holds the points', { skip: gate.skip }, async () => {
@@ -99,6 +101,9 @@ test('Connect to Org Server, Sync Now: the status bar says synced and the org AP
   assert.ok(!log.includes(org.write), 'the token is not in the log');
   // ...even though the traced sync request, parameters included, is there.
   assert.match(log, /Sending request 'insights\/sync[^]*"token": "<redacted>"/);
+
+  // The sync left nothing queued in the cache file: a reload has nothing to send again.
+  assert.deepEqual(await outboxStatus(cacheFile), { pending: 0, failed: 0, failures: [] });
 
   // SecretStorage in code-server keeps the token across a reload of the window.
   await page.reload();
