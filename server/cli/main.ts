@@ -79,6 +79,13 @@ export async function main(argv: string[], io: Io = stdio, earlySigint?: () => v
   };
   process.on('SIGINT', onSigint);
   if (earlySigint) process.off('SIGINT', earlySigint);
+  // `code-insights ... | head`: the reader has what it wanted and closed the pipe. The results
+  // were computed and the cache saved before anything is printed, so stop quietly, as a shell
+  // tool does, instead of Node's unhandled EPIPE stack trace.
+  if (io === stdio) process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   if ((globalThis as { __codeInsightsInterrupted?: boolean }).__codeInsightsInterrupted) onSigint();
   try {
     return await dispatch(argv, io, controller.signal);

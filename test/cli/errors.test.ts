@@ -3,8 +3,9 @@
 // csv and table formats carry the same numbers as json.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestRepo } from '../helpers/gitRepo';
-import { ensureBuilt, runCli, runJson, hasStackTrace, gitGrepCount, revListBefore } from './cliHarness';
+import { spawn } from 'node:child_process';
+import { GIT_ENV, TestRepo } from '../helpers/gitRepo';
+import { BIN, ensureBuilt, runCli, runJson, hasStackTrace, gitGrepCount, revListBefore } from './cliHarness';
 
 const END = '2026-01-22T00:00:00Z';
 const WINDOW = ['--step', 'week', '--points', '4', '--end', END, '--no-cache'];
@@ -142,4 +143,16 @@ test('a catastrophic regex V8 cannot run linearly (lookaround in nested repetiti
     assert.equal(p.value, c ? gitGrepCount(repo.dir, c, 'TODO') : 0, `TODO at ${p.time}`);
   }
   process.stderr.write(`# ${bad}: ${r.ms} ms, exit ${r.code}, ${evil.error ? 'per-series error' : 'counted'}\n`);
+});
+
+test('a reader that closes the pipe early (code-insights ... | head) ends the run quietly, exit 0, no stack trace', async () => {
+  for (const format of ['json', 'csv', 'table']) {
+    const child = spawn(process.execPath, [BIN, 'series', repo.dir, '-q', 'TODO', ...WINDOW, '--format', format], { env: { ...GIT_ENV, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before anything is written: every write fails with EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, `${format}: ${stderr}`);
+    assert.ok(!hasStackTrace(stderr) && !/EPIPE/.test(stderr), `${format}: ${stderr}`);
+  }
 });
