@@ -5,7 +5,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestRepo, tempDir } from '../helpers/gitRepo';
+import { GIT_ENV, TestRepo, tempDir } from '../helpers/gitRepo';
 import { ensureBuilt, runCli, runJson, revListBefore, gitGrepCount, lsTree, hasStackTrace, type SeriesOutput } from './cliHarness';
 
 const END = '2026-01-20T00:00:00Z';
@@ -167,4 +167,40 @@ test('cache: after history is rewritten (amend, reset), a rerun with the same ca
     assert.equal(p.value, c ? gitGrepCount(r.dir, c, 'TODO') : 0, `after the rewrite, ${p.time}`);
   }
   assert.equal(after.series[0].points.at(-1)!.value, 4);
+});
+
+test('compile cache: written after a first successful run, used by the next; a damaged one is replaced; numbers unchanged', async () => {
+  const home = tempDir('ci-xdg-');
+  const env = { ...GIT_ENV, NO_COLOR: '1', XDG_CACHE_HOME: home, CODE_INSIGHTS_TRACE: '1' };
+  const args = ['series', repo.dir, ...QUERIES, ...WINDOW, '--format', 'json', '--no-cache'];
+  const state = (stderr: string) => /\[trace\] compile cache .*: (none|used|rejected)$/m.exec(stderr)?.[1];
+  const dir = join(home, 'code-insights', 'compile-cache');
+
+  // A failed run (a bad regex) writes no cache: it compiled little of what a run needs.
+  const bad = await runCli(['series', repo.dir, '-q', 'foo(', '--no-cache'], { env });
+  assert.notEqual(bad.code, 0);
+  assert.equal(existsSync(dir) ? readdirSync(dir).length : 0, 0);
+
+  const first = await runCli(args, { env });
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(state(first.stderr), 'none');
+  const files = readdirSync(dir);
+  assert.equal(files.length, 1);
+  assert.match(files[0], /^series-[0-9a-f]+\.bin$/);
+
+  const second = await runCli(args, { env });
+  assert.equal(state(second.stderr), 'used', 'V8 accepts the cache: the flags the bundle sets are set before it loads');
+  assert.deepEqual(values(JSON.parse(second.stdout)), values(JSON.parse(first.stdout)));
+
+  writeFileSync(join(dir, files[0]), Buffer.alloc(4096, 7));
+  const damaged = await runCli(args, { env });
+  assert.equal(damaged.code, 0, damaged.stderr);
+  assert.equal(state(damaged.stderr), 'rejected');
+  assert.deepEqual(values(JSON.parse(damaged.stdout)), values(JSON.parse(first.stdout)));
+  assert.equal(state((await runCli(args, { env })).stderr), 'used', 'the damaged cache was written again');
+
+  // Turned off: nothing read or written.
+  const off = await runCli(args, { env: { ...env, CODE_INSIGHTS_COMPILE_CACHE: '0' } });
+  assert.equal(state(off.stderr), undefined);
+  assert.deepEqual(values(JSON.parse(off.stdout)), values(JSON.parse(first.stdout)));
 });
