@@ -1,6 +1,7 @@
 // After a run, the bucket-boundary points of every series go to the sync outbox in the same
 // cache file; `code-insights push` sends them. Only definitions, repo identity, commit ids,
 // times and numbers are queued — never file contents, paths or matched text.
+import { createHash } from 'node:crypto';
 import type { Database } from 'sql.js';
 import type { SeriesResult } from '../../protocol/insights';
 import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
@@ -8,7 +9,7 @@ import type { SeriesSpec } from '../engine/api';
 import type { Bucket } from '../engine/buckets';
 import { seriesId } from '../engine/seriesId';
 import { seriesDefinition } from '../sync/fromResults';
-import { enqueuePoints } from '../sync/outbox';
+import { ensureOutbox, enqueuePoints } from '../sync/outbox';
 
 /** A predicate: is this point already queued or sent with the same commit and value? */
 function alreadyKnown(db: Database): { has: (p: OrgPoint) => boolean; free: () => void } {
@@ -30,26 +31,61 @@ function alreadyKnown(db: Database): { has: (p: OrgPoint) => boolean; free: () =
   };
 }
 
-export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesResult[], buckets: Bucket[]): number {
+/**
+ * Queues the boundary points of `series` that are not yet queued or sent unchanged. Returns
+ * whether the database changed (points queued, or the digests below written).
+ *
+ * Per series, a digest of its whole set of points is kept once the set has been through here: a
+ * set already seen changes nothing when seen again, because what decides (the outbox and the
+ * acknowledged points) only ever holds the same points or newer ones for a key; so a rerun that
+ * computed the same points answers with one lookup per series instead of two per point (14-19 ms
+ * of a 0.3 s warm rerun on git/git with 3 series, 156 points).
+ */
+export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesResult[], buckets: Bucket[]): boolean {
   const defs: SeriesDefinition[] = [];
   const points: OrgPoint[] = [];
+  const digests: [string, string][] = [];
   for (const s of series) {
     // Capture series are named by captured text, which is matched text: it never leaves the machine.
     if (s.error || s.capture !== undefined) continue;
     const spec = specs.find((sp) => !sp.capture && seriesId(sp) === s.id);
     if (!spec) continue;
-    defs.push(seriesDefinition(s.id, spec));
+    const own: OrgPoint[] = [];
     s.points.forEach((p, i) => {
       if (!buckets[i]?.boundary) return;
-      for (const r of p.repos) points.push({ series: s.id, repo: r.repo, time: p.time, commit: r.commit, commitTime: r.commitTime, value: r.value });
+      for (const r of p.repos) own.push({ series: s.id, repo: r.repo, time: p.time, commit: r.commit, commitTime: r.commitTime, value: r.value });
     });
+    const digest = createHash('sha256').update(JSON.stringify(own)).digest('base64');
+    if (seenDigest(db, s.id) === digest) continue;
+    digests.push([s.id, digest]);
+    defs.push(seriesDefinition(s.id, spec));
+    points.push(...own);
   }
-  // Points already queued or sent unchanged are left alone, so a rerun that computed nothing
-  // new writes nothing.
+  if (digests.length === 0) return false;
+  // Points already queued or sent unchanged are left alone.
   const known = alreadyKnown(db);
   const fresh = points.filter((p) => !known.has(p));
   known.free();
-  if (fresh.length === 0) return 0;
-  const used = new Set(fresh.map((p) => p.series));
-  return enqueuePoints(db, fresh, defs.filter((d) => used.has(d.id))).queued;
+  if (fresh.length > 0) {
+    const used = new Set(fresh.map((p) => p.series));
+    enqueuePoints(db, fresh, defs.filter((d) => used.has(d.id)));
+  }
+  ensureOutbox(db);
+  const put = db.prepare('INSERT OR REPLACE INTO sync_seen (series, digest) VALUES (?, ?)');
+  try {
+    for (const d of digests) put.run(d);
+  } finally {
+    put.free();
+  }
+  return true;
+}
+
+function seenDigest(db: Database, series: string): string | undefined {
+  let r;
+  try {
+    r = db.exec('SELECT digest FROM sync_seen WHERE series = ?', [series]);
+  } catch {
+    return undefined; // no outbox yet
+  }
+  return r[0]?.values[0]?.[0] as string | undefined;
 }

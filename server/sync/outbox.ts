@@ -21,6 +21,8 @@ export function ensureOutbox(db: Database): void {
       commit_sha TEXT NOT NULL, commit_time TEXT NOT NULL, value INTEGER NOT NULL,
       PRIMARY KEY (series, repo, time)
     ) WITHOUT ROWID;
+    -- Per series, a digest of the last set of points queueForSync went through.
+    CREATE TABLE IF NOT EXISTS sync_seen (series TEXT PRIMARY KEY, digest TEXT NOT NULL) WITHOUT ROWID;
   `);
 }
 
