@@ -1,6 +1,19 @@
 // Repo identity: the normalised URL of `origin` (host/owner/name), else the hash of the root
 // commit of the sampled chain. The same repository gets the same identity on every machine.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { runGitRaw } from './git';
+
+/** Is this a shallow clone? (git keeps the cut commits in `shallow`, in the common git dir.) */
+function isShallow(gitDir: string): boolean {
+  let common = resolve(gitDir);
+  try {
+    common = resolve(common, readFileSync(join(common, 'commondir'), 'utf8').trim());
+  } catch {
+    /* not a linked worktree */
+  }
+  return existsSync(join(common, 'shallow'));
+}
 
 /** host/owner/name from a remote URL, or undefined for a URL without a host (a local path). */
 export function normaliseRemoteUrl(url: string): string | undefined {
@@ -45,6 +58,9 @@ export async function rootIdentity(
   memo?: { get(gitDir: string): string | undefined; set(gitDir: string, value: string): void },
   walkedTo?: () => Promise<string | undefined> | undefined,
 ): Promise<string> {
+  // A shallow clone's chain ends where the clone cut it, and deepening it keeps the revision:
+  // its root is never remembered (found with the run memo's test: the cut commit came back).
+  if (isShallow(gitDir)) memo = undefined;
   const [known, knownHead] = (memo?.get(gitDir) ?? '').split(' ');
   if (known && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(known)) {
     if (knownHead === headSha) return `root:${known}`;
