@@ -103,6 +103,8 @@ export interface RunStats {
   blobsCountedByGit: number;
   bytesRead: number;
   elapsedMs: number;
+  /** True when the run memo beside the cache answered: no cache opened, no history walked. */
+  fromRunMemo?: boolean;
 }
 
 export interface LanguageCount {

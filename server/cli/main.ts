@@ -191,7 +191,7 @@ async function compute(req: ComputeRequest, p: Parsed, io: Io, signal: AbortSign
 }
 
 function statsLine(st: ComputeResult['stats']): string {
-  return `stats: ${st.repos} repos, ${st.commitsSampled} commits sampled, ${st.blobsRead} blobs read (${(st.bytesRead / 1048576).toFixed(1)} MiB), ${st.blobsRuledOut} ruled out and ${st.blobsCountedByGit} counted by git grep, ${st.blobsFromCache} from cache, ${st.elapsedMs} ms\n`;
+  return `stats: ${st.repos} repos, ${st.commitsSampled} commits sampled, ${st.blobsRead} blobs read (${(st.bytesRead / 1048576).toFixed(1)} MiB), ${st.blobsRuledOut} ruled out and ${st.blobsCountedByGit} counted by git grep, ${st.blobsFromCache} from cache, ${st.elapsedMs} ms${st.fromRunMemo ? ' (answered by the run memo beside the cache)' : ''}\n`;
 }
 
 /** Repo warnings and errors to stderr; the exit code says whether anything could be computed. */

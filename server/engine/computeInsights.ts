@@ -23,6 +23,7 @@ import { languagesUnitId, seriesId } from './seriesId';
 import { diffPairs, listTree, type FileChange, type TreeEntry } from './treeChanges';
 import { InsightsCache, defaultCacheFile } from '../store/cache';
 import { queueForSync } from '../store/queueForSync';
+import { answerRepo, findEntry, remember, requestKey, type Entry, type MemoRepo } from './runMemo';
 
 export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
 /** Below this many new blobs, reading them costs less than building a tree for git grep. */
@@ -62,6 +63,8 @@ interface BlobState {
 
 interface RepoOutcome {
   status: RepoStatus;
+  /** The revision and origin the results are of (absent when the repository failed early). */
+  rev?: { gitDir: string; sha: string; detached: boolean; origin: string | undefined };
   /** Per bucket: the commit and the values of every unit, or undefined when the repo has no commit then. */
   points: ({ commit: ChainCommit; values: UnitValue[] } | undefined)[];
 }
@@ -140,11 +143,20 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   const report = () => opts.onProgress?.({ ...progress });
   report();
   trace('start');
-  // Opened, and the language tables loaded, while git answers the discovery.
+  // Opened, and the language tables loaded, while git answers the discovery; unless the run
+  // memo beside the cache may answer this run, which needs no cache (runMemo.ts).
   const cacheFile = opts.cacheFile === null ? undefined : (opts.cacheFile ?? defaultCacheFile());
-  const opening = opts.cacheFile === null ? undefined : InsightsCache.open(cacheFile);
-  opening?.catch(() => { /* awaited below */ });
-  if (req.languages) setImmediate(() => void languages());
+  const memoKey = cacheFile !== undefined && opts.queueForSync !== false
+    ? requestKey({ units: units.map((u) => u.key), rev: req.rev, repoFilters: req.repoFilters ?? [], submodules: req.submodules, times: timesSec })
+    : undefined;
+  const memoEntry = memoKey !== undefined ? findEntry(cacheFile!, memoKey) : undefined;
+  const openCache = () => {
+    const p = InsightsCache.open(cacheFile);
+    p.catch(() => { /* awaited below */ });
+    return p;
+  };
+  let opening = cacheFile === undefined || memoEntry ? undefined : openCache();
+  if (req.languages && !memoEntry) setImmediate(() => void languages());
   const locations = await discoverRepos(req.paths, { submodules: req.submodules, signal });
   trace('discovered');
   progress.reposTotal = locations.length;
@@ -154,15 +166,33 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
   // The first repositories' revisions and origins are asked of git while the cache opens.
   const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
   const starts = new Map(locations.slice(0, concurrency).map((loc) => [loc, startRepo(loc, req.rev, signal)] as const));
+  const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, blobsCountedByGit: 0, bytesRead: 0, elapsedMs: 0 };
+  if (memoEntry) {
+    const remembered = await memoAnswer(memoEntry, locations, { starts, rev: req.rev, signal, concurrency: Math.max(concurrency, 4) }, timesSec[timesSec.length - 1]);
+    trace(remembered ? 'answered by the run memo' : 'the run memo does not answer');
+    if (remembered) {
+      const outcomes: RepoOutcome[] = remembered.map((r) => ({
+        status: { ...r.status },
+        points: r.points.map((p) => (p ? { commit: p.commit, values: p.values.map((v, ui) => deserialise(units[ui], v)) } : undefined)),
+      }));
+      progress.reposDone = locations.length;
+      progress.phase = 'done';
+      report();
+      const replay = { units, buckets, guards: [], stats: { ...stats, fromRunMemo: true } } as unknown as RepoContext;
+      return assemble(replay, outcomes, [], started);
+    }
+    opening = openCache();
+  }
   const warnings: string[] = [];
   const { cache, warning } = opening ? await opening : { cache: undefined, warning: undefined };
   if (warning) warnings.push(warning);
   trace('cache open');
 
-  const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, blobsCountedByGit: 0, bytesRead: 0, elapsedMs: 0 };
   const maxLimit = Math.max(...units.map((u) => u.limit), 0);
   const needLines = !!req.languages;
   const outcomes: RepoOutcome[] = [];
+  // What the run memo keeps of each repository, taken as it finishes (assemble adds notes later).
+  const memoRepos: MemoRepo[] = [];
   const guards = matchers.map((m) => (m.linear ? undefined : new GuardedCounter(m.spec)));
   const literalNeedles = [...new Set(matchers.map((m) => m.exactNeedle ?? ''))];
   const exactNeedles =
@@ -182,6 +212,16 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
 
   let next = 0;
   const finishRepo = (o: RepoOutcome) => {
+    if (o.rev) {
+      memoRepos.push({
+        gitDir: o.rev.gitDir,
+        head: o.rev.sha,
+        detached: o.rev.detached,
+        origin: o.rev.origin ?? null,
+        status: { ...o.status },
+        points: o.points.map((p) => (p ? { commit: p.commit, values: p.values.map(serialise) } : null)),
+      });
+    }
     outcomes.push(o);
     progress.reposDone++;
     report();
@@ -217,6 +257,10 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
     cache?.close();
     for (const g of guards) g?.close();
   }
+  const memoWorthy =
+    memoKey !== undefined && cache !== undefined && warnings.length === 0 && !guards.some((g) => g?.failed) &&
+    memoRepos.length === locations.length && memoRepos.every((r) => !r.status.error && !r.status.warning);
+  if (memoWorthy) remember(cacheFile!, cache.identity, memoKey, timesSec[timesSec.length - 1], memoRepos);
   progress.phase = 'done';
   report();
   trace(`saved; node cpu ${JSON.stringify(process.cpuUsage())}`);
@@ -265,6 +309,34 @@ function startRepo(loc: RepoLocation, rev: string | undefined, signal?: AbortSig
   return start;
 }
 
+/**
+ * The run memo's results for these repositories, if it answers every one: each at the revision
+ * and origin remembered, asked of git through `starts` a few repositories at a time, stopping at
+ * the first that differs. Any failure to ask is a miss; the run then reports it the usual way.
+ */
+async function memoAnswer(entry: Entry, locations: RepoLocation[], ctx: { starts: Map<RepoLocation, RepoStart>; rev?: string; signal?: AbortSignal; concurrency: number }, lastTime: number): Promise<MemoRepo[] | undefined> {
+  if (entry.repos.length !== locations.length) return undefined;
+  const out: MemoRepo[] = [];
+  try {
+    for (let i = 0; i < locations.length; i += ctx.concurrency) {
+      const batch = locations.slice(i, i + ctx.concurrency);
+      for (const loc of batch) if (!ctx.starts.has(loc)) ctx.starts.set(loc, startRepo(loc, ctx.rev, ctx.signal));
+      const now = await Promise.all(
+        batch.map(async (loc) => {
+          const s = ctx.starts.get(loc)!;
+          const [head, origin] = await Promise.all([s.head, s.origin]);
+          return answerRepo(entry, lastTime, { gitDir: loc.gitDir, head: head.sha, detached: head.detached, origin: origin ?? null });
+        }),
+      );
+      if (now.some((r) => !r)) return undefined;
+      out.push(...(now as MemoRepo[]));
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
 async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOutcome> {
   const status: RepoStatus = { repo: loc.path, path: loc.path };
   const none = (): RepoOutcome => ({ status, points: ctx.buckets.map(() => undefined) });
@@ -303,7 +375,8 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
     status.repo = await identity;
     trace('identity');
     if (notes.length) status.warning = notes.join('; ');
-    return { status, points: sample.commits.map((c) => (c ? { commit: c, values: values.get(c.sha)! } : undefined)) };
+    const rev = { gitDir: loc.gitDir, sha: head.sha, detached: head.detached, origin: await start.origin };
+    return { status, rev, points: sample.commits.map((c) => (c ? { commit: c, values: values.get(c.sha)! } : undefined)) };
   } catch (e) {
     if (e instanceof AbortedError) throw e;
     if (e instanceof InsightsError && e.code === 'GIT_NOT_FOUND') throw e;

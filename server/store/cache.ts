@@ -61,6 +61,16 @@ function moveAside(file: string, why: string): string {
   return aside;
 }
 
+/** Which file is at `file` now, in which state (device, inode, size, modification time); undefined when none. */
+export function fileIdentity(file: string): string | undefined {
+  try {
+    const s = statSync(file, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export function defaultCacheFile(): string {
   const base =
     process.env.XDG_CACHE_HOME ||
@@ -83,6 +93,12 @@ export class InsightsCache {
   private readonly stmts = new Map<string, Statement>();
   private readonly keyIds = new Map<string, number>();
   private dirty = false;
+  /**
+   * The file this cache holds, as fileIdentity() says: taken before it was read, then of the
+   * file each save wrote. Another process's save replaces the file and so changes what
+   * fileIdentity() says of the path.
+   */
+  identity: string | undefined;
 
   private constructor(
     readonly db: Database,
@@ -101,6 +117,7 @@ export class InsightsCache {
     if (file && existsSync(file) && statSync(file).isDirectory()) {
       throw new InsightsError('BAD_CACHE', `the cache path ${file} is a folder; give a file, e.g. ${join(file, 'cache.sqlite')}`);
     }
+    const identity = file ? fileIdentity(file) : undefined;
     if (file && existsSync(file)) {
       try {
         const db = new SQL.Database(readFileSync(file));
@@ -108,7 +125,11 @@ export class InsightsCache {
         const ver = db.exec(`SELECT value FROM meta WHERE key = 'schema'`);
         if (meta[0]?.values[0]?.[0] !== APP_ID) throw new Error('not a Code Insights cache');
         const version = String(ver[0]?.values[0]?.[0]);
-        if (version === SCHEMA_VERSION) return { cache: new InsightsCache(db, file) };
+        if (version === SCHEMA_VERSION) {
+          const cache = new InsightsCache(db, file);
+          cache.identity = identity;
+          return { cache };
+        }
         if (version === '1') {
           db.run(`BEGIN; DROP TABLE IF EXISTS blobs; DROP TABLE IF EXISTS blob_counts; DROP TABLE IF EXISTS commit_values; ${RESULT_TABLES} UPDATE meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema'; COMMIT;`);
           const cache = new InsightsCache(db, file);
@@ -227,6 +248,7 @@ export class InsightsCache {
     mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.tmp-${process.pid}`;
     writeFileSync(tmp, data);
+    this.identity = fileIdentity(tmp);
     renameSync(tmp, this.file);
     this.dirty = false;
   }

@@ -27,6 +27,9 @@ after(() => { process.env.PATH = savedPath; });
 /** Runs the engine with the logging git; returns the result and the git subcommands it ran. */
 async function run(req: ComputeRequest, cacheFile: string) {
   rmSync(log, { force: true });
+  // The run memo beside the cache would answer reruns before these memos are asked; it has its
+  // own tests (runMemo.test.ts), these are of the layer beneath it.
+  rmSync(`${cacheFile}.runs.json`, { force: true });
   process.env.PATH = `${shimDir}:${savedPath}`;
   try {
     const r = await computeInsights(req, { cacheFile });
