@@ -4,40 +4,26 @@
 // the answer (a new revision, a shallow clone deepened, another repository at the same path)
 // must not be answered from the memo. Which git commands ran is read from a logging wrapper
 // that runs the real git.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRepo, tempDir, git } from '../helpers/gitRepo';
+import { gitCallLog } from '../helpers/gitCallLog';
 import { computeInsights } from '../../server/engine/computeInsights';
 import type { ComputeRequest, SeriesSpec } from '../../server/engine/api';
 
 const spec: SeriesSpec = { label: 'TODO', query: 'TODO', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20 };
 
-// A `git` first on PATH that appends its arguments to a log, then runs the real git.
-const shimDir = tempDir('ci-gitlog-');
-const log = join(shimDir, 'calls.log');
-const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-writeFileSync(join(shimDir, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realGit}' "$@"\n`);
-chmodSync(join(shimDir, 'git'), 0o755);
-const savedPath = process.env.PATH;
-after(() => { process.env.PATH = savedPath; });
+const gitLog = gitCallLog();
 
 /** Runs the engine with the logging git; returns the result and the git subcommands it ran. */
 async function run(req: ComputeRequest, cacheFile: string) {
-  rmSync(log, { force: true });
   // The run memo beside the cache would answer reruns before these memos are asked; it has its
   // own tests (runMemo.test.ts), these are of the layer beneath it.
   rmSync(`${cacheFile}.runs.json`, { force: true });
-  process.env.PATH = `${shimDir}:${savedPath}`;
-  try {
-    const r = await computeInsights(req, { cacheFile });
-    const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
-    return { r, calls, walks: calls.filter((c) => / rev-list /.test(` ${c} `)) };
-  } finally {
-    process.env.PATH = savedPath;
-  }
+  const { value: r, calls } = await gitLog.record(() => computeInsights(req, { cacheFile }));
+  return { r, calls, walks: calls.filter((c) => / rev-list /.test(` ${c} `)) };
 }
 
 function weekly(path: string, end: string): ComputeRequest {

@@ -3,12 +3,12 @@
 // the answer must make it miss: a new revision, an `end` whose point is not the revision, another
 // origin, the cache changed by another run, a shallow clone. Every answer is compared with a run
 // without any cache; which git commands ran is read from a logging wrapper around the real git.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRepo, tempDir, git } from '../helpers/gitRepo';
+import { gitCallLog } from '../helpers/gitCallLog';
 import { computeInsights } from '../../server/engine/computeInsights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../../server/engine/api';
 import { InsightsCache } from '../../server/store/cache';
@@ -19,30 +19,17 @@ const base = { literal: false, ignoreCase: false, count: 'matches' as const, inc
 const todo: SeriesSpec = { ...base, label: 'TODO', query: 'TODO' };
 const version: SeriesSpec = { ...base, label: 'lib', query: 'lib@(\\d+)', capture: { limit: 5 } };
 
-const shimDir = tempDir('ci-gitlog-');
-const log = join(shimDir, 'calls.log');
-const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-writeFileSync(join(shimDir, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realGit}' "$@"\n`);
-chmodSync(join(shimDir, 'git'), 0o755);
-const savedPath = process.env.PATH;
-after(() => { process.env.PATH = savedPath; });
+const gitLog = gitCallLog();
 
 /** What only a run that walks asks git: history, trees, blob contents, searches. */
 const WALKING = /(?:^| )(?:rev-list|ls-tree|diff-tree|grep|mktree|cat-file --batch(?!-check=%\(objectname\)))(?: |$)/;
 
 async function run(req: ComputeRequest, cacheFile: string | null) {
-  rmSync(log, { force: true });
-  process.env.PATH = `${shimDir}:${savedPath}`;
-  try {
-    const r = await computeInsights(req, { cacheFile });
-    const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
-    const memo = r.stats.fromRunMemo === true;
-    // Answered by the memo: git was asked only which repositories, their revision and origin.
-    if (memo) assert.ok(!calls.some((c) => WALKING.test(c)), calls.join(' | '));
-    return { r, calls, memo };
-  } finally {
-    process.env.PATH = savedPath;
-  }
+  const { value: r, calls } = await gitLog.record(() => computeInsights(req, { cacheFile }));
+  const memo = r.stats.fromRunMemo === true;
+  // Answered by the memo: git was asked only which repositories, their revision and origin.
+  if (memo) assert.ok(!calls.some((c) => WALKING.test(c)), calls.join(' | '));
+  return { r, calls, memo };
 }
 
 /** The answer without stats (they say how it was found, not what). */
