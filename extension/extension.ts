@@ -33,7 +33,7 @@ export function activate(context: vscode.ExtensionContext): { service: InsightsS
   }
   const s = service;
   void s.start().then(
-    () => log.info(`insights server started (${s.insights.length} insight(s))`),
+    () => log.info(`insights server started (${s.insights.length} insight(s); cache ${vscode.workspace.getConfiguration('codeInsights').get<string>('cacheFile', '') || 'in the default folder'})`),
     (err) => log.error(`the insights server did not start: ${err instanceof Error ? err.message : String(err)}`),
   );
   const activateMs = performance.now() - t0;

@@ -52,7 +52,8 @@ export class OrgSync implements vscode.Disposable {
         if (e.key === TOKEN_SECRET) void this.refresh();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('codeInsights.org.serverUrl')) void this.refresh();
+        // Another cache file holds another outbox.
+        if (e.affectsConfiguration('codeInsights.org.serverUrl') || e.affectsConfiguration('codeInsights.cacheFile')) void this.refresh();
       }),
       // A computation queues new points: count them, and sync them when asked to.
       service.onDidChangeInsights((list) => {

@@ -102,7 +102,9 @@ export async function startCodeServer(opts: { vsix?: string; settings?: Record<s
   const proc = spawn(process.execPath, [
     CODE_SERVER, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
     '--disable-workspace-trust', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, ...(opts.args ?? []),
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: undefined } as NodeJS.ProcessEnv });
+    // The default cache folder of this code-server's insights servers is its own, never the
+    // user's (~/.cache/code-insights), so a test that falls back to it cannot leave points there.
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: undefined, XDG_CACHE_HOME: join(base, 'cache') } as NodeJS.ProcessEnv });
   proc.stdout!.on('data', (d) => (out += String(d)));
   proc.stderr!.on('data', (d) => (out += String(d)));
   const url = `http://127.0.0.1:${port}`;
