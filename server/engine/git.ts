@@ -2,6 +2,8 @@
 // no external diff or textconv, no fsmonitor, no pager, no credential prompts, no optional
 // index writes. Every engine call to git goes through here.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { InsightsError, AbortedError } from './errors';
 
 const SAFE_CONFIG = [
@@ -31,6 +33,19 @@ function gitEnv(): NodeJS.ProcessEnv {
   env.SSH_ASKPASS = 'echo';
   env.LC_ALL = 'C';
   return env;
+}
+
+/**
+ * The common git dir: a linked worktree's git dir names it in `commondir` (objects, refs and
+ * `shallow` live there); any other git dir is its own.
+ */
+export function commonGitDir(gitDir: string): string {
+  const dir = resolve(gitDir);
+  try {
+    return resolve(dir, readFileSync(join(dir, 'commondir'), 'utf8').trim());
+  } catch {
+    return dir; // no commondir: not a linked worktree
+  }
 }
 
 export function gitArgs(gitDir: string | undefined, args: string[]): string[] {

@@ -4,11 +4,11 @@
 // `blobsContaining` is a prefilter only: the exact count then comes from the engine's own
 // matcher. `countLiterals` is exact for the needles the caller proved it may use.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { runGit, spawnGit } from './git';
+import { commonGitDir, runGit, spawnGit } from './git';
 import { AbortedError } from './errors';
 
 const objectsDirs = new Map<string, Promise<string>>();
@@ -22,13 +22,7 @@ export function objectsDir(gitDir: string, signal?: AbortSignal): Promise<string
   let p = objectsDirs.get(gitDir);
   if (!p) {
     p = (async () => {
-      let common = resolve(gitDir);
-      try {
-        common = resolve(common, readFileSync(join(common, 'commondir'), 'utf8').trim());
-      } catch {
-        /* no commondir: not a linked worktree */
-      }
-      const dir = join(common, 'objects');
+      const dir = join(commonGitDir(gitDir), 'objects');
       if (existsSync(join(dir, 'info')) || existsSync(join(dir, 'pack'))) return dir;
       return (await runGit(gitDir, ['rev-parse', '--path-format=absolute', '--git-path', 'objects'], { signal })).trim();
     })();

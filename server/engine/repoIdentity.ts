@@ -1,18 +1,12 @@
 // Repo identity: the normalised URL of `origin` (host/owner/name), else the hash of the root
 // commit of the sampled chain. The same repository gets the same identity on every machine.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { runGitRaw } from './git';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { commonGitDir, runGitRaw } from './git';
 
 /** Is this a shallow clone? (git keeps the cut commits in `shallow`, in the common git dir.) */
 function isShallow(gitDir: string): boolean {
-  let common = resolve(gitDir);
-  try {
-    common = resolve(common, readFileSync(join(common, 'commondir'), 'utf8').trim());
-  } catch {
-    /* not a linked worktree */
-  }
-  return existsSync(join(common, 'shallow'));
+  return existsSync(join(commonGitDir(gitDir), 'shallow'));
 }
 
 /** host/owner/name from a remote URL, or undefined for a URL without a host (a local path). */
