@@ -53,11 +53,11 @@ const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const TIME_OUT = join(tmpdir(), `code-insights-bench-time-${process.pid}`);
 
 /** Runs a command; resolves with stdout (Buffer), wall ms (spawn to exit), cpu ms and the exit code. */
-function run(cmd, args, { cwd, input, env, stdout = 'pipe', okCodes = [0] } = {}) {
+function run(cmd, args, { cwd, input, env, replaceEnv = false, stdout = 'pipe', okCodes = [0] } = {}) {
   return new Promise((res, rej) => {
     const t0 = performance.now();
     const [c, a] = TIME ? [TIME, ['-f', '%U %S', '-o', TIME_OUT, cmd, ...args]] : [cmd, args];
-    const child = spawn(c, a, { cwd, env: env ? { ...process.env, ...env } : process.env, stdio: ['pipe', stdout, 'pipe'] });
+    const child = spawn(c, a, { cwd, env: env ? (replaceEnv ? env : { ...process.env, ...env }) : process.env, stdio: ['pipe', stdout, 'pipe'] });
     const out = [];
     const err = [];
     child.stdout?.on('data', (b) => out.push(b));
@@ -521,11 +521,31 @@ function table(r) {
   return [fmt(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(fmt)].join('\n');
 }
 
+/**
+ * What starting Node costs here, part of every engine time. NODE_EXTRA_CA_CERTS makes Node read
+ * and parse that certificate file before any script runs (seen: 0.13 s instead of 0.04 s), so
+ * where it is set the same start without it is timed too.
+ */
+async function nodeStartup(reps) {
+  const n = Math.max(5, reps);
+  const time = async (env) => {
+    const xs = [];
+    for (let i = 0; i < n; i++) xs.push((await run(process.execPath, ['-e', '0'], env ? { env, replaceEnv: true } : {})).ms);
+    return median(xs);
+  };
+  const ms = await time();
+  if (!process.env.NODE_EXTRA_CA_CERTS) return { reps: n, ms };
+  const { NODE_EXTRA_CA_CERTS: _, ...rest } = process.env;
+  return { reps: n, ms, withoutExtraCa: await time(rest) };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (!existsSync(join(ROOT, 'dist', 'cli.js'))) fail('dist/cli.js is missing: run "npm run bench" (it builds first) or "npm run build"');
   const log = (s) => process.stdout.write(s + '\n');
   log(`code-insights bench — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores, ${gitSync('.', ['--version']).trim()}, ${opts.reps} reps (median)`);
+  const nodeStart = await nodeStartup(opts.reps);
+  log(`node start-up (node -e 0, median of ${nodeStart.reps}): ${sec(nodeStart.ms)} s${nodeStart.withoutExtraCa !== undefined ? `; NODE_EXTRA_CA_CERTS is set here and costs it ${sec(nodeStart.ms - nodeStart.withoutExtraCa)} s (${sec(nodeStart.withoutExtraCa)} s without): every engine time below includes this` : ''}`);
   const targets = [];
   if (opts.generated) targets.push(['generated', await benchRepo(CACHE_DIR, log)]);
   for (const p of opts.paths) targets.push([p, p]);
@@ -546,7 +566,7 @@ async function main() {
   }
   mkdirSync(join(CACHE_DIR, 'results'), { recursive: true });
   const file = join(CACHE_DIR, 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), generatorVersion: GEN_VERSION, argv: process.argv.slice(2), results }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), generatorVersion: GEN_VERSION, argv: process.argv.slice(2), nodeStart, results }, null, 2));
   log(`\nresults: ${file}`);
   if (results.some((r) => r.problems.length)) {
     log('bench: FAILED — the engine disagrees with git (see MISMATCH above)');
