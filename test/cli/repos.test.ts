@@ -5,7 +5,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestRepo, tempDir, git, GIT_ENV } from '../helpers/gitRepo';
+import { TestRepo, tempDir, git, GIT_ENV, shallowClone } from '../helpers/gitRepo';
 import { ensureBuilt, runCli, runJson, revListBefore, gitGrepCount, describePoints, hasStackTrace, type SeriesOutput } from './cliHarness';
 
 const END = '2026-03-04T12:00:00Z';
@@ -164,8 +164,7 @@ test('the default branch is origin/HEAD where it exists, not a local branch that
 });
 
 test('a shallow clone: points inside the history are exact, and stderr says where history is cut', async () => {
-  const c = join(tempDir('ci-shallow-'), 'w');
-  git(folder, ['clone', '-q', '--depth', '2', `file://${widgets.dir}`, c]);
+  const c = shallowClone(widgets.dir);
   const cut = git(c, ['rev-parse', 'HEAD~1']).trim(); // the oldest commit the clone has
   const r = await runCli(['series', c, '-q', 'TODO', ...WINDOW, '--format', 'json']);
   assert.equal(r.code, 0, r.stderr);

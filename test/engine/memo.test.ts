@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestRepo, tempDir, git } from '../helpers/gitRepo';
+import { TestRepo, tempDir, git, shallowClone } from '../helpers/gitRepo';
 import { gitCallLog } from '../helpers/gitCallLog';
 import { computeInsights } from '../../server/engine/computeInsights';
 import type { ComputeRequest, SeriesSpec } from '../../server/engine/api';
@@ -81,10 +81,8 @@ test('a rerun at the same revision walks no history, also with a later end in th
 test('a shallow clone deepened later: the rerun sees the whole history, not the memo of the cut one', async () => {
   const src = TestRepo.init();
   history(src);
-  const dir = tempDir();
-  const c = join(dir, 'shallow');
-  git(dir, ['clone', '-q', '--depth', '2', `file://${src.dir}`, c]);
-  const cache = join(dir, 'cache.sqlite');
+  const c = shallowClone(src.dir);
+  const cache = join(tempDir(), 'cache.sqlite');
   const cut = await run(weekly(c, '2026-02-12T00:00:00Z'), cache);
   assert.match(cut.r.repos[0].warning ?? '', /shallow/);
   assert.equal(cut.r.series[0].points.filter((p) => p.repos.length > 0).length, 2, 'two commits in the clone');

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestRepo, tempDir, git } from '../helpers/gitRepo';
+import { TestRepo, tempDir, git, shallowClone } from '../helpers/gitRepo';
 import { gitCallLog } from '../helpers/gitCallLog';
 import { computeInsights } from '../../server/engine/computeInsights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../../server/engine/api';
@@ -130,9 +130,7 @@ test('run memo: another run that changes the cache, or a damaged memo file, make
 test('run memo: a shallow clone is never answered from it (deepening keeps the revision)', async () => {
   const src = TestRepo.init();
   history(src);
-  const dir = tempDir();
-  const c = join(dir, 'shallow');
-  git(dir, ['clone', '-q', '--depth', '2', `file://${src.dir}`, c]);
+  const c = shallowClone(src.dir);
   const cache = join(tempDir(), 'cache.sqlite');
   const req = request([c], '2026-02-02T00:00:00Z');
   const cut = await run(req, cache);

@@ -25,6 +25,13 @@ export function tempDir(prefix = 'ci-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** A shallow clone of `srcDir` with only its last `depth` commits, in a new folder; its path. */
+export function shallowClone(srcDir: string, depth = 2): string {
+  const clone = join(tempDir('ci-shallow-'), 'shallow');
+  git(tmpdir(), ['clone', '-q', '--depth', String(depth), `file://${srcDir}`, clone]);
+  return clone;
+}
+
 export type FileContent = string | Buffer | null | { symlink: string };
 
 export class TestRepo {
