@@ -17,6 +17,7 @@ const languages = (): LanguageModule => (languageModule ??= require('./detectLan
 import { discoverRepos, type RepoLocation } from './discoverRepos';
 import { pathFilter } from './pathFilter';
 import { AbortedError, InsightsError, throwIfAborted } from './errors';
+import { hasReplaceRefs } from './git';
 import { originIdentity, rootIdentity } from './repoIdentity';
 import { nextSampleMemo, resolveRev, sampleCommits, sampleFromMemo, type ChainCommit, type Sample, type SampleMemo } from './sampleCommits';
 import { languagesUnitId, seriesId } from './seriesId';
@@ -300,12 +301,15 @@ interface RepoContext {
 interface RepoStart {
   head: ReturnType<typeof resolveRev>;
   origin: Promise<string | undefined>;
+  /** git replace refs in use: the repository must not share the content-addressed cache. */
+  replaced: Promise<boolean>;
 }
 
 function startRepo(loc: RepoLocation, rev: string | undefined, signal?: AbortSignal): RepoStart {
-  const start = { head: resolveRev(loc.gitDir, rev, signal), origin: originIdentity(loc.gitDir, signal) };
+  const start = { head: resolveRev(loc.gitDir, rev, signal), origin: originIdentity(loc.gitDir, signal), replaced: hasReplaceRefs(loc.gitDir, signal) };
   start.head.catch(() => { /* awaited in processRepo */ });
   start.origin.catch(() => { /* awaited in processRepo */ });
+  start.replaced.catch(() => { /* awaited in processRepo */ });
   return start;
 }
 
@@ -324,7 +328,8 @@ async function memoAnswer(entry: Entry, locations: RepoLocation[], ctx: { starts
       const now = await Promise.all(
         batch.map(async (loc) => {
           const s = ctx.starts.get(loc)!;
-          const [head, origin] = await Promise.all([s.head, s.origin]);
+          const [head, origin, replaced] = await Promise.all([s.head, s.origin, s.replaced]);
+          if (replaced) return undefined; // never remembered (its runs warn), nor answered if replace refs came since
           return answerRepo(entry, lastTime, { gitDir: loc.gitDir, head: head.sha, detached: head.detached, origin: origin ?? null });
         }),
       );
@@ -337,14 +342,19 @@ async function memoAnswer(entry: Entry, locations: RepoLocation[], ctx: { starts
   }
 }
 
-async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOutcome> {
+async function processRepo(loc: RepoLocation, shared: RepoContext): Promise<RepoOutcome> {
   const status: RepoStatus = { repo: loc.path, path: loc.path };
-  const none = (): RepoOutcome => ({ status, points: ctx.buckets.map(() => undefined) });
+  const none = (): RepoOutcome => ({ status, points: shared.buckets.map(() => undefined) });
   try {
     trace('resolving');
-    const start = ctx.starts.get(loc) ?? startRepo(loc, ctx.req.rev, ctx.signal);
+    const start = shared.starts.get(loc) ?? startRepo(loc, shared.req.rev, shared.signal);
     const head = await start.head;
     trace('resolved rev');
+    // With git replace refs, an object id read here is not the content the same id has anywhere
+    // else: nothing of this repository goes into or comes from the cache (it is keyed by ids),
+    // and git grep never counts for it (its temporary repository would see the originals).
+    const replaced = await start.replaced;
+    const ctx: RepoContext = replaced ? { ...shared, cache: undefined, grepNeedles: undefined, exactNeedles: undefined, gitLines: false } : shared;
     // The identity's git calls overlap the rest unless a filter needs it first. Without a filter,
     // the commits' walk (below) also tells whether a root remembered at an older revision is
     // still this chain's.
@@ -365,6 +375,7 @@ async function processRepo(loc: RepoLocation, ctx: RepoContext): Promise<RepoOut
     const sample = await sampling;
     trace('sampled commits');
     const notes: string[] = [];
+    if (replaced) notes.push('git replace refs (refs/replace/) are in use: this repository is read as git shows it with the replacements, without the cache');
     if (head.detached) notes.push(`HEAD is detached at ${head.sha.slice(0, 12)}; sampling its history`);
     if (sample.shallowCut) {
       notes.push(

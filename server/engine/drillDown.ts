@@ -18,7 +18,7 @@ import { GuardedCounter } from './guardedCount';
 import { blobsContaining } from './grepPrefilter';
 import { pathFilter } from './pathFilter';
 import { InsightsError, throwIfAborted } from './errors';
-import { runGit, runGitRaw } from './git';
+import { hasReplaceRefs, runGit, runGitRaw } from './git';
 import { seriesId } from './seriesId';
 import { listTree, type TreeEntry } from './treeChanges';
 
@@ -113,8 +113,9 @@ async function countTree(
   }, signal);
   let toRead = [...new Set(entries.map((e) => e.oid))].filter((oid) => !memo.has(oid));
   const grep = counter.grepNeedles;
-  if (grep && toRead.length >= GREP_MIN_BLOBS) {
-    // As the engine does: git grep names the blobs that can hold a needle; the rest count zero.
+  // As the engine does: git grep names the blobs that can hold a needle; the rest count zero.
+  // Not with git replace refs: git grep's temporary repository would see the original objects.
+  if (grep && toRead.length >= GREP_MIN_BLOBS && !(await hasReplaceRefs(gitDir, signal))) {
     const candidates = new Set<string>();
     try {
       await blobsContaining(gitDir, toRead, grep.needles, grep.ignoreCase, (oid) => candidates.add(oid), signal);

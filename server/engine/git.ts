@@ -2,7 +2,7 @@
 // no external diff or textconv, no fsmonitor, no pager, no credential prompts, no optional
 // index writes. Every engine call to git goes through here.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InsightsError, AbortedError } from './errors';
 
@@ -45,6 +45,34 @@ export function commonGitDir(gitDir: string): string {
     return resolve(dir, readFileSync(join(dir, 'commondir'), 'utf8').trim());
   } catch {
     return dir; // no commondir: not a linked worktree
+  }
+}
+
+/**
+ * Does git replace objects in this repository (`git replace`: refs under refs/replace/)? Then
+ * an object id no longer names one content: git shows the replacement wherever the id is read
+ * (rev-list, diff-tree, cat-file, git grep), while the same id in another repository, or in a
+ * temporary one borrowing these objects, is the original. Read from the files when refs are
+ * files; a reftable repository is asked (git 2.45+).
+ */
+export async function hasReplaceRefs(gitDir: string, signal?: AbortSignal): Promise<boolean> {
+  const common = commonGitDir(gitDir);
+  if (existsSync(join(common, 'reftable'))) {
+    const r = await runGitRaw(gitDir, ['for-each-ref', '--count=1', '--format=x', 'refs/replace/'], { signal });
+    return r.code !== 0 || r.stdout.length > 0; // if git cannot say, assume so: only the cache is skipped
+  }
+  const anyFile = (dir: string): boolean => {
+    try {
+      return readdirSync(dir, { withFileTypes: true }).some((d) => !d.isDirectory() || anyFile(join(dir, d.name)));
+    } catch {
+      return false;
+    }
+  };
+  if (anyFile(join(common, 'refs', 'replace'))) return true;
+  try {
+    return readFileSync(join(common, 'packed-refs'), 'latin1').includes(' refs/replace/');
+  } catch {
+    return false;
   }
 }
 

@@ -4,6 +4,8 @@
 // first-parent ones. (Lives in test/webview because the drill-down belongs to the dashboard.)
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TestRepo } from '../helpers/gitRepo';
 import { computeInsights } from '../../server/engine/computeInsights';
 import { drillDown, drillDownInsight } from '../../server/engine/drillDown';
@@ -155,4 +157,22 @@ test('many files: git grep rules blobs out first, and the totals still equal the
   assert.equal(d.total, p2.repos[0].value);
   assert.equal(d.total, 15 * 2 + 3);
   assert.deepEqual(d.changes.map((c) => [c.path, c.before, c.after]), [['src/f3.ts', 0, 3], ['src/f91.ts', 0, 2], ['src/f98.ts', 0, 2]]);
+});
+
+test('git replace refs: a replaced blob counts as git shows it, in the chart and in the drill-down (no git grep over the originals)', async () => {
+  const big = TestRepo.init();
+  big.commit('2026-01-05T10:00:00Z', Object.fromEntries(Array.from({ length: 90 }, (_, i) => [`src/f${i}.ts`, i % 9 === 0 ? `// TODO ${i}\n` : `const v${i} = ${i};\n`])), 'Many files');
+  big.commit('2026-01-13T10:00:00Z', { 'src/f1.ts': 'const v1 = 2;\n' }, 'Touch one');
+  // f2.ts holds no TODO; its replacement holds three.
+  const original = big.git(['rev-parse', 'HEAD:src/f2.ts']).trim();
+  const file = join(big.dir, '..', 'replacement.txt');
+  writeFileSync(file, 'TODO a\nTODO b\nTODO c\n');
+  big.git(['replace', original, big.git(['hash-object', '-w', file]).trim()]);
+  const s = spec('TODO', { literal: true });
+  const r = await computeInsights({ paths: [big.dir], series: [s], step: 'week', points: 3, end: END }, { cacheFile: null });
+  const [p1, p2] = r.series[0].points.filter((p) => p.repos.length);
+  assert.equal(p2.repos[0].value, 10 + 3, 'ten files with one TODO, and the replacement with three');
+  const d = await drillDown({ repoPath: big.dir, repo: 'r', seriesId: 's', spec: s, commit: p2.repos[0].commit, previousCommit: p1.repos[0].commit });
+  assert.equal(d.total, p2.repos[0].value);
+  assert.equal(d.files.find((f) => f.path === 'src/f2.ts')?.count, 3);
 });
