@@ -298,7 +298,9 @@ async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<numbe
     if (format === 'table') io.err('code-insights: no .vscode/insights.json here; showing the default insights (TODO/FIXME/HACK and lines per language, monthly over a year)\n');
   }
   const paths = p.positional.length ? p.positional : ['.'];
-  // Insights that share buckets and scope share one pass over the blobs.
+  // Insights that share buckets and scope share one pass over the blobs. Also lines per
+  // language with queries, although apart git would count the lines: the default insights over
+  // git/git, cold, took 2.07-2.25 s in one pass and 2.31-2.89 s apart (4 interleaved runs each).
   const groups = new Map<string, { req: ComputeRequest; members: { def: InsightDefinition; first: number; count: number }[] }>();
   for (const def of insights) {
     const req = toComputeRequest(def, paths);
