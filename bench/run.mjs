@@ -401,9 +401,17 @@ async function benchTarget(label, path, opts, log) {
       gitSync(tmp, ['clone', '--quiet', '--bare', '--shared', path, clone]);
       // The clone's HEAD is the engine's rev of PATH.
       gitSync(clone, ['update-ref', 'HEAD', rev.sha]);
+      // A user's first run: the same cold run as above, but filling a new cache file (the rows
+      // it writes cost time that --no-cache runs do not show).
       const cache = join(tmp, 'cache.sqlite');
-      const fill = await cli(seriesArgs(clone, THREE, end, ['--cache', cache]));
-      res.coldWithCache = { ms: fill.ms, blobsRead: JSON.parse(fill.stdout).stats.blobsRead };
+      const fills = [];
+      for (let rep = 0; rep < opts.reps; rep++) {
+        rmSync(cache, { force: true });
+        rmSync(`${cache}.runs.json`, { force: true });
+        fills.push(await cli(seriesArgs(clone, THREE, end, ['--cache', cache])));
+      }
+      res.coldWithCache = { ...summary(fills), blobsRead: JSON.parse(fills.at(-1).stdout).stats.blobsRead };
+      log(`   first run into an empty cache (3 series): ${res.coldWithCache.runs.map(sec).join(' ')} s`);
       const warm = [];
       let warmStats;
       for (let rep = 0; rep < opts.reps; rep++) {
@@ -504,6 +512,7 @@ function table(r) {
   row('(a) git grep -c, 3 series', T.g3, faster(x3), rat(T.g3.cpu, T.e3.cpu, faster), `>= ${TARGETS.grep}x`, x3 >= TARGETS.grep);
   row('(c) cat-file --batch floor', T.floor, `${fl.toFixed(2)}x the floor`, rat(T.e1.cpu, T.floor.cpu, (x) => `${x.toFixed(2)}x the floor`), `<= ${TARGETS.floor}x`, fl <= TARGETS.floor);
   row('3 series / 1 series', undefined, `${three.toFixed(2)}x`, rat(T.e3.cpu, T.e1.cpu, (x) => `${x.toFixed(2)}x`), `<= ${TARGETS.three}x`, three <= TARGETS.three);
+  if (r.coldWithCache) row('  3 series, into an empty cache', r.coldWithCache, `${(r.coldWithCache.median / T.e3.median).toFixed(2)}x --no-cache`, rat(r.coldWithCache.cpu, T.e3.cpu, (x) => `${x.toFixed(2)}x --no-cache`), '', undefined);
   if (r.warm) row(`warm rerun, 3 series (blobsRead ${r.warm.blobsRead})`, r.warm, '', '', `<= ${TARGETS.warm} s`, r.warm.median / 1000 <= TARGETS.warm);
   if (r.warmOpened) row('  the same, cache changed (no run memo)', r.warmOpened, '', '', '', undefined);
   if (r.update) row(`one new commit, ${r.update.filesChanged} files (blobsRead ${r.update.blobsRead})`, r.update, '', '', `<= ${TARGETS.update} s`, r.update.median / 1000 <= TARGETS.update);
