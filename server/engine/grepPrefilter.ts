@@ -44,17 +44,26 @@ function treeOrder(n: number): { order: string[]; rank: Uint32Array } {
   return { order, rank };
 }
 
+/** The object format of these ids: SHA-1 (40 hex digits) or SHA-256 (64); undefined if mixed or other. */
+function objectFormatOf(oids: string[]): 'sha1' | 'sha256' | undefined {
+  const len = oids[0]?.length ?? 40;
+  if (len !== 40 && len !== 64) return undefined;
+  return oids.every((o) => o.length === len) ? (len === 40 ? 'sha1' : 'sha256') : undefined;
+}
+
 /**
- * Writes a tree naming each blob by its index into `objects` (a loose object, SHA-1 repositories)
- * and returns its id; other object formats go through `git mktree --missing`. Writing it here
- * spares a git process and its round trip on the path to the search.
+ * Writes a tree naming each blob by its index into `objects` (a loose object) and returns its
+ * id; ids of another length go through `git mktree --missing`. Writing it here spares a git
+ * process and its round trip on the path to the search.
  */
 export async function throwawayTree(objects: string, oids: string[], mktree: () => Promise<string>, order = treeOrder(oids.length).order): Promise<string> {
-  if (!oids.every((o) => o.length === 40)) return (await mktree()).trim();
+  const format = objectFormatOf(oids);
+  if (!format) return (await mktree()).trim();
+  const idBytes = format === 'sha1' ? 20 : 32;
   // Entries sorted by name as git orders them (bytewise; all are blobs named by decimal index),
-  // each "100644 <name>\0" and the 20-byte id.
+  // each "100644 <name>\0" and the raw id.
   let bodyLength = 0;
-  for (const name of order) bodyLength += 8 + name.length + 20;
+  for (const name of order) bodyLength += 8 + name.length + idBytes;
   const header = `tree ${bodyLength}\0`;
   const raw = Buffer.allocUnsafe(header.length + bodyLength);
   let at = raw.write(header, 0, 'latin1');
@@ -62,7 +71,7 @@ export async function throwawayTree(objects: string, oids: string[], mktree: () 
     at += raw.write(`100644 ${name}\0`, at, 'latin1');
     at += raw.write(oids[Number(name)], at, 'hex');
   }
-  const id = createHash('sha1').update(raw).digest('hex');
+  const id = createHash(format).update(raw).digest('hex');
   mkdirSync(join(objects, id.slice(0, 2)), { recursive: true });
   writeFileSync(join(objects, id.slice(0, 2), id.slice(2)), deflateSync(raw, { level: 0 }));
   return id;
@@ -224,6 +233,8 @@ async function inTempRepo(
     mkdirSync(join(temp, 'refs'), { recursive: true });
     writeFileSync(join(temp, 'HEAD'), 'ref: refs/heads/main\n');
     writeFileSync(join(objects, 'info', 'alternates'), `${await objectsDir(gitDir, signal)}\n`);
+    // A SHA-256 repository's objects are read only by a repository of that format.
+    if (objectFormatOf(oids) === 'sha256') writeFileSync(join(temp, 'config'), '[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectformat = sha256\n');
     const env = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_ATTR_NOSYSTEM: '1' };
     const { order, rank } = treeOrder(oids.length);
     const tree = await throwawayTree(objects, oids, () =>

@@ -246,3 +246,18 @@ test('forks sharing blobs, run concurrently (cold cache, warm cache, no cache): 
     assertRepoPoints(out, dirs, 'origin/HEAD');
   }
 });
+
+test('a SHA-256 repository: exact values, with git grep counting and ruling out blobs there as in a SHA-1 one', async () => {
+  const r = TestRepo.init(join(tempDir('ci-sha256-'), 's'), 'main', 'sha256');
+  r.commit('2026-02-02T10:00:00Z', { 'a.txt': 'TODO a\n', 'none.txt': 'nothing\n' });
+  r.commit('2026-02-17T10:00:00Z', { 'a.txt': 'TODO a\nTODO again TODO\n', 'b.txt': 'x TODO\n' });
+  assert.equal(r.head().length, 64);
+  // Small repositories still take the git grep paths.
+  const env = { ...GIT_ENV, NO_COLOR: '1', CODE_INSIGHTS_GREP_MIN_BLOBS: '1' };
+  const literal = await runJson(['series', r.dir, '-q', 'TODO', ...WINDOW], { env });
+  assertRepoPoints(literal, { [literal.series[0].points.at(-1)!.repos[0].repo]: r.dir });
+  assert.ok(literal.stats!.blobsCountedByGit > 0, `git grep counted the literal: ${JSON.stringify(literal.stats)}`);
+  const regex = await runJson(['series', r.dir, '-q', 'TO+DO', ...WINDOW], { env });
+  assertRepoPoints(regex, { [regex.series[0].points.at(-1)!.repos[0].repo]: r.dir });
+  assert.ok(regex.stats!.blobsRuledOut > 0, `git grep ruled blobs out: ${JSON.stringify(regex.stats)}`);
+});

@@ -1,5 +1,5 @@
-// The throwaway tree the git grep paths search is written by the engine itself for SHA-1
-// repositories: it must be byte-for-byte the tree git would write, or git grep would search
+// The throwaway tree the git grep paths search is written by the engine itself (SHA-1 and
+// SHA-256 repositories): it must be byte-for-byte the tree git would write, or git grep would search
 // the wrong blobs. And the streamed literal counts must equal git grep -c / -o on the blobs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,28 +13,31 @@ function git(dir: string, args: string[], input?: string): string {
   return execFileSync('git', ['--git-dir', dir, ...args], { input, encoding: 'utf8' });
 }
 
-test('the tree written in-process equals the one git mktree writes, in git\'s entry order', async () => {
-  const repo = TestRepo.init(join(tempDir(), 'repo'));
-  // 25 blobs: names 0..24 sort as 0, 1, 10, 11, ..., 19, 2, 20, ... in git's bytewise order.
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 25; i++) files[`f${i}.txt`] = `content ${i}\n`.repeat(i + 1);
-  repo.commit('2026-01-05T10:00:00Z', files);
-  const gitDir = join(repo.dir, '.git');
-  const oids = git(gitDir, ['ls-tree', '-r', '--format=%(objectname)', 'HEAD']).trim().split('\n').reverse();
-  const objects = join(tempDir(), 'objects');
-  mkdirSync(objects, { recursive: true });
-  const fromGit = git(gitDir, ['mktree', '--missing'], oids.map((o, i) => `100644 blob ${o}\t${i}\n`).join('')).trim();
-  const ours = await throwawayTree(objects, oids, async () => assert.fail('SHA-1 trees are written in-process'));
-  assert.equal(ours, fromGit);
-  // git reads the loose object written to the borrowed directory and finds every blob at its index.
-  const env = { ...process.env, GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(gitDir, 'objects') };
-  const listed = execFileSync('git', ['--git-dir', gitDir, 'ls-tree', ours], { env, encoding: 'utf8' }).trim().split('\n');
-  assert.equal(listed.length, oids.length);
-  for (const line of listed) {
-    const [meta, name] = line.split('\t');
-    assert.equal(meta.split(' ')[2], oids[Number(name)]);
-  }
-});
+for (const format of ['sha1', 'sha256'] as const) {
+  test(`the tree written in-process equals the one git mktree writes, in git's entry order (${format} repository)`, async () => {
+    const repo = TestRepo.init(join(tempDir(), 'repo'), 'main', format);
+    // 25 blobs: names 0..24 sort as 0, 1, 10, 11, ..., 19, 2, 20, ... in git's bytewise order.
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 25; i++) files[`f${i}.txt`] = `content ${i}\n`.repeat(i + 1);
+    repo.commit('2026-01-05T10:00:00Z', files);
+    const gitDir = join(repo.dir, '.git');
+    const oids = git(gitDir, ['ls-tree', '-r', '--format=%(objectname)', 'HEAD']).trim().split('\n').reverse();
+    const objects = join(tempDir(), 'objects');
+    mkdirSync(objects, { recursive: true });
+    const fromGit = git(gitDir, ['mktree', '--missing'], oids.map((o, i) => `100644 blob ${o}\t${i}\n`).join('')).trim();
+    const ours = await throwawayTree(objects, oids, async () => assert.fail('trees of both formats are written in-process'));
+    assert.equal(ours, fromGit);
+    // git reads the loose object written to the borrowed directory and finds every blob at its index.
+    assert.equal(ours.length, format === 'sha1' ? 40 : 64);
+    const env = { ...process.env, GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(gitDir, 'objects') };
+    const listed = execFileSync('git', ['--git-dir', gitDir, 'ls-tree', ours], { env, encoding: 'utf8' }).trim().split('\n');
+    assert.equal(listed.length, oids.length);
+    for (const line of listed) {
+      const [meta, name] = line.split('\t');
+      assert.equal(meta.split(' ')[2], oids[Number(name)]);
+    }
+  });
+}
 
 test('streamed literal counts equal git grep -o and -c on each blob', async () => {
   const repo = TestRepo.init(join(tempDir(), 'repo'));

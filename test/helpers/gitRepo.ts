@@ -37,9 +37,9 @@ export type FileContent = string | Buffer | null | { symlink: string };
 export class TestRepo {
   constructor(readonly dir: string) {}
 
-  static init(dir = tempDir('ci-repo-'), branch = 'main'): TestRepo {
+  static init(dir = tempDir('ci-repo-'), branch = 'main', objectFormat: 'sha1' | 'sha256' = 'sha1'): TestRepo {
     mkdirSync(dir, { recursive: true });
-    git(dir, ['init', '-q', '-b', branch]);
+    git(dir, ['init', '-q', '-b', branch, `--object-format=${objectFormat}`]);
     git(dir, ['config', 'user.name', 'Test Author']);
     git(dir, ['config', 'user.email', 'author@example.com']);
     git(dir, ['config', 'commit.gpgsign', 'false']);
