@@ -469,11 +469,14 @@ async function computeRepo(loc: RepoLocation, ctx: RepoContext, sampled: (ChainC
     const deferredCounts: number[] = [];
     if (!binary && ctx.matchers.length) {
       let text: string | undefined;
+      let latin1: string | undefined;
       st.counts = ctx.matchers.map((m, i) => {
         const none = m.capture ? new Map() : ZERO;
         if (!m.mayMatch(buf)) return none;
         const fromBytes = m.countBytes(buf);
         if (fromBytes) return fromBytes;
+        // A pattern that can match only ASCII counts the same over Latin-1 (countMatches.ts).
+        if (m.linear && m.asciiOnly) return m.count((latin1 ??= buf.toString('latin1')));
         text ??= buf.toString('utf8');
         if (m.linear) return m.count(text);
         // Unbounded backtracking is possible: count in the guarded worker, under a time budget.

@@ -149,6 +149,39 @@ export function requiredLiteral(source: string): string | undefined {
   return best.length >= 2 ? best : undefined;
 }
 
+/**
+ * True when every character `source` can match is ASCII: plain ASCII characters, \d, \w, \b,
+ * ASCII escapes, classes of ASCII members (not negated), groups, alternation, quantifiers and
+ * ^ $. Conservative: ., \s (Unicode spaces), negated classes, \B, \x, \u, \p, lookarounds and
+ * backreferences give false. Such a pattern (without the u flag, even ignoring case: JavaScript
+ * never folds a non-ASCII character to an ASCII one there) finds the same non-empty matches,
+ * the same captures and the same lines with a match in a text decoded as Latin-1 as in the same
+ * bytes decoded as UTF-8: ASCII bytes decode to themselves either way, and a run of non-ASCII
+ * bytes is a run of non-word, non-ASCII characters in both, which no such pattern can enter.
+ */
+export function matchesAsciiOnly(source: string): boolean {
+  const asciiEscape = (n: string | undefined) => n !== undefined && (n === 'd' || n === 'w' || 'tnrfv'.includes(n) || /^[!-/:-@[-`{-~]$/.test(n));
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c.charCodeAt(0) >= 0x80 || c === '.') return false;
+    if (c === '\\') {
+      const n = source[++i];
+      if (!(asciiEscape(n) || n === 'b')) return false;
+    } else if (c === '[') {
+      if (source[i + 1] === '^') return false;
+      for (i++; i < source.length && source[i] !== ']'; i++) {
+        if (source[i].charCodeAt(0) >= 0x80) return false;
+        if (source[i] === '\\' && !asciiEscape(source[++i])) return false;
+      }
+      if (i >= source.length) return false;
+    } else if (c === '(' && source[i + 1] === '?') {
+      // (?: and (?<name> only; (?= (?! (?<= (?<! look around
+      if (source[i + 2] !== ':' && !(source[i + 2] === '<' && /[A-Za-z_$]/.test(source[i + 3] ?? ''))) return false;
+    }
+  }
+  return true;
+}
+
 /** Number of capture groups a pattern defines. */
 export function captureGroupCount(re: RegExp): number {
   return new RegExp(`${re.source}|`).exec('')!.length - 1;
@@ -180,10 +213,14 @@ export class Matcher {
    */
   readonly linear: boolean;
 
+  /** Every character the pattern can match is ASCII: it may count over a Latin-1 decoding (see matchesAsciiOnly). */
+  readonly asciiOnly: boolean;
+
   constructor(readonly spec: QuerySpec) {
     this.capture = !!spec.capture;
     this.lineRe = compileRegExp(spec, 'g');
     this.linear = canRunLinear(this.lineRe);
+    this.asciiOnly = !this.lineRe.flags.includes('u') && matchesAsciiOnly(this.lineRe.source);
     if (this.capture && captureGroupCount(this.lineRe) < 1) {
       throw new InsightsError('NO_CAPTURE_GROUP', `capture query "${spec.query}" has no capture group; wrap the part to group by in parentheses, e.g. "version: (\\S+)"`);
     }
@@ -263,7 +300,10 @@ export class Matcher {
     return { matches, lines, files: lines > 0 ? 1 : 0 };
   }
 
-  /** Counts over decoded text (UTF-8, invalid bytes replaced). */
+  /**
+   * Counts over decoded text: UTF-8 with invalid bytes replaced, or Latin-1 (one character per
+   * byte, cheaper to make and to search) when `asciiOnly`, which gives the same counts.
+   */
   count(text: string): BlobCounts | CaptureCounts {
     if (this.wholeRe && !this.wholeRe.test(text)) return this.capture ? new Map() : ZERO;
     if (this.wholeGlobal && (!this.anchored || !OTHER_TERMINATORS.test(text))) {

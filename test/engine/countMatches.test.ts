@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Matcher, compileRegExp, requiredLiteral, type BlobCounts } from '../../server/engine/countMatches';
+import { Matcher, compileRegExp, matchesAsciiOnly, requiredLiteral, type BlobCounts } from '../../server/engine/countMatches';
 
 /** The definition, written as plainly as possible: split on \n, scan each line. */
 function reference(query: string, text: string, flags = ''): BlobCounts {
@@ -38,6 +38,39 @@ test('whole-text counting equals the per-line definition (property)', () => {
       assert.deepEqual(got, reference(q, text), `pattern ${JSON.stringify(q)} on ${JSON.stringify(text)}`);
     }),
     { numRuns: 3000 },
+  );
+});
+
+test('which patterns can match only ASCII characters (and so may count over a Latin-1 decoding)', () => {
+  for (const q of ['TODO', '[A-Z]{4,}_[A-Z]{3,}', '\\bfoo\\(', '"lodash": "\\^?(\\d+)', '(?:a|b)+?', '(?<v>\\d+)\\.x', '[\\w-]+', '^\\t*$', 'a{2,3}|[0-9a-f]', '\\[\\]\\{\\}']) {
+    assert.equal(matchesAsciiOnly(q), true, q);
+  }
+  for (const q of ['.', 'a.b', '\\s+', '[\\s]', '[^"]*', 'é', '[à-ü]', '\\W', '\\D', '\\S', '\\Bx', '\\x41', '\\u0041', '(?=x)', '(?!x)', '(?<=x)y', '(?<!x)y', '(a)\\1', '\\k<v>', '\\p{L}', '[\\b]', '\\0', '\\cA', 'ab\\', '[ab']) {
+    assert.equal(matchesAsciiOnly(q), false, q);
+  }
+  assert.equal(new Matcher({ query: 'x.y', literal: true, ignoreCase: false }).asciiOnly, true, 'a literal is escaped: its dot is a dot');
+  assert.equal(new Matcher({ query: 'café', literal: true, ignoreCase: false }).asciiOnly, false);
+});
+
+test('an ASCII-only pattern counts the same over the Latin-1 and the UTF-8 decoding of any bytes (property)', () => {
+  // Multi-byte characters, U+2028 (E2 80 A8), U+00A0 (C2 A0), invalid bytes, CR and LF.
+  const pieces = [[0x61], [0x62], [0x5f], [0x20], [0x0a], [0x0d], [0x41], [0x31], [0xc3, 0xa9], [0xe2, 0x80, 0xa8], [0xc2, 0xa0], [0xff], [0xe2, 0x82, 0xac], [0xc3]];
+  const patterns = ['a', 'ab', 'a+', 'a*', '^a', 'a$', '^$', '$', '\\bab\\b', '\\b', '[a-z]+', '\\w+', '\\d', '(a|b)+', 'a\\r?$', '[A-Z_]{2,}', '(\\w)b', '^(a*)$', 'A'];
+  for (const q of patterns) assert.equal(matchesAsciiOnly(q), true, q);
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...patterns),
+      fc.boolean(),
+      fc.boolean(),
+      fc.array(fc.constantFrom(...pieces), { maxLength: 30 }).map((ps) => Buffer.from(ps.flat())),
+      (q, ignoreCase, capture, buf) => {
+        if (capture && !q.includes('(')) return;
+        const m = new Matcher({ query: q, literal: false, ignoreCase, capture });
+        assert.ok(m.asciiOnly);
+        assert.deepEqual(m.count(buf.toString('latin1')), m.count(buf.toString('utf8')), `${q} (i: ${ignoreCase}, capture: ${capture}) on ${buf.toString('hex')}`);
+      },
+    ),
+    { numRuns: 5000 },
   );
 });
 
