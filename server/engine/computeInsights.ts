@@ -17,7 +17,7 @@ const languages = (): LanguageModule => (languageModule ??= require('./detectLan
 import { discoverRepos, type RepoLocation } from './discoverRepos';
 import { pathFilter } from './pathFilter';
 import { AbortedError, InsightsError, throwIfAborted } from './errors';
-import { hasReplaceRefs } from './git';
+import { hasReplacements } from './git';
 import { originIdentity, rootIdentity } from './repoIdentity';
 import { nextSampleMemo, resolveRev, sampleCommits, sampleFromMemo, type ChainCommit, type Sample, type SampleMemo } from './sampleCommits';
 import { languagesUnitId, seriesId } from './seriesId';
@@ -306,7 +306,7 @@ interface RepoStart {
 }
 
 function startRepo(loc: RepoLocation, rev: string | undefined, signal?: AbortSignal): RepoStart {
-  const start = { head: resolveRev(loc.gitDir, rev, signal), origin: originIdentity(loc.gitDir, signal), replaced: hasReplaceRefs(loc.gitDir, signal) };
+  const start = { head: resolveRev(loc.gitDir, rev, signal), origin: originIdentity(loc.gitDir, signal), replaced: hasReplacements(loc.gitDir, signal) };
   start.head.catch(() => { /* awaited in processRepo */ });
   start.origin.catch(() => { /* awaited in processRepo */ });
   start.replaced.catch(() => { /* awaited in processRepo */ });
@@ -350,7 +350,7 @@ async function processRepo(loc: RepoLocation, shared: RepoContext): Promise<Repo
     const start = shared.starts.get(loc) ?? startRepo(loc, shared.req.rev, shared.signal);
     const head = await start.head;
     trace('resolved rev');
-    // With git replace refs, an object id read here is not the content the same id has anywhere
+    // With git replace refs (or grafts), an object id read here is not the content the same id has anywhere
     // else: nothing of this repository goes into or comes from the cache (it is keyed by ids),
     // and git grep never counts for it (its temporary repository would see the originals).
     const replaced = await start.replaced;
@@ -375,7 +375,7 @@ async function processRepo(loc: RepoLocation, shared: RepoContext): Promise<Repo
     const sample = await sampling;
     trace('sampled commits');
     const notes: string[] = [];
-    if (replaced) notes.push('git replace refs (refs/replace/) are in use: this repository is read as git shows it with the replacements, without the cache');
+    if (replaced) notes.push('git replace refs (refs/replace/) or info/grafts are in use: this repository is read as git shows it with the replacements, without the cache');
     if (head.detached) notes.push(`HEAD is detached at ${head.sha.slice(0, 12)}; sampling its history`);
     if (sample.shallowCut) {
       notes.push(

@@ -18,7 +18,7 @@ import { GuardedCounter } from './guardedCount';
 import { blobsContaining } from './grepPrefilter';
 import { pathFilter } from './pathFilter';
 import { InsightsError, throwIfAborted } from './errors';
-import { hasReplaceRefs, runGit, runGitRaw } from './git';
+import { hasReplacements, runGit, runGitRaw } from './git';
 import { seriesId } from './seriesId';
 import { listTree, type TreeEntry } from './treeChanges';
 
@@ -114,8 +114,8 @@ async function countTree(
   let toRead = [...new Set(entries.map((e) => e.oid))].filter((oid) => !memo.has(oid));
   const grep = counter.grepNeedles;
   // As the engine does: git grep names the blobs that can hold a needle; the rest count zero.
-  // Not with git replace refs: git grep's temporary repository would see the original objects.
-  if (grep && toRead.length >= GREP_MIN_BLOBS && !(await hasReplaceRefs(gitDir, signal))) {
+  // Not with git replace refs or grafts: git grep's temporary repository would see the original objects.
+  if (grep && toRead.length >= GREP_MIN_BLOBS && !(await hasReplacements(gitDir, signal))) {
     const candidates = new Set<string>();
     try {
       await blobsContaining(gitDir, toRead, grep.needles, grep.ignoreCase, (oid) => candidates.add(oid), signal);

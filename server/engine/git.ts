@@ -49,14 +49,16 @@ export function commonGitDir(gitDir: string): string {
 }
 
 /**
- * Does git replace objects in this repository (`git replace`: refs under refs/replace/)? Then
- * an object id no longer names one content: git shows the replacement wherever the id is read
- * (rev-list, diff-tree, cat-file, git grep), while the same id in another repository, or in a
- * temporary one borrowing these objects, is the original. Read from the files when refs are
- * files; a reftable repository is asked (git 2.45+).
+ * Does git replace objects in this repository (`git replace`: refs under refs/replace/; or the
+ * deprecated info/grafts file, which replaces commits' parents)? Then an object id no longer
+ * names one content: git shows the replacement wherever the id is read (rev-list, diff-tree,
+ * cat-file, git grep), while the same id in another repository, or in a temporary one
+ * borrowing these objects, is the original. Read from the files when refs are files; a
+ * reftable repository is asked (git 2.45+).
  */
-export async function hasReplaceRefs(gitDir: string, signal?: AbortSignal): Promise<boolean> {
+export async function hasReplacements(gitDir: string, signal?: AbortSignal): Promise<boolean> {
   const common = commonGitDir(gitDir);
+  if (existsSync(join(common, 'info', 'grafts'))) return true;
   if (existsSync(join(common, 'reftable'))) {
     const r = await runGitRaw(gitDir, ['for-each-ref', '--count=1', '--format=x', 'refs/replace/'], { signal });
     return r.code !== 0 || r.stdout.length > 0; // if git cannot say, assume so: only the cache is skipped

@@ -90,3 +90,26 @@ test('git replace: a replace ref made after a run, at the same HEAD, is seen by 
   a.git(['pack-refs', '--all']);
   await runAndCheck(a, cache, 'packed replace ref');
 });
+
+test('info/grafts (deprecated, still honoured by git): a graft made after a run, at the same HEAD, changes the commits of the next run as it changes rev-list', async () => {
+  const r = TestRepo.init(join(tempDir('ci-grafts-'), 'g'));
+  for (const day of ['05', '09', '13']) r.commit(`2026-01-${day}T10:00:00Z`, { 'f.txt': `TODO ${day}\n`.repeat(Number(day)) });
+  const cache = join(tempDir('ci-grafts-cache-'), 'cache.sqlite');
+  const args = ['series', r.dir, '-q', 'TODO', '--step', 'day', '--points', '10', '--end', '2026-01-14T00:00:00Z', '--cache', cache, '--format', 'json'];
+  const check = async (what: string) => {
+    const res = await runCli(args, { env: ENV });
+    assert.equal(res.code, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as SeriesOutput;
+    for (const p of out.series[0].points) {
+      const c = revListBefore(r.dir, p.time);
+      assert.equal(p.repos[0]?.commit, c, `${what}: commit at ${p.time}`);
+      assert.equal(p.value, c ? gitGrepCount(r.dir, c, 'TODO') : 0, `${what}: value at ${p.time}`);
+    }
+    return res.stderr;
+  };
+  await check('before');
+  await check('before, rerun');
+  // HEAD's parent becomes the first commit: the second leaves the first-parent chain.
+  writeFileSync(join(r.dir, '.git', 'info', 'grafts'), `${r.git(['rev-parse', 'HEAD']).trim()} ${r.git(['rev-parse', 'HEAD~2']).trim()}\n`);
+  assert.match(await check('grafted'), /grafts/);
+});
