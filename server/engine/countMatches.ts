@@ -32,6 +32,8 @@ export const ZERO: BlobCounts = Object.freeze({ matches: 0, lines: 0, files: 0 }
 
 const META = /[\\^$.*+?()[\]{}|]/;
 const OTHER_TERMINATORS = /[\r\u2028\u2029]/;
+/** Whole-text counting slower than this (ns a character) goes line by line (Matcher.perLine). */
+const SLOW_NS_PER_CHAR = 20;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
@@ -196,6 +198,17 @@ export class Matcher {
   private readonly wholeGlobal: RegExp | undefined;
   /** The pattern has ^ or $, whose meaning differs per line when a text holds \r, U+2028 or U+2029. */
   private readonly anchored: boolean;
+  /**
+   * Counting line by line from now on. V8 counts backtracks per exec and past 50,000 finishes
+   * that exec on its linear-time engine, which is far slower; over a whole text the backtracks
+   * of a pattern that is merely quadratic on long lines ([a-z]+_[a-z]+\( ) add up across the
+   * file and every exec falls back, while line by line none does (git/git's year: 12.2 s whole,
+   * 5.2 s by line). A pattern slower than SLOW_NS_PER_CHAR over its first MiB switches; both
+   * ways give the same counts (the property test), only the time differs.
+   */
+  private perLine = false;
+  private wholeMs = 0;
+  private wholeChars = 0;
   /** UTF-8 byte strings of which at least one must occur for any match (literal queries). */
   private readonly needles: Buffer[] | undefined;
   private readonly byteNeedles: Buffer[] | undefined;
@@ -305,12 +318,24 @@ export class Matcher {
    * byte, cheaper to make and to search) when `asciiOnly`, which gives the same counts.
    */
   count(text: string): BlobCounts | CaptureCounts {
-    if (this.wholeRe && !this.wholeRe.test(text)) return this.capture ? new Map() : ZERO;
-    if (this.wholeGlobal && (!this.anchored || !OTHER_TERMINATORS.test(text))) {
-      const r = this.countWhole(text);
+    if (!this.perLine) {
+      const started = performance.now();
+      const r = this.countWholeText(text);
+      this.wholeMs += performance.now() - started;
+      this.wholeChars += text.length;
+      // Measured after the first MiB of text: 1 ns a character is a fast pattern, the linear
+      // fallback runs at ~80 (see `perLine`).
+      if (this.wholeChars >= 1 << 20 && (this.wholeMs * 1e6) / this.wholeChars > SLOW_NS_PER_CHAR) this.perLine = true;
       if (r) return r;
     }
     return this.capture ? this.countCaptures(text) : this.countLines(text);
+  }
+
+  /** The whole-text passes, when they may be used; undefined when the per-line scan must decide. */
+  private countWholeText(text: string): BlobCounts | CaptureCounts | undefined {
+    if (this.wholeRe && !this.wholeRe.test(text)) return this.capture ? new Map() : ZERO;
+    if (this.wholeGlobal && (!this.anchored || !OTHER_TERMINATORS.test(text))) return this.countWhole(text);
+    return undefined;
   }
 
   /**

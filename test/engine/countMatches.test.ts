@@ -41,6 +41,21 @@ test('whole-text counting equals the per-line definition (property)', () => {
   );
 });
 
+test('line-by-line counting, which a matcher switches to when whole-text counting is slow, equals the definition (property)', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...PATTERNS), fc.boolean(), fc.string({ unit: fc.constantFrom('a', 'b', ' ', '\n', '\r', 'é', '\u2028'), maxLength: 40 }), (q, capture, text) => {
+      if (capture && !/\((?!\?)/.test(q)) return; // no capture group
+      const whole = new Matcher({ query: q, literal: false, ignoreCase: false, capture });
+      const byLine = new Matcher({ query: q, literal: false, ignoreCase: false, capture });
+      // The switch is made on measured speed, which a test cannot arrange: set it directly.
+      (byLine as unknown as { perLine: boolean }).perLine = true;
+      assert.deepEqual(byLine.count(text), whole.count(text), `pattern ${JSON.stringify(q)} (capture: ${capture}) on ${JSON.stringify(text)}`);
+      if (!capture) assert.deepEqual(byLine.count(text), reference(q, text));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
 test('which patterns can match only ASCII characters (and so may count over a Latin-1 decoding)', () => {
   for (const q of ['TODO', '[A-Z]{4,}_[A-Z]{3,}', '\\bfoo\\(', '"lodash": "\\^?(\\d+)', '(?:a|b)+?', '(?<v>\\d+)\\.x', '[\\w-]+', '^\\t*$', 'a{2,3}|[0-9a-f]', '\\[\\]\\{\\}']) {
     assert.equal(matchesAsciiOnly(q), true, q);
