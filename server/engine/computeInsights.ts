@@ -350,11 +350,11 @@ async function processRepo(loc: RepoLocation, shared: RepoContext): Promise<Repo
     const start = shared.starts.get(loc) ?? startRepo(loc, shared.req.rev, shared.signal);
     const head = await start.head;
     trace('resolved rev');
-    // With git replace refs (or grafts), an object id read here is not the content the same id has anywhere
-    // else: nothing of this repository goes into or comes from the cache (it is keyed by ids),
-    // and git grep never counts for it (its temporary repository would see the originals).
+    // With git replace refs (or grafts), an object id read here is not the content the same id
+    // has elsewhere: nothing of this repository goes into or comes from the cache, which is
+    // keyed by ids and shared by every repository.
     const replaced = await start.replaced;
-    const ctx: RepoContext = replaced ? { ...shared, cache: undefined, grepNeedles: undefined, exactNeedles: undefined, gitLines: false } : shared;
+    const ctx: RepoContext = replaced ? { ...shared, cache: undefined } : shared;
     // The identity's git calls overlap the rest unless a filter needs it first. Without a filter,
     // the commits' walk (below) also tells whether a root remembered at an older revision is
     // still this chain's.

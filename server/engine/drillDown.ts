@@ -18,7 +18,7 @@ import { GuardedCounter } from './guardedCount';
 import { blobsContaining } from './grepPrefilter';
 import { pathFilter } from './pathFilter';
 import { InsightsError, throwIfAborted } from './errors';
-import { hasReplacements, runGit, runGitRaw } from './git';
+import { runGit, runGitRaw } from './git';
 import { seriesId } from './seriesId';
 import { listTree, type TreeEntry } from './treeChanges';
 
@@ -113,9 +113,8 @@ async function countTree(
   }, signal);
   let toRead = [...new Set(entries.map((e) => e.oid))].filter((oid) => !memo.has(oid));
   const grep = counter.grepNeedles;
-  // As the engine does: git grep names the blobs that can hold a needle; the rest count zero.
-  // Not with git replace refs or grafts: git grep's temporary repository would see the original objects.
-  if (grep && toRead.length >= GREP_MIN_BLOBS && !(await hasReplacements(gitDir, signal))) {
+  if (grep && toRead.length >= GREP_MIN_BLOBS) {
+    // As the engine does: git grep names the blobs that can hold a needle; the rest count zero.
     const candidates = new Set<string>();
     try {
       await blobsContaining(gitDir, toRead, grep.needles, grep.ignoreCase, (oid) => candidates.add(oid), signal);

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { commonGitDir, runGit, spawnGit } from './git';
+import { commonGitDir, hasReplacements, runGit, spawnGit } from './git';
 import { AbortedError } from './errors';
 
 const objectsDirs = new Map<string, Promise<string>>();
@@ -218,7 +218,8 @@ export async function countLiterals(
 /**
  * A temporary repository that borrows the user's objects, holding a throwaway tree of `oids`
  * named by index: no repository config, attributes or hooks apply in it, and nothing is
- * written to the user's repository. Removed when `work` settles.
+ * written to the user's repository. It carries the user's replace refs, so that an object id
+ * reads here as it reads there (`git replace`). Removed when `work` settles.
  */
 async function inTempRepo(
   gitDir: string,
@@ -235,6 +236,10 @@ async function inTempRepo(
     writeFileSync(join(objects, 'info', 'alternates'), `${await objectsDir(gitDir, signal)}\n`);
     // A SHA-256 repository's objects are read only by a repository of that format.
     if (objectFormatOf(oids) === 'sha256') writeFileSync(join(temp, 'config'), '[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectformat = sha256\n');
+    if (await hasReplacements(gitDir, signal)) {
+      const refs = await runGit(gitDir, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/replace/'], { signal, what: 'git for-each-ref' });
+      writeFileSync(join(temp, 'packed-refs'), refs);
+    }
     const env = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_ATTR_NOSYSTEM: '1' };
     const { order, rank } = treeOrder(oids.length);
     const tree = await throwawayTree(objects, oids, () =>
