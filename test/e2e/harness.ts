@@ -3,7 +3,7 @@
 //
 // Locally, a missing prerequisite skips the suite with the reason; with CI=true it fails.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,22 +33,14 @@ export function prerequisiteGate(): { skip: string | false } {
   return { skip: missing };
 }
 
-/** Builds the bundles and the .vsix once per run (npm run package), unless a fresh one is there. */
+/**
+ * Builds the bundles and the .vsix once per run, unless a fresh one is there: under a lock, as
+ * the test files run in parallel (ensureVsix.mjs says why).
+ */
 export function ensureVsix(): string {
-  const srcNewest = Math.max(...['extension', 'server', 'protocol', 'webview'].flatMap((d) => newestMtimes(join(ROOT, d))));
-  if (!existsSync(VSIX) || statSync(VSIX).mtimeMs < srcNewest) {
-    const r = spawnSync('npm', ['run', 'package'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    if (r.status !== 0) throw new Error(`npm run package failed:\n${r.stdout}\n${r.stderr}`);
-  }
+  const r = spawnSync('flock', ['/tmp/code-insights-cli-test-build.lock', process.execPath, join(__dirname, 'ensureVsix.mjs')], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`packaging the .vsix failed:\n${r.stdout}\n${r.stderr}`);
   return VSIX;
-}
-
-function newestMtimes(dir: string): number[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    return e.isDirectory() ? newestMtimes(p) : [statSync(p).mtimeMs];
-  });
 }
 
 async function freePort(): Promise<number> {
