@@ -220,13 +220,19 @@ test('with autoCompute, an insight added on disk while the file is open in the e
       await s.conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: defsUri, version: 2 }, contentChanges: [{ text }] });
       const list = await computed;
       assert.equal(list.find((i) => i.id === 'fixme')!.latest!.value, 1, '"TODO two" in alpha/a.ts');
+      // Each computation the server starts by itself asks for a progress as it starts: the first
+      // one and the one for 'fixme' did.
+      const startedBefore = s.progressCreated.length;
+      assert.ok(startedBefore >= 2, `automatic computations ask for progress: ${JSON.stringify(s.progressCreated)}`);
 
       // Unsaved typing still computes nothing: an edit that is not on disk stays "not computed".
       const typed = JSON.stringify({ insights: [...added.insights, { ...DEFS.insights[0], id: 'typing', title: 'Typing', queries: ['one'] }] });
-      const listed = done((l) => l.some((i) => i.id === 'typing'));
       await s.conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: defsUri, version: 3 }, contentChanges: [{ text: typed }] });
-      assert.equal((await listed).find((i) => i.id === 'typing')!.state, 'idle');
-      await new Promise((r) => setTimeout(r, 500));
+      // The list request waits for that change to be handled: a computation started for it would
+      // have asked for its progress before this answer (one stream, in order).
+      const listed = (await s.conn.sendRequest(ListInsightsRequest.type, {})).insights;
+      assert.equal(listed.find((i) => i.id === 'typing')?.state, 'idle');
+      assert.deepEqual(s.progressCreated.slice(startedBefore), [], 'unsaved text started no computation');
       assert.ok(lists.every((l) => l.find((i) => i.id === 'typing')?.state !== 'computing'), 'unsaved text was not computed');
     }, { autoCompute: true }, { workDoneProgress: true });
   } finally {
@@ -250,8 +256,11 @@ test('with autoCompute, a settings change during the first computation does not 
       });
     });
     await done;
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.ok(sent);
+    // The list request waits for the settings to be applied: a second computation started by
+    // them would have asked for its progress before this answer (one stream, in order).
+    const { insights } = await s.conn.sendRequest(ListInsightsRequest.type, {});
+    assert.deepEqual(insights.map((i) => [i.id, i.state]), [['todo', 'done'], ['todo-lines', 'done']]);
+    assert.equal(s.progressCreated.length, 1, `one computation, started once: ${JSON.stringify(s.progressCreated)}`);
     assert.equal(computed.length, 2, `each insight computed once:\n${computed.join('\n')}`);
   }, { autoCompute: true }, { workDoneProgress: true });
 });

@@ -22,6 +22,11 @@ export interface StartedServer {
   stderr: () => string;
   /** Every publishDiagnostics notification, in order. */
   diagnostics: PublishDiagnosticsParams[];
+  /**
+   * Tokens of every progress the server asked the client to create, in order: with workDoneProgress
+   * on, each computation the server starts by itself (and each sync) asks for one as it starts.
+   */
+  progressCreated: string[];
   /** Resolves with the first diagnostics for `uri` that satisfy `pred`. */
   waitForDiagnostics(uri: string, pred: (d: PublishDiagnosticsParams) => boolean, timeoutMs?: number): Promise<PublishDiagnosticsParams>;
   stop(): Promise<void>;
@@ -44,7 +49,11 @@ export async function startServer(folders: string[], settings: Partial<ServerSet
       }
     }
   });
-  conn.onRequest('window/workDoneProgress/create', () => null);
+  const progressCreated: string[] = [];
+  conn.onRequest('window/workDoneProgress/create', (p: { token: string | number }) => {
+    progressCreated.push(String(p.token));
+    return null;
+  });
   conn.onRequest('client/registerCapability', () => null);
   conn.listen();
   await conn.sendRequest(InitializeRequest.type, {
@@ -60,6 +69,7 @@ export async function startServer(folders: string[], settings: Partial<ServerSet
     child,
     stderr: () => err,
     diagnostics,
+    progressCreated,
     waitForDiagnostics(uri, pred, timeoutMs = 10000) {
       const seen = diagnostics.find((d) => d.uri === uri && pred(d));
       if (seen) return Promise.resolve(seen);
@@ -71,7 +81,7 @@ export async function startServer(folders: string[], settings: Partial<ServerSet
     async stop() {
       try {
         await Promise.race([conn.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);
-        conn.sendNotification('exit');
+        await conn.sendNotification('exit');
       } catch {
         /* already gone */
       }
