@@ -111,6 +111,7 @@ async function dispatch(argv: string[], io: Io, signal: AbortSignal): Promise<nu
     return command ? 0 : 2;
   }
   if (command === '--version' || command === '-v') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- read only when asked
     io.out(`${require('../../package.json').version}\n`);
     return 0;
   }

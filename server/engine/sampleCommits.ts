@@ -130,6 +130,7 @@ export function sampleCommits(gitDir: string, sha: string, timesSec: number[], s
       }
     });
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? gitNotFound(e) : e));
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- its awaits catch; it cannot reject
     child.on('close', async (code) => {
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) return reject(new AbortedError());

@@ -5,7 +5,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestRepo, tempDir, git } from '../helpers/gitRepo';
+import { TestRepo, tempDir } from '../helpers/gitRepo';
 import { ensureBuilt, runCli, runJson, revListBefore, gitGrepCount, hasStackTrace, describePoints, type GrepOptions } from './cliHarness';
 
 const END = '2026-03-01T00:00:00Z';

@@ -26,4 +26,7 @@ async function measure(path: string): Promise<void> {
 
 (async () => {
   for (const p of process.argv.slice(2)) await measure(p);
-})();
+})().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
