@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PAGE_CHANNEL, type HostMessage, type ViewMessage } from '../../protocol/webview';
+import { CHROMIUM } from '../helpers/prerequisites';
 
 export const ROOT = join(__dirname, '..', '..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts', 'webview');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function csp(nonce: string): string {
   return [

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDashboardPage, ROOT, type Harness } from './browserHarness';
+import { missingChromium, prerequisiteGate } from '../helpers/prerequisites';
 import { REPOS, captureCard, failedCard, languagesCard, sampleCard } from './fixtures/messages';
 import type { HostMessage, InsightCard } from '../../protocol/webview';
 
@@ -17,9 +18,10 @@ const dashboard = (cards: InsightCard[], theme: 'light' | 'dark' = 'light'): Hos
   capabilities: { drillDown: true, openFile: true, reorder: true, saveExport: true },
 });
 
-const bundleBuilt = existsSync(join(ROOT, 'dist', 'webview.js'));
+// Every suite below needs the built bundle and Chromium: skipped locally without them, failed under CI=true.
+const gate = prerequisiteGate('dashboard bundle in Chromium', existsSync(join(ROOT, 'dist', 'webview.js')) ? undefined : 'dist/webview.js is not built (npm run build)', missingChromium());
 
-describe('dashboard bundle in Chromium', { skip: bundleBuilt ? false : 'run `npm run build` first (dist/webview.js missing)' }, () => {
+describe('dashboard bundle in Chromium', gate, () => {
   let h: Harness;
   before(async () => {
     h = await openDashboardPage({ theme: 'light' });
@@ -237,7 +239,7 @@ describe('dashboard bundle in Chromium', { skip: bundleBuilt ? false : 'run `npm
   });
 });
 
-describe('themes', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
+describe('themes', gate, () => {
   test('light and dark screenshots; a theme change redraws with that theme’s colours', async () => {
     const h = await openDashboardPage({ theme: 'light' });
     try {
@@ -284,7 +286,7 @@ describe('themes', { skip: bundleBuilt ? false : 'run `npm run build` first' }, 
   });
 });
 
-describe('host-side filter (the org page)', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
+describe('host-side filter (the org page)', gate, () => {
   test('with filterBy "host" the app sends the filter and shows the cards the host re-summed', async () => {
     const h = await openDashboardPage();
     try {
@@ -312,7 +314,7 @@ describe('host-side filter (the org page)', { skip: bundleBuilt ? false : 'run `
   });
 });
 
-describe('computing and cached states', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
+describe('computing and cached states', gate, () => {
   test('a computing card says how far it is; a cached card says it is cached until fresh data comes', async () => {
     const h = await openDashboardPage();
     try {
@@ -336,7 +338,7 @@ describe('computing and cached states', { skip: bundleBuilt ? false : 'run `npm 
   });
 });
 
-describe('state kept across a reload', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
+describe('state kept across a reload', gate, () => {
   test('an open table and the filter come back after the page reloads', async () => {
     const h = await openDashboardPage();
     try {
@@ -358,7 +360,7 @@ describe('state kept across a reload', { skip: bundleBuilt ? false : 'run `npm r
   });
 });
 
-describe('CSP guard', { skip: bundleBuilt ? false : 'run `npm run build` first' }, () => {
+describe('CSP guard', gate, () => {
   test('the page policy blocks an injected <style> and inline handler, and the harness reports both', async () => {
     // Proves the "no CSP violation" checks above can fail: this is what an unsafe control library does.
     const h = await openDashboardPage();

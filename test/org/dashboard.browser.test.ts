@@ -10,8 +10,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { ingest } from '../../org/store';
 import { packageRoot } from '../../org/paths';
 import { definition, makeOrg, openTestDb, sha, startApp, type TestDb, type TestOrg } from './helpers';
+import { CHROMIUM, missingChromium, prerequisiteGate } from '../helpers/prerequisites';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(packageRoot(), 'test-artifacts', 'org');
 const TIMES = Array.from({ length: 8 }, (_, i) => new Date(Date.UTC(2026, 8, 7 + 7 * i)).toISOString());
 const REPOS = ['github.com/acme/api', 'github.com/acme/web', 'github.com/acme/cli', 'gitlab.com/other/a', 'gitlab.com/other/b'];
@@ -25,10 +25,9 @@ const expected = (d: number, keep: (repo: string) => boolean) =>
   TIMES.map((_, t) => REPOS.reduce((a, repo, r) => a + (keep(repo) ? value(d, r, t) : 0), 0));
 
 const defIndex = (key: string) => DEFS.findIndex((d) => d.id === key);
-const haveChromium = existsSync(CHROMIUM);
 const haveBundle = existsSync(join(packageRoot(), 'dist', 'webview.js'));
 
-describe('org dashboard page in Chromium', { skip: haveChromium ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium)` }, () => {
+describe('org dashboard page in Chromium', prerequisiteGate('org dashboard page', missingChromium()), () => {
   let t: TestDb;
   let org: TestOrg;
   let browser: Browser;
