@@ -1,6 +1,6 @@
 // Lint run by `npm test` before the tests (scripts/check.mjs). A small rule set that finds bugs,
 // not style: ESLint's and typescript-eslint's recommended rules, promises nobody awaits or
-// handles (type-aware, TypeScript only), and the folder boundaries of ARCHITECTURE.md.
+// handles (type-aware, TypeScript only), and the folder boundaries (README.md, "Developing").
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';

@@ -51,7 +51,7 @@ function pct(xs: number[], p: number): number {
 }
 
 async function startService(url: string): Promise<{ child: ChildProcess; base: string }> {
-  // BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the service.
+  // BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=PROFILE_DIR" profiles the service.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // BENCH_SERVICE_ROOT=/path/to/another/checkout runs that checkout's service (A/B comparisons).
   const serviceRoot = process.env.BENCH_SERVICE_ROOT || ROOT;

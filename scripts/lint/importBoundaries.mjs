@@ -1,4 +1,4 @@
-// An ESLint rule that makes the folder boundaries of ARCHITECTURE.md a lint error: which of our
+// An ESLint rule that makes the folder boundaries (README.md, "Developing") a lint error: which of our
 // folders a file may import from, and which packages it may not import. One tsconfig covers
 // every folder (Node and DOM types together), so the compiler alone lets any folder import any
 // other; this rule is what refuses, e.g., `webview/` reaching into `server/`.
@@ -19,10 +19,10 @@ const stripExt = (p) => p.replace(/\.(d\.ts|ts|tsx|mts|cts|js|mjs|cjs|json)$/, '
 const rule = {
   meta: {
     type: 'problem',
-    docs: { description: 'Keep imports inside the folder boundaries of ARCHITECTURE.md' },
+    docs: { description: 'Keep imports inside the folder boundaries (README.md, "Developing")' },
     schema: [{ type: 'object', additionalProperties: true }],
     messages: {
-      forbidden: '{{file}} may not import {{target}} ("{{spec}}"): {{why}}. See ARCHITECTURE.md; move the shared part to protocol/ or the owning folder.',
+      forbidden: '{{file}} may not import {{target}} ("{{spec}}"): {{why}}. Move what both sides need to protocol/ (README.md, "Developing", lists the boundaries).',
       forbiddenPackage: '{{file}} may not import the package "{{spec}}": {{why}}.',
       staleException: 'The import-boundary exception for {{file}} -> {{target}} is no longer used: delete it from eslint.config.mjs.',
     },

@@ -3,6 +3,7 @@
 // is tested from the outside against an independent oracle.
 import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GIT_ENV } from '../helpers/gitRepo';
 
@@ -23,7 +24,7 @@ export let BIN = join(ROOT, 'bin', 'code-insights.js');
 export function ensureBuilt(): void {
   const snap = join(__dirname, `.run-${process.pid}`);
   for (let attempt = 1; ; attempt++) {
-    execFileSync('flock', ['/tmp/code-insights-cli-test-build.lock', process.execPath, join(__dirname, 'ensureBuilt.mjs'), ...(attempt > 1 ? ['--force'] : [])], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('flock', [join(tmpdir(), 'code-insights-cli-test-build.lock'), process.execPath, join(__dirname, 'ensureBuilt.mjs'), ...(attempt > 1 ? ['--force'] : [])], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     rmSync(snap, { recursive: true, force: true });
     mkdirSync(join(snap, 'dist'), { recursive: true });
     cpSync(join(ROOT, 'bin'), join(snap, 'bin'), { recursive: true });

@@ -38,7 +38,7 @@ export function prerequisiteGate(): { skip: string | false } {
  * the test files run in parallel (ensureVsix.mjs says why).
  */
 export function ensureVsix(): string {
-  const r = spawnSync('flock', ['/tmp/code-insights-cli-test-build.lock', process.execPath, join(__dirname, 'ensureVsix.mjs')], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('flock', [join(tmpdir(), 'code-insights-cli-test-build.lock'), process.execPath, join(__dirname, 'ensureVsix.mjs')], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) throw new Error(`packaging the .vsix failed:\n${r.stdout}\n${r.stderr}`);
   return VSIX;
 }

@@ -1,4 +1,4 @@
-// The folder boundaries of ARCHITECTURE.md, as eslint.config.mjs declares them: a forbidden
+// The folder boundaries, as eslint.config.mjs declares them: a forbidden
 // import added to a folder is a lint error that names the file, the target and the rule; the
 // imports each folder needs pass; an exception that is no longer used is reported.
 import { test } from 'node:test';
