@@ -5,7 +5,7 @@ import {
   ProtocolRequestType,
   type WorkDoneProgressParams,
 } from 'vscode-languageserver-protocol';
-import type { InsightDefinition, InsightKind, LanguagesPoint, RepoStatus, RunStats, SeriesResult, Step } from './insights';
+import type { InsightDefinition, InsightKind, LanguagesPoint, RepoStatus, RunStats, SeriesResult, Step, TextExportFormat } from './insights';
 import type { DrillDownQuery, DrillDownResult } from './webview';
 
 /** Where an insight comes from: a workspace folder's definitions file, or user settings. */
@@ -77,7 +77,7 @@ export namespace CancelComputeRequest {
   export const type = new ProtocolRequestType<Record<string, never>, { cancelled: number }, never, void, void>(method);
 }
 
-export type ExportFormat = 'csv' | 'json';
+export type ExportFormat = TextExportFormat;
 export namespace ExportInsightRequest {
   export const method = 'insights/export' as const;
   /** The last computed result as text, formatted exactly as the command line prints it. */

@@ -8,7 +8,7 @@
 // script and the app share one window: messages travel through `window.postMessage` inside a
 // `PageEnvelope` (see below) so each side ignores its own messages and anything else.
 
-import type { InsightKind, LanguageCount, LanguagesPoint, RepoPoint, SeriesPoint, SeriesResult, Step } from './insights';
+import { INSIGHT_KINDS, STEPS, TEXT_EXPORT_FORMATS, type InsightKind, type LanguageCount, type LanguagesPoint, type RepoPoint, type SeriesPoint, type SeriesResult, type Step, type TextExportFormat } from './insights';
 
 export const WEBVIEW_PROTOCOL_VERSION = 1;
 
@@ -184,7 +184,9 @@ export type HostMessage = { [K in HostMessageType]: { type: K } & HostMessages[K
 
 // ---------------------------------------------------------------------- app → host messages
 
-export type ExportFormat = 'csv' | 'json' | 'png';
+/** What the app exports: a result as text, or a chart's picture. */
+export const EXPORT_FORMATS = [...TEXT_EXPORT_FORMATS, 'png'] as const;
+export type ExportFormat = TextExportFormat | 'png';
 
 export interface ViewMessages {
   ready: { protocolVersion: number };
@@ -318,8 +320,8 @@ export const validateCard: V<InsightCard> = obj<InsightCard>(
   {
     key: str(512),
     title: str(),
-    kind: oneOf<InsightKind>(['series', 'capture', 'languages']),
-    step: oneOf<Step>(['day', 'week', 'month', 'quarter', 'year']),
+    kind: oneOf<InsightKind>(INSIGHT_KINDS),
+    step: oneOf<Step>(STEPS),
     state: oneOf(CARD_STATES),
     series: arr(seriesResult, LIMITS.series),
     languages: arr(languagesPoint, LIMITS.points),
@@ -379,7 +381,7 @@ const viewShapes: { [K in ViewMessageType]: V<{ type: K } & ViewMessages[K]> } =
   openFile: obj({ type: oneOf(['openFile'] as const), key: str(512), seriesId: str(128), repo: str(), commit: sha, path: str() }),
   reorder: obj({ type: oneOf(['reorder'] as const), dashboard: str(512), order: arr(str(512), LIMITS.cards) }),
   selectDashboard: obj({ type: oneOf(['selectDashboard'] as const), dashboard: str(512) }),
-  export: obj({ type: oneOf(['export'] as const), key: str(512), format: oneOf<ExportFormat>(['csv', 'json', 'png']), filename: filename, content: str(LIMITS.text) }),
+  export: obj({ type: oneOf(['export'] as const), key: str(512), format: oneOf<ExportFormat>(EXPORT_FORMATS), filename: filename, content: str(LIMITS.text) }),
   filter: obj({ type: oneOf(['filter'] as const), filter: repoFilter }),
   refresh: obj({ type: oneOf(['refresh'] as const), keys: arr(str(512), LIMITS.cards) }, { keys: true }),
 };

@@ -2,6 +2,7 @@
 // per-repo points), lays cards out in the dashboard's order, and turns user actions into view
 // messages. Keyboard: ↑/↓ (or Home/End) move between cards, Alt+↑/↓ moves a card, Enter enters
 // its chart. It talks to its host only through a HostChannel.
+import type { TextExportFormat } from '../protocol/insights';
 import { WEBVIEW_PROTOCOL_VERSION, type DashboardLayout, type HostCapabilities, type HostMessage, type InsightCard, type RepoFilter, type ThemeKind } from '../protocol/webview';
 import { CardView } from './cardView';
 import type { DrillTarget } from './drillDownView';
@@ -232,7 +233,7 @@ export class DashboardApp {
 
   private cardCallbacks() {
     return {
-      export: (card: InsightCard, format: 'csv' | 'json') => this.exportText(card, format),
+      export: (card: InsightCard, format: TextExportFormat) => this.exportText(card, format),
       copyPng: (card: InsightCard, canvas: HTMLCanvasElement) => void this.copyPng(card, canvas),
       announce: (t: string) => this.announce(t),
       move: (key: string, delta: number) => this.move(key, delta),
@@ -265,7 +266,7 @@ export class DashboardApp {
     });
   }
 
-  private exportText(card: InsightCard, format: 'csv' | 'json'): void {
+  private exportText(card: InsightCard, format: TextExportFormat): void {
     // Exports what the card shows: with a repository filter, only the kept repositories.
     const shown = applyFilter(card, this.keep);
     const content = format === 'csv' ? toCsv(shown) : toJson(shown);

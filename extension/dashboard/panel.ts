@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { escapeRegExp } from '../../protocol/insights';
 import type { InsightResult, InsightSummary } from '../../protocol/lsp';
 import {
   ProtocolError,
@@ -407,7 +408,7 @@ const decorationOptions: vscode.DecorationRenderOptions = {
 function highlight(editor: vscode.TextEditor, q: { query: string; literal: boolean; ignoreCase: boolean }): void {
   let re: RegExp;
   try {
-    const src = q.literal ? q.query.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&') : q.query;
+    const src = q.literal ? escapeRegExp(q.query) : q.query;
     re = new RegExp(src, q.ignoreCase ? 'gi' : 'g');
   } catch {
     return;

@@ -4,6 +4,7 @@
 // (as `git grep -c`), `files` is 1 when any line matches.
 import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
+import { escapeRegExp } from '../../protocol/insights';
 import { InsightsError } from './errors';
 
 // A catastrophic pattern such as (a+)+$ makes V8 fall back to its linear-time engine after
@@ -34,10 +35,6 @@ const META = /[\\^$.*+?()[\]{}|]/;
 const OTHER_TERMINATORS = /[\r\u2028\u2029]/;
 /** Whole-text counting slower than this (ns a character) goes line by line (Matcher.perLine). */
 const SLOW_NS_PER_CHAR = 20;
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-}
 
 /** The longest prefix of `source` that compiles: where a person should look for the mistake. */
 function errorPosition(source: string, flags: string): number {
