@@ -13,6 +13,8 @@ import {
   ExportInsightRequest,
   GetSeriesRequest,
   InsightsChangedNotification,
+  InsightsErrorCodes,
+  insightsErrorData,
   ListInsightsRequest,
   PartialResultNotification,
   SeriesQueryRequest,
@@ -273,7 +275,7 @@ test('user-settings insights are listed and computed over the workspace folders'
 test('in a restricted workspace nothing is computed and the reason is given', async () => {
   await withServer(async ({ conn }) => {
     assert.equal((await conn.sendRequest(ListInsightsRequest.type, {})).insights.length, 2, 'definitions are still read');
-    await assert.rejects(conn.sendRequest(ComputeInsightsRequest.type, {}), (e: unknown) => e instanceof ResponseError && /restricted workspace/.test(e.message) && (e.data as { code: string }).code === 'UNTRUSTED');
+    await assert.rejects(conn.sendRequest(ComputeInsightsRequest.type, {}), (e: unknown) => e instanceof ResponseError && e.code === InsightsErrorCodes.untrusted && /restricted workspace/.test(e.message) && insightsErrorData(e)?.code === 'UNTRUSTED');
   }, { trusted: false });
 });
 
