@@ -1,8 +1,10 @@
 // Types every runtime context shares: insight definitions, series results, progress, and the
 // constants of their semantics (kinds, steps, defaults), each declared once here and imported
-// by the engine, the CLI, the extension, the webview and the org service. Types and constants
-// only; the one function, escapeRegExp, is part of what a literal query means.
+// by the engine, the CLI, the extension, the webview and the org service. Types, constants and
+// validators only; the one other function, escapeRegExp, is part of what a literal query means.
 // protocol/insights.schema.json repeats the lists and defaults for editors; a test holds it equal.
+
+import { arr, count, isoTime, obj, sha, str, type Validator } from './validate';
 
 export const STEPS = ['day', 'week', 'month', 'quarter', 'year'] as const;
 export type Step = (typeof STEPS)[number];
@@ -27,6 +29,14 @@ export type TextExportFormat = (typeof TEXT_EXPORT_FORMATS)[number];
 /** The CLI's `--format`: the text exports, or a table for a terminal. */
 export const OUTPUT_FORMATS = ['table', ...TEXT_EXPORT_FORMATS] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Bounds of a result as it crosses a process boundary (to a webview, the org page). */
+export const RESULT_LIMITS = {
+  series: 1000,
+  points: 5000,
+  repos: 100_000,
+  languages: 1000,
+} as const;
 
 /**
  * The pattern of a literal query: `text` with every character that means something in a
@@ -157,3 +167,23 @@ export interface Progress {
   blobsTotal: number;
   message?: string;
 }
+
+// -------------------------------------------------------------------------------- validators
+// Results that cross a boundary (to a webview, the org page) are checked with these; see
+// protocol/validate.ts for the kit.
+
+const repoPoint: Validator<RepoPoint> = obj<RepoPoint>({ repo: str(), commit: sha, commitTime: isoTime, value: count });
+const seriesPoint: Validator<SeriesPoint> = obj<SeriesPoint>({ time: isoTime, value: count, repos: arr(repoPoint, RESULT_LIMITS.repos) });
+export const validateSeriesResult: Validator<SeriesResult> = obj<SeriesResult>(
+  { id: str(128), label: str(), query: str(), capture: str(), points: arr(seriesPoint, RESULT_LIMITS.points), error: str() },
+  { capture: true, error: true },
+);
+const languageCount: Validator<LanguageCount> = obj<LanguageCount>({ language: str(200), lines: count, files: count });
+export const validateLanguagesPoint: Validator<LanguagesPoint> = obj<LanguagesPoint>({
+  time: isoTime,
+  languages: arr(languageCount, RESULT_LIMITS.languages),
+  repos: arr(
+    obj<LanguagesPoint['repos'][number]>({ repo: str(), commit: sha, commitTime: isoTime, languages: arr(languageCount, RESULT_LIMITS.languages) }),
+    RESULT_LIMITS.repos,
+  ),
+});

@@ -8,6 +8,7 @@ import { CardView } from './cardView';
 import type { DrillTarget } from './drillDownView';
 import { button, select, textField, type TextField } from './elements';
 import type { HostChannel } from './hostChannel';
+import { HostRequestError, HostRequests } from './hostRequests';
 import { FilterError, applyFilter, exportName, repoPredicate, reposOf, toCsv, toJson, type RepoPredicate } from './model';
 import { detectThemeKind, readPalette, type Palette } from './theme';
 
@@ -32,8 +33,7 @@ export class DashboardApp {
   private palette: Palette;
   private filter: RepoFilter = { include: '', exclude: '' };
   private keep: RepoPredicate | undefined;
-  private nextRequest = 1;
-  private pending = new Map<number, string>();
+  private readonly requests: HostRequests;
   private readonly toolbar = el('div', undefined, 'toolbar');
   private readonly list = el('div', undefined, 'cards');
   private readonly live = el('div', undefined, 'sr-only');
@@ -46,6 +46,7 @@ export class DashboardApp {
   private tables = new Set<string>();
 
   constructor(private readonly root: HTMLElement, private readonly channel: HostChannel) {
+    this.requests = new HostRequests((m) => channel.post(m));
     this.theme = detectThemeKind();
     document.documentElement.dataset.themeKind = this.theme;
     root.classList.add('ci-root');
@@ -121,18 +122,9 @@ export class DashboardApp {
       case 'theme':
         this.setTheme(m.theme);
         return;
-      case 'drillDownResult': {
-        const key = this.pending.get(m.requestId);
-        this.pending.delete(m.requestId);
-        if (key) this.views.get(key)?.drill.showResult(m.result);
+      case 'response':
+        this.requests.settle(m);
         return;
-      }
-      case 'drillDownError': {
-        const key = this.pending.get(m.requestId);
-        this.pending.delete(m.requestId);
-        if (key) this.views.get(key)?.drill.showError(`${m.error.code}: ${m.error.message}`);
-        return;
-      }
       case 'exportDone':
         this.announce(m.message);
         if (!m.ok) this.showNotice(m.message);
@@ -252,11 +244,7 @@ export class DashboardApp {
     const rp = t.point.repos.find((r) => r.repo === repo);
     if (!rp) return;
     const prev = t.previous?.repos.find((r) => r.repo === repo);
-    const requestId = this.nextRequest++;
-    this.pending.set(requestId, t.key);
-    this.channel.post({
-      type: 'drillDown',
-      requestId,
+    const answered = this.requests.send('drillDown', {
       key: t.key,
       seriesId: t.seriesId,
       repo,
@@ -264,6 +252,10 @@ export class DashboardApp {
       time: t.point.time,
       ...(prev ? { previousCommit: prev.commit, previousTime: t.previous!.time } : {}),
     });
+    answered.then(
+      (result) => this.views.get(t.key)?.drill.showResult(result),
+      (e: unknown) => this.views.get(t.key)?.drill.showError(e instanceof HostRequestError ? `${e.code}: ${e.message}` : String(e)),
+    );
   }
 
   private exportText(card: InsightCard, format: TextExportFormat): void {
