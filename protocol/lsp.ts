@@ -9,7 +9,7 @@ import {
   type WorkDoneProgressParams,
 } from 'vscode-languageserver-protocol';
 import type { InsightDefinition, InsightKind, LanguagesPoint, RepoStatus, RunStats, SeriesResult, Step, TextExportFormat } from './insights';
-import { obj, ProtocolError, str, validate } from './validate';
+import { arr, bool, obj, ProtocolError, str, validate } from './validate';
 import type { DrillDownQuery, DrillDownResult } from './webview';
 
 // ---------------------------------------------------------------------------------- errors
@@ -243,6 +243,22 @@ export interface ServerSettings {
   /** False in a restricted (untrusted) workspace: definitions are read, nothing is computed. */
   trusted: boolean;
 }
+const settingsShape = obj<Partial<ServerSettings>>(
+  {
+    // Each insight is checked where definitions are read (server/engine/definitions.ts), which
+    // names every problem; here only that they come as a list.
+    insights: arr((v: unknown) => v, 10_000),
+    autoCompute: bool,
+    cacheFile: str(),
+    trusted: bool,
+  },
+  { insights: true, autoCompute: true, cacheFile: true, trusted: true },
+);
+/** Settings as the server receives them (initializationOptions or the notification); throws ProtocolError. */
+export function validateServerSettings(v: unknown): Partial<ServerSettings> {
+  return validate(settingsShape, v, 'settings');
+}
+
 export namespace SettingsNotification {
   export const method = 'insights/settings' as const;
   export const messageDirection = MessageDirection.clientToServer;

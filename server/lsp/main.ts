@@ -33,6 +33,7 @@ import {
   type InsightResult,
   type InsightsErrorData,
   type ServerSettings,
+  validateServerSettings,
 } from '../../protocol/lsp';
 import { computeInsights, InsightsError, seriesId, type ComputeResult } from '../engine/index';
 import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
@@ -74,7 +75,7 @@ connection.onInitialize((params) => {
   const folders = params.workspaceFolders?.map((f) => folderFromUri(f.uri, f.name))
     ?? (params.rootUri ? [folderFromUri(params.rootUri)] : []);
   void queueReload(() => ws.setFolders(folders));
-  applySettings(params.initializationOptions as Partial<ServerSettings> | undefined);
+  applySettings(params.initializationOptions);
   canCreateProgress = params.capabilities.window?.workDoneProgress === true;
   return {
     capabilities: {
@@ -102,8 +103,16 @@ connection.onInitialized(async () => {
   definitionsChanged();
 });
 
-function applySettings(s: Partial<ServerSettings> | undefined): void {
-  settings = { ...settings, ...(s ?? {}) };
+/** Takes settings from the client; settings that are not of the declared shape change nothing. */
+function applySettings(raw: unknown): void {
+  let s: Partial<ServerSettings>;
+  try {
+    s = raw === undefined || raw === null ? {} : validateServerSettings(raw);
+  } catch (err) {
+    log(`settings ignored: ${(err as Error).message}`);
+    return;
+  }
+  settings = { ...settings, ...s };
   ws.setSettingsInsights(settings.insights);
 }
 

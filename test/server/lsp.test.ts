@@ -279,6 +279,18 @@ test('in a restricted workspace nothing is computed and the reason is given', as
   }, { trusted: false });
 });
 
+test('settings not of the declared shape are ignored with a message: a string does not make a workspace trusted', async () => {
+  await withServer(async ({ conn }) => {
+    const logs: string[] = [];
+    conn.onNotification(LogMessageNotification.type, ({ message }) => { logs.push(message); });
+    await conn.sendNotification(SettingsNotification.type, { insights: [], autoCompute: true, trusted: 'yes' } as never);
+    // A list request waits for the settings change queued before it (the trust check does not).
+    await conn.sendRequest(ListInsightsRequest.type, {});
+    await assert.rejects(conn.sendRequest(ComputeInsightsRequest.type, {}), (e: unknown) => insightsErrorData(e)?.code === 'UNTRUSTED');
+    assert.ok(logs.some((m) => m === 'settings ignored: invalid settings at trusted: expected a boolean, got string'), logs.join('\n'));
+  }, { trusted: false });
+});
+
 test('editDefinitions adds and removes insights, keeping comments', async () => {
   const folder = tempDir('ci-lsp-edit-');
   mkdirSync(join(folder, '.vscode'));
