@@ -172,7 +172,7 @@ test('loadDefinitionsFile reads a file and says clearly when it is missing', asy
   await assert.rejects(loadDefinitionsFile(join(dir, 'nope.json')), (e: Error & { code?: string }) => e.code === 'DEF_NOT_FOUND' && /no definitions file/.test(e.message));
 });
 
-test('the JSON schema editors read states the same kinds, steps, count modes and defaults as protocol/insights.ts', () => {
+test('the JSON schemas editors read (insights.schema.json, package.json settings) state the same kinds, steps, count modes and defaults as protocol/insights.ts', () => {
   const schema = JSON.parse(readFileSync(join(__dirname, '../../protocol/insights.schema.json'), 'utf8'));
   const p = schema.definitions.insight.properties;
   assert.deepEqual(p.kind.enum, [...INSIGHT_KINDS]);
@@ -183,6 +183,9 @@ test('the JSON schema editors read states the same kinds, steps, count modes and
   assert.equal(p.step.default, DEFAULT_STEP);
   assert.equal(p.points.default, DEFAULT_POINTS);
   assert.equal(p.points.maximum, MAX_POINTS);
+  // The user-settings schema in package.json names the kinds too.
+  const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8'));
+  assert.deepEqual(pkg.contributes.configuration.properties['codeInsights.insights'].items.properties.kind.enum, [...INSIGHT_KINDS]);
   // The defaults the engine fills in are those constants.
   const [s] = toSeriesSpecs({ id: 'c', title: 'c', kind: 'capture', queries: [{ query: 'v(\\d)' }] });
   assert.equal(s.maxFileSize, DEFAULT_MAX_FILE_SIZE);
