@@ -32,16 +32,17 @@ import {
   VerifyOrgRequest,
   type ExportFormat,
   type OrgConnection,
-  type OrgSyncError,
   type SyncResult,
   type SyncStatus,
   type SeriesQuery,
   type InsightResult,
   type InsightSummary,
+  type PartialResultParams,
   type ServerSettings,
+  type VerifyOrgResult,
 } from '../protocol/lsp';
 
-export type PartialResult = { result: InsightResult; reposDone: number; reposTotal: number };
+export type PartialResult = PartialResultParams;
 
 /** Restarts allowed within RESTART_WINDOW_MS before the client gives up (a server that dies at start). */
 const MAX_RESTARTS = 4;
@@ -249,7 +250,7 @@ export class InsightsService implements vscode.Disposable {
   }
 
   /** Asks the server to prove the URL is an org service that accepts this write token. */
-  async verifyOrg(conn: OrgConnection): Promise<{ ok: boolean; error?: OrgSyncError }> {
+  async verifyOrg(conn: OrgConnection): Promise<VerifyOrgResult> {
     return (await this.ready()).sendRequest(VerifyOrgRequest.type, conn);
   }
 

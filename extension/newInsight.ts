@@ -2,7 +2,7 @@
 // Back button on every step after the first. Returns a definition and where to save it; the
 // server checks it (its diagnostics point at any mistake once it is written).
 import * as vscode from 'vscode';
-import type { InsightDefinition, InsightKind, Step } from '../protocol/insights';
+import { DEFAULT_POINTS, DEFAULT_STEP, escapeRegExp, STEPS, type InsightDefinition, type InsightKind, type Step } from '../protocol/insights';
 
 export interface NewInsight {
   def: InsightDefinition;
@@ -72,8 +72,8 @@ export async function askNewInsight(takenIds: Set<string>): Promise<NewInsight |
   const state: { title?: string; kind: InsightKind; queries: string[]; step: Step; points: string; scope?: vscode.WorkspaceFolder | 'all' | 'settings' } = {
     kind: 'series',
     queries: [],
-    step: 'week',
-    points: '52',
+    step: DEFAULT_STEP,
+    points: String(DEFAULT_POINTS),
   };
   const folders = vscode.workspace.workspaceFolders ?? [];
   let n = 1;
@@ -113,7 +113,7 @@ export async function askNewInsight(takenIds: Set<string>): Promise<NewInsight |
       case 4:
         r = await pick<Step>({
           title: TITLE, step: 4, total, placeholder: 'One point per…', active: state.step,
-          items: (['day', 'week', 'month', 'quarter', 'year'] as Step[]).map((s) => ({ label: s, value: s })),
+          items: STEPS.map((s) => ({ label: s, value: s })),
         });
         if (typeof r === 'string') state.step = r as Step;
         break;
@@ -158,7 +158,7 @@ export async function askNewInsight(takenIds: Set<string>): Promise<NewInsight |
   const scope = state.scope!;
   if (scope !== 'all' && scope !== 'settings') {
     // Repository filters are regexes over identity or folder path: this folder's path, escaped.
-    def.repos = [`^${scope.uri.fsPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(/|$)`];
+    def.repos = [`^${escapeRegExp(scope.uri.fsPath)}(/|$)`];
   }
   return { def, folder: scope === 'settings' ? undefined : scope === 'all' ? folders[0] : scope };
 }

@@ -1,13 +1,51 @@
-// Types every runtime context shares: insight definitions, series results, progress.
-// Types only — no logic lives in protocol/.
+// Types every runtime context shares: insight definitions, series results, progress, and the
+// constants of their semantics (kinds, steps, defaults), each declared once here and imported
+// by the engine, the CLI, the extension, the webview and the org service. Types, constants and
+// validators only; the one other function, escapeRegExp, is part of what a literal query means.
+// protocol/insights.schema.json repeats the lists and defaults for editors; a test holds it equal.
 
-export type Step = 'day' | 'week' | 'month' | 'quarter' | 'year';
-export const STEPS: readonly Step[] = ['day', 'week', 'month', 'quarter', 'year'];
+import { arr, count, isoTime, obj, sha, str, type Validator } from './validate';
 
-export type CountMode = 'matches' | 'lines' | 'files';
-export const COUNT_MODES: readonly CountMode[] = ['matches', 'lines', 'files'];
+export const STEPS = ['day', 'week', 'month', 'quarter', 'year'] as const;
+export type Step = (typeof STEPS)[number];
 
-export type InsightKind = 'series' | 'capture' | 'languages';
+export const COUNT_MODES = ['matches', 'lines', 'files'] as const;
+export type CountMode = (typeof COUNT_MODES)[number];
+
+export const INSIGHT_KINDS = ['series', 'capture', 'languages'] as const;
+export type InsightKind = (typeof INSIGHT_KINDS)[number];
+
+/** Files above this many bytes are skipped unless told otherwise (1 MiB); 0 means no limit. */
+export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
+/** A capture query yields series for this many captured values unless told otherwise. */
+export const DEFAULT_CAPTURE_LIMIT = 20;
+/** Bucket size and number of points of a series insight unless told otherwise. */
+export const DEFAULT_STEP: Step = 'week';
+export const DEFAULT_POINTS = 52;
+
+/** A result written as text: the extension's Export CSV/JSON and the CLI's `--format csv|json`. */
+export const TEXT_EXPORT_FORMATS = ['csv', 'json'] as const;
+export type TextExportFormat = (typeof TEXT_EXPORT_FORMATS)[number];
+/** The CLI's `--format`: the text exports, or a table for a terminal. */
+export const OUTPUT_FORMATS = ['table', ...TEXT_EXPORT_FORMATS] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Bounds of a result as it crosses a process boundary (to a webview, the org page). */
+export const RESULT_LIMITS = {
+  series: 1000,
+  points: 5000,
+  repos: 100_000,
+  languages: 1000,
+} as const;
+
+/**
+ * The pattern of a literal query: `text` with every character that means something in a
+ * regular expression escaped. The engine counts with it and the extension highlights with it,
+ * so both must agree; `-` and `/` need no escape outside a class and a literal.
+ */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 /** One query of an insight, as written in `.vscode/insights.json` or given with `-q`. */
 export interface QueryDefinition {
@@ -28,7 +66,7 @@ export interface InsightDefinition {
   count?: CountMode;
   include?: string[];
   exclude?: string[];
-  /** Bytes; files above are skipped. Default 1 MiB; 0 means no limit. */
+  /** Bytes; files above are skipped. Default DEFAULT_MAX_FILE_SIZE (1 MiB); 0 means no limit. */
   maxFileSize?: number;
   step?: Step;
   points?: number;
@@ -36,7 +74,7 @@ export interface InsightDefinition {
   end?: string;
   /** Revision per repo instead of the default branch. */
   rev?: string;
-  /** `capture`: how many captured values become series (default 20). */
+  /** `capture`: how many captured values become series (default DEFAULT_CAPTURE_LIMIT, 20). */
   limit?: number;
   /** Regular expressions over repo identity or folder path; a repo is in scope if any matches. Empty: all. */
   repos?: string[];
@@ -129,3 +167,23 @@ export interface Progress {
   blobsTotal: number;
   message?: string;
 }
+
+// -------------------------------------------------------------------------------- validators
+// Results that cross a boundary (to a webview, the org page) are checked with these; see
+// protocol/validate.ts for the kit.
+
+const repoPoint: Validator<RepoPoint> = obj<RepoPoint>({ repo: str(), commit: sha, commitTime: isoTime, value: count });
+const seriesPoint: Validator<SeriesPoint> = obj<SeriesPoint>({ time: isoTime, value: count, repos: arr(repoPoint, RESULT_LIMITS.repos) });
+export const validateSeriesResult: Validator<SeriesResult> = obj<SeriesResult>(
+  { id: str(128), label: str(), query: str(), capture: str(), points: arr(seriesPoint, RESULT_LIMITS.points), error: str() },
+  { capture: true, error: true },
+);
+const languageCount: Validator<LanguageCount> = obj<LanguageCount>({ language: str(200), lines: count, files: count });
+export const validateLanguagesPoint: Validator<LanguagesPoint> = obj<LanguagesPoint>({
+  time: isoTime,
+  languages: arr(languageCount, RESULT_LIMITS.languages),
+  repos: arr(
+    obj<LanguagesPoint['repos'][number]>({ repo: str(), commit: sha, commitTime: isoTime, languages: arr(languageCount, RESULT_LIMITS.languages) }),
+    RESULT_LIMITS.repos,
+  ),
+});

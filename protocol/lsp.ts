@@ -1,12 +1,58 @@
 // The insights server's custom requests and notifications, declared once: the extension, the
-// server and the tests all import these declarations (method name + parameter and result types).
+// server and the tests all import these declarations. As in vscode-languageserver-protocol,
+// each is a namespace named for it with its `method`, `messageDirection` and `type`, whose
+// params, result and error data are named types declared here.
 import {
+  MessageDirection,
   ProtocolNotificationType,
   ProtocolRequestType,
   type WorkDoneProgressParams,
 } from 'vscode-languageserver-protocol';
-import type { InsightDefinition, InsightKind, LanguagesPoint, RepoStatus, RunStats, SeriesResult, Step } from './insights';
+import type { InsightDefinition, InsightKind, LanguagesPoint, RepoStatus, RunStats, SeriesResult, Step, TextExportFormat } from './insights';
+import { arr, bool, obj, ProtocolError, str, validate } from './validate';
 import type { DrillDownQuery, DrillDownResult } from './webview';
+
+// ---------------------------------------------------------------------------------- errors
+
+/**
+ * The JSON-RPC error codes of the server's refusals (beside LSP's own, such as
+ * RequestCancelled). The ResponseError's `data` says which refusal (InsightsErrorData).
+ */
+export const InsightsErrorCodes = {
+  /** The workspace is not trusted: nothing that runs git is done. */
+  untrusted: -32001,
+  /** The request cannot succeed as asked (unknown insight, not computed, bad regex…); `message` says what to do. */
+  user: -32002,
+} as const;
+
+/** The `data` of every ResponseError the insights server answers with. */
+export interface InsightsErrorData {
+  /**
+   * Stable: `UNTRUSTED`, `NOT_COMPUTED`, `UNKNOWN_INSIGHT`, `INTERNAL`, or the code of the
+   * engine's InsightsError (`BAD_REGEX`, `BAD_COMMIT`, `UNKNOWN_SERIES`…).
+   */
+  code: string;
+}
+
+const errorData = obj<InsightsErrorData>({ code: str(100) });
+
+/**
+ * The typed data of an error a request failed with, when the insights server sent it; else
+ * undefined (a cancellation, a dropped connection, an error of the client itself).
+ */
+export function insightsErrorData(err: unknown): InsightsErrorData | undefined {
+  const data = (err as { data?: unknown } | null)?.data;
+  if (data === undefined) return undefined;
+  try {
+    return validate(errorData, data, 'error data');
+  } catch (e) {
+    if (e instanceof ProtocolError) return undefined;
+    throw e;
+  }
+}
+
+/** A request type of this server: every failure carries InsightsErrorData. */
+class InsightsRequestType<P, R> extends ProtocolRequestType<P, R, never, InsightsErrorData, void> {}
 
 /** Where an insight comes from: a workspace folder's definitions file, or user settings. */
 export interface InsightSource {
@@ -51,43 +97,72 @@ export interface InsightResult {
 
 // ---------------------------------------------------------------- requests (client → server)
 
+/** A request that takes no parameters. */
+export type NoParams = Record<string, never>;
+
+export interface ListInsightsResult {
+  insights: InsightSummary[];
+}
 export namespace ListInsightsRequest {
   export const method = 'insights/list' as const;
-  export const type = new ProtocolRequestType<Record<string, never>, { insights: InsightSummary[] }, never, void, void>(method);
+  export const messageDirection = MessageDirection.clientToServer;
+  export const type = new InsightsRequestType<NoParams, ListInsightsResult>(method);
 }
 
 export interface ComputeParams extends WorkDoneProgressParams {
   /** Insight keys; absent means every insight. */
   keys?: string[];
 }
+export interface ComputeInsightsResult {
+  results: InsightResult[];
+}
 export namespace ComputeInsightsRequest {
   export const method = 'insights/compute' as const;
-  export const type = new ProtocolRequestType<ComputeParams, { results: InsightResult[] }, never, void, void>(method);
+  export const messageDirection = MessageDirection.clientToServer;
+  export const type = new InsightsRequestType<ComputeParams, ComputeInsightsResult>(method);
 }
 
+/** Names one insight of the workspace by its key. */
+export interface InsightKeyParams {
+  key: string;
+}
 export namespace GetSeriesRequest {
   export const method = 'insights/series' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   /** The last computed result of an insight (null when it was never computed). */
-  export const type = new ProtocolRequestType<{ key: string }, InsightResult | null, never, void, void>(method);
+  export const type = new InsightsRequestType<InsightKeyParams, InsightResult | null>(method);
 }
 
+export interface CancelComputeResult {
+  /** How many computations were running and are now cancelled. */
+  cancelled: number;
+}
 export namespace CancelComputeRequest {
   export const method = 'insights/cancel' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   /** Cancels every running computation; answers how many were cancelled. */
-  export const type = new ProtocolRequestType<Record<string, never>, { cancelled: number }, never, void, void>(method);
+  export const type = new InsightsRequestType<NoParams, CancelComputeResult>(method);
 }
 
-export type ExportFormat = 'csv' | 'json';
+export type ExportFormat = TextExportFormat;
+export interface ExportInsightParams extends InsightKeyParams {
+  format: ExportFormat;
+}
+export interface ExportInsightResult {
+  text: string;
+}
 export namespace ExportInsightRequest {
   export const method = 'insights/export' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   /** The last computed result as text, formatted exactly as the command line prints it. */
-  export const type = new ProtocolRequestType<{ key: string; format: ExportFormat }, { text: string }, never, void, void>(method);
+  export const type = new InsightsRequestType<ExportInsightParams, ExportInsightResult>(method);
 }
 
 export namespace DrillDownRequest {
   export const method = 'insights/drillDown' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   /** Files, changes and commits behind one point of one series in one repository (the dashboard's drill-down). */
-  export const type = new ProtocolRequestType<DrillDownQuery, DrillDownResult, never, void, void>(method);
+  export const type = new InsightsRequestType<DrillDownQuery, DrillDownResult>(method);
 }
 
 /** How a series counts, to highlight its matches in a file. */
@@ -96,10 +171,14 @@ export interface SeriesQuery {
   literal: boolean;
   ignoreCase: boolean;
 }
+export interface SeriesQueryParams extends InsightKeyParams {
+  seriesId: string;
+}
 export namespace SeriesQueryRequest {
   export const method = 'insights/seriesQuery' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   /** The query behind a series of an insight's last result (null when the series is unknown). */
-  export const type = new ProtocolRequestType<{ key: string; seriesId: string }, SeriesQuery | null, never, void, void>(method);
+  export const type = new InsightsRequestType<SeriesQueryParams, SeriesQuery | null>(method);
 }
 
 /** A text change to a definitions file, as offsets in its current text. */
@@ -124,22 +203,33 @@ export interface EditDefinitionsResult {
 }
 export namespace EditDefinitionsRequest {
   export const method = 'insights/editDefinitions' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   /** Computes the edit (keeping comments and formatting); the client applies it so that undo works. */
-  export const type = new ProtocolRequestType<EditDefinitionsParams, EditDefinitionsResult, never, void, void>(method);
+  export const type = new InsightsRequestType<EditDefinitionsParams, EditDefinitionsResult>(method);
 }
 
 // ------------------------------------------------------------ notifications (server → client)
 
+export interface InsightsChangedParams {
+  insights: InsightSummary[];
+}
 export namespace InsightsChangedNotification {
   export const method = 'insights/didChange' as const;
+  export const messageDirection = MessageDirection.serverToClient;
   /** The list of insights or their states changed (definitions edited, a computation finished). */
-  export const type = new ProtocolNotificationType<{ insights: InsightSummary[] }, void>(method);
+  export const type = new ProtocolNotificationType<InsightsChangedParams, void>(method);
 }
 
+export interface PartialResultParams {
+  result: InsightResult;
+  reposDone: number;
+  reposTotal: number;
+}
 export namespace PartialResultNotification {
   export const method = 'insights/partial' as const;
+  export const messageDirection = MessageDirection.serverToClient;
   /** A repository finished: the insight's series summed over the repositories done so far. */
-  export const type = new ProtocolNotificationType<{ result: InsightResult; reposDone: number; reposTotal: number }, void>(method);
+  export const type = new ProtocolNotificationType<PartialResultParams, void>(method);
 }
 
 /** Settings the client sends at start (initializationOptions) and on change. */
@@ -153,8 +243,25 @@ export interface ServerSettings {
   /** False in a restricted (untrusted) workspace: definitions are read, nothing is computed. */
   trusted: boolean;
 }
+const settingsShape = obj<Partial<ServerSettings>>(
+  {
+    // Each insight is checked where definitions are read (server/engine/definitions.ts), which
+    // names every problem; here only that they come as a list.
+    insights: arr((v: unknown) => v, 10_000),
+    autoCompute: bool,
+    cacheFile: str(),
+    trusted: bool,
+  },
+  { insights: true, autoCompute: true, cacheFile: true, trusted: true },
+);
+/** Settings as the server receives them (initializationOptions or the notification); throws ProtocolError. */
+export function validateServerSettings(v: unknown): Partial<ServerSettings> {
+  return validate(settingsShape, v, 'settings');
+}
+
 export namespace SettingsNotification {
   export const method = 'insights/settings' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   export const type = new ProtocolNotificationType<ServerSettings, void>(method);
 }
 
@@ -176,13 +283,18 @@ export interface OrgConnection {
   token: string;
 }
 
+export interface VerifyOrgResult {
+  ok: boolean;
+  error?: OrgSyncError;
+}
 export namespace VerifyOrgRequest {
   export const method = 'insights/verifyOrg' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   /**
    * Proves the URL is a Code Insights org service and the token is known and write-scoped, with
    * an empty batch (`POST /api/v1/points` `{"definitions":[],"points":[]}`), which stores nothing.
    */
-  export const type = new ProtocolRequestType<OrgConnection, { ok: boolean; error?: OrgSyncError }, never, void, void>(method);
+  export const type = new InsightsRequestType<OrgConnection, VerifyOrgResult>(method);
 }
 
 export interface SyncParams extends OrgConnection, WorkDoneProgressParams {}
@@ -199,8 +311,9 @@ export interface SyncResult {
 }
 export namespace SyncRequest {
   export const method = 'insights/sync' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   /** Sends the outbox of the local cache; cancellable; reports work-done progress. Answers RequestCancelled when cancelled. */
-  export const type = new ProtocolRequestType<SyncParams, SyncResult, never, void, void>(method);
+  export const type = new InsightsRequestType<SyncParams, SyncResult>(method);
 }
 
 export interface SyncStatus {
@@ -211,6 +324,7 @@ export interface SyncStatus {
 }
 export namespace SyncStatusRequest {
   export const method = 'insights/syncStatus' as const;
+  export const messageDirection = MessageDirection.clientToServer;
   /** The outbox's counts, without sending anything. */
-  export const type = new ProtocolRequestType<Record<string, never>, SyncStatus, never, void, void>(method);
+  export const type = new InsightsRequestType<NoParams, SyncStatus>(method);
 }

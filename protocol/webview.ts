@@ -8,7 +8,22 @@
 // script and the app share one window: messages travel through `window.postMessage` inside a
 // `PageEnvelope` (see below) so each side ignores its own messages and anything else.
 
-import type { InsightKind, LanguageCount, LanguagesPoint, RepoPoint, SeriesPoint, SeriesResult, Step } from './insights';
+import {
+  INSIGHT_KINDS,
+  RESULT_LIMITS,
+  STEPS,
+  TEXT_EXPORT_FORMATS,
+  validateLanguagesPoint,
+  validateSeriesResult,
+  type InsightKind,
+  type LanguagesPoint,
+  type SeriesResult,
+  type Step,
+  type TextExportFormat,
+} from './insights';
+import { arr, bool, count, isoTime, MAX_STRING, obj, oneOf, ProtocolError, sha, str, tagged, validate, type Validator } from './validate';
+
+export { ProtocolError };
 
 export const WEBVIEW_PROTOCOL_VERSION = 1;
 
@@ -45,7 +60,7 @@ export interface InsightCard {
   /** Local folders of the repositories (VS Code host only): names people recognise for `root:` identities. */
   repoPaths?: { repo: string; path: string }[];
   progress?: { reposDone: number; reposTotal: number };
-  error?: { code: string; message: string };
+  error?: CodeMessage;
   /** When the data was computed (ISO); with `stale`, the data is a cached copy being refreshed. */
   computedAt?: string;
   stale?: boolean;
@@ -87,9 +102,8 @@ export interface HostCapabilities {
   filterBy?: 'view' | 'host';
 }
 
+/** What the app asks the host when a person clicks a point (the `drillDown` request). */
 export interface DrillDownParams {
-  /** Matches a `drillDownResult`/`drillDownError` to its request. */
-  requestId: number;
   key: string;
   seriesId: string;
   repo: string;
@@ -154,15 +168,46 @@ export interface DrillDownResult {
 
 export const LIMITS = {
   cards: 500,
-  series: 1000,
-  points: 5000,
-  repos: 100_000,
-  languages: 1000,
+  ...RESULT_LIMITS,
   files: 5000,
   commits: 1000,
-  string: 4096,
+  string: MAX_STRING,
   text: 64 << 20,
 } as const;
+
+/** A failure a person can act on: `code` is stable, `message` says what to do. */
+export interface CodeMessage {
+  code: string;
+  message: string;
+}
+
+// ------------------------------------------------------------ requests (app → host → app)
+// A request carries an id; the host answers it with exactly one `response` of the same id and
+// method, holding either the result or an error. Both ends pair them generically (the app's
+// webview/hostRequests.ts, the host's answer()), so a new request is one entry here.
+
+export interface ViewRequests {
+  /** Files, changes and commits behind one point of one series in one repository. */
+  drillDown: { params: DrillDownParams; result: DrillDownResult };
+}
+export type ViewRequestMethod = keyof ViewRequests;
+export type RequestParams<K extends ViewRequestMethod> = ViewRequests[K]['params'];
+export type RequestResult<K extends ViewRequestMethod> = ViewRequests[K]['result'];
+
+/** How each host is to answer each request (the host's table of handlers). */
+export type RequestHandlers = { [K in ViewRequestMethod]: (params: RequestParams<K>) => Promise<RequestResult<K>> };
+
+/** Omit `type` from each member of a union (Omit itself would merge the members). */
+type WithoutType<T> = T extends unknown ? Omit<T, 'type'> : never;
+
+/** app → host. */
+export type RequestMessage<K extends ViewRequestMethod = ViewRequestMethod> = {
+  [M in K]: { type: 'request'; id: number; method: M; params: RequestParams<M> };
+}[K];
+/** host → app: the answer to the request with the same `id`. */
+export type ResponseMessage<K extends ViewRequestMethod = ViewRequestMethod> = {
+  [M in K]: { type: 'response'; id: number; method: M; result: RequestResult<M> } | { type: 'response'; id: number; method: M; error: CodeMessage };
+}[K];
 
 // ---------------------------------------------------------------------- host → app messages
 
@@ -174,8 +219,8 @@ export interface HostMessages {
   cardRemoved: { key: string };
   theme: { theme: ThemeKind };
   layout: { layout: DashboardLayout };
-  drillDownResult: { requestId: number; result: DrillDownResult };
-  drillDownError: { requestId: number; error: { code: string; message: string } };
+  /** The answer to a `request` of the app. */
+  response: WithoutType<ResponseMessage>;
   /** The outcome of an `export` the host saved (or failed to). */
   exportDone: { key: string; ok: boolean; message: string };
 }
@@ -184,11 +229,14 @@ export type HostMessage = { [K in HostMessageType]: { type: K } & HostMessages[K
 
 // ---------------------------------------------------------------------- app → host messages
 
-export type ExportFormat = 'csv' | 'json' | 'png';
+/** What the app exports: a result as text, or a chart's picture. */
+export const EXPORT_FORMATS = [...TEXT_EXPORT_FORMATS, 'png'] as const;
+export type ExportFormat = TextExportFormat | 'png';
 
 export interface ViewMessages {
   ready: { protocolVersion: number };
-  drillDown: DrillDownParams;
+  /** A request the host answers with one `response` (see ViewRequests). */
+  request: WithoutType<RequestMessage>;
   /** Open `path` at `commit` read-only, with the matches of the series highlighted. */
   openFile: { key: string; seriesId: string; repo: string; commit: string; path: string };
   /** Cards of a dashboard reordered (insight keys, new order). */
@@ -212,117 +260,22 @@ export interface PageEnvelope {
 }
 
 // -------------------------------------------------------------------------------- validators
-// Hand-written and strict: no coercion, unknown fields rejected, sizes bounded. A validator
-// returns the value typed, or throws ProtocolError naming the path of the first problem.
+// Built from the kit in protocol/validate.ts: strict, no coercion, unknown fields rejected,
+// sizes bounded. A validator returns the value typed, or throws ProtocolError naming the path
+// of the first problem.
 
-export class ProtocolError extends Error {
-  readonly code = 'BAD_MESSAGE';
-  constructor(readonly path: string, problem: string) {
-    super(`invalid dashboard message at ${path || '(root)'}: ${problem}`);
-    this.name = 'ProtocolError';
-  }
-}
+const missingRepo: Validator<MissingRepo> = obj<MissingRepo>({ repo: str(), path: str(), status: oneOf(['pending', 'warning', 'error'] as const), reason: str() }, { path: true });
+const codeMessage: Validator<CodeMessage> = obj<CodeMessage>({ code: str(100), message: str() });
 
-type V<T> = (v: unknown, path: string) => T;
-
-const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
-
-const str = (max: number = LIMITS.string): V<string> => (v, p) => {
-  if (typeof v !== 'string') throw new ProtocolError(p, `expected a string, got ${describe(v)}`);
-  if (v.length > max) throw new ProtocolError(p, `string longer than ${max} characters`);
-  return v;
-};
-const num: V<number> = (v, p) => {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ProtocolError(p, `expected a finite number, got ${describe(v)}`);
-  return v;
-};
-const count: V<number> = (v, p) => {
-  const n = num(v, p);
-  if (n < 0 || !Number.isInteger(n)) throw new ProtocolError(p, `expected a non-negative integer, got ${n}`);
-  return n;
-};
-const bool: V<boolean> = (v, p) => {
-  if (typeof v !== 'boolean') throw new ProtocolError(p, `expected a boolean, got ${describe(v)}`);
-  return v;
-};
-const isoTime: V<string> = (v, p) => {
-  const s = str(40)(v, p);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/.test(s) || Number.isNaN(Date.parse(s))) {
-    throw new ProtocolError(p, `expected an ISO date-time, got "${s.slice(0, 40)}"`);
-  }
-  return s;
-};
-const sha: V<string> = (v, p) => {
-  const s = str(64)(v, p);
-  if (!/^[0-9a-f]{4,64}$/.test(s)) throw new ProtocolError(p, `expected a commit id (hex), got "${s}"`);
-  return s;
-};
-function oneOf<T extends string>(values: readonly T[]): V<T> {
-  return (v, p) => {
-    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
-      throw new ProtocolError(p, `expected one of ${values.join(', ')}, got ${typeof v === 'string' ? `"${v.slice(0, 40)}"` : describe(v)}`);
-    }
-    return v as T;
-  };
-}
-function arr<T>(item: V<T>, max: number): V<T[]> {
-  return (v, p) => {
-    if (!Array.isArray(v)) throw new ProtocolError(p, `expected an array, got ${describe(v)}`);
-    if (v.length > max) throw new ProtocolError(p, `more than ${max} items`);
-    return v.map((x, i) => item(x, `${p}[${i}]`));
-  };
-}
-type Shape<T> = { [K in keyof T]-?: V<T[K]> };
-type Optional<T> = { [K in keyof T]?: true };
-/** An object with exactly these fields; those named in `optional` may be absent (not undefined-valued). */
-function obj<T>(shape: Shape<T>, optional: Optional<NoInfer<T>> = {}): V<T> {
-  const keys = Object.keys(shape);
-  return (v, p) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ProtocolError(p, `expected an object, got ${describe(v)}`);
-    const rec = v as Record<string, unknown>;
-    for (const k of Object.keys(rec)) {
-      if (!keys.includes(k)) throw new ProtocolError(p, `unknown field "${k.slice(0, 40)}"`);
-    }
-    const out: Record<string, unknown> = {};
-    for (const k of keys) {
-      const at = p ? `${p}.${k}` : k;
-      if (!(k in rec) || rec[k] === undefined) {
-        if ((optional as Record<string, true | undefined>)[k]) continue;
-        throw new ProtocolError(at, 'missing');
-      }
-      out[k] = (shape as Record<string, V<unknown>>)[k](rec[k], at);
-    }
-    return out as T;
-  };
-}
-
-const repoPoint: V<RepoPoint> = obj<RepoPoint>({ repo: str(), commit: sha, commitTime: isoTime, value: count });
-const seriesPoint: V<SeriesPoint> = obj<SeriesPoint>({ time: isoTime, value: count, repos: arr(repoPoint, LIMITS.repos) });
-const seriesResult: V<SeriesResult> = obj<SeriesResult>(
-  { id: str(128), label: str(), query: str(), capture: str(), points: arr(seriesPoint, LIMITS.points), error: str() },
-  { capture: true, error: true },
-);
-const languageCount: V<LanguageCount> = obj<LanguageCount>({ language: str(200), lines: count, files: count });
-const languagesPoint: V<LanguagesPoint> = obj<LanguagesPoint>({
-  time: isoTime,
-  languages: arr(languageCount, LIMITS.languages),
-  repos: arr(
-    obj<LanguagesPoint['repos'][number]>({ repo: str(), commit: sha, commitTime: isoTime, languages: arr(languageCount, LIMITS.languages) }),
-    LIMITS.repos,
-  ),
-});
-const missingRepo: V<MissingRepo> = obj<MissingRepo>({ repo: str(), path: str(), status: oneOf(['pending', 'warning', 'error'] as const), reason: str() }, { path: true });
-const codeMessage = obj<{ code: string; message: string }>({ code: str(100), message: str() });
-
-export const validateCard: V<InsightCard> = obj<InsightCard>(
+export const validateCard: Validator<InsightCard> = obj<InsightCard>(
   {
     key: str(512),
     title: str(),
-    kind: oneOf<InsightKind>(['series', 'capture', 'languages']),
-    step: oneOf<Step>(['day', 'week', 'month', 'quarter', 'year']),
+    kind: oneOf<InsightKind>(INSIGHT_KINDS),
+    step: oneOf<Step>(STEPS),
     state: oneOf(CARD_STATES),
-    series: arr(seriesResult, LIMITS.series),
-    languages: arr(languagesPoint, LIMITS.points),
+    series: arr(validateSeriesResult, LIMITS.series),
+    languages: arr(validateLanguagesPoint, LIMITS.points),
     missing: arr(missingRepo, LIMITS.repos),
     progress: obj<{ reposDone: number; reposTotal: number }>({ reposDone: count, reposTotal: count }),
     error: codeMessage,
@@ -333,13 +286,13 @@ export const validateCard: V<InsightCard> = obj<InsightCard>(
   { step: true, languages: true, progress: true, error: true, computedAt: true, stale: true, repoPaths: true },
 );
 const dashboardInfo = obj<DashboardInfo>({ id: str(512), title: str() });
-const layout: V<DashboardLayout> = obj<DashboardLayout>({ dashboards: arr(dashboardInfo, LIMITS.cards), active: str(512), order: arr(str(512), LIMITS.cards) });
-const repoFilter: V<RepoFilter> = obj<RepoFilter>({ include: str(1000), exclude: str(1000) });
-const capabilities: V<HostCapabilities> = obj<HostCapabilities>(
+const layout: Validator<DashboardLayout> = obj<DashboardLayout>({ dashboards: arr(dashboardInfo, LIMITS.cards), active: str(512), order: arr(str(512), LIMITS.cards) });
+const repoFilter: Validator<RepoFilter> = obj<RepoFilter>({ include: str(1000), exclude: str(1000) });
+const capabilities: Validator<HostCapabilities> = obj<HostCapabilities>(
   { drillDown: bool, openFile: bool, reorder: bool, saveExport: bool, filterBy: oneOf(['view', 'host'] as const) },
   { filterBy: true },
 );
-const drillDownResult: V<DrillDownResult> = obj<DrillDownResult>(
+const drillDownResult: Validator<DrillDownResult> = obj<DrillDownResult>(
   {
     seriesId: str(128),
     repo: str(),
@@ -353,33 +306,54 @@ const drillDownResult: V<DrillDownResult> = obj<DrillDownResult>(
   },
   { previousCommit: true, truncated: true },
 );
-const requestId: V<number> = (v, p) => {
+const requestId: Validator<number> = (v, p) => {
   const n = count(v, p);
   if (n > Number.MAX_SAFE_INTEGER) throw new ProtocolError(p, 'request id too large');
   return n;
 };
 
-const hostShapes: { [K in HostMessageType]: V<{ type: K } & HostMessages[K]> } = {
+const drillDownParams: Validator<DrillDownParams> = obj<DrillDownParams>(
+  { key: str(512), seriesId: str(128), repo: str(), commit: sha, time: isoTime, previousCommit: sha, previousTime: isoTime },
+  { previousCommit: true, previousTime: true },
+);
+
+/** The params and result checks of every request. */
+const requestShapes: { [K in ViewRequestMethod]: { params: Validator<RequestParams<K>>; result: Validator<RequestResult<K>> } } = {
+  drillDown: { params: drillDownParams, result: drillDownResult },
+};
+const requestMethod = oneOf(Object.keys(requestShapes) as ViewRequestMethod[]);
+
+function requestOf<K extends ViewRequestMethod>(method: K): Validator<RequestMessage<K>> {
+  return obj<{ type: 'request'; id: number; method: K; params: RequestParams<K> }>({ type: oneOf(['request'] as const), id: requestId, method: oneOf([method]), params: requestShapes[method].params }) as Validator<RequestMessage<K>>;
+}
+function responseOf<K extends ViewRequestMethod>(method: K, failed: boolean): Validator<ResponseMessage<K>> {
+  const base = { type: oneOf(['response'] as const), id: requestId, method: oneOf([method]) };
+  return (failed
+    ? obj<{ type: 'response'; id: number; method: K; error: CodeMessage }>({ ...base, error: codeMessage })
+    : obj<{ type: 'response'; id: number; method: K; result: RequestResult<K> }>({ ...base, result: requestShapes[method].result })) as Validator<ResponseMessage<K>>;
+}
+/** The method names the checks of the rest: params of a request, result of a response. */
+const methodOf = (v: unknown, p: string) => requestMethod((v as { method?: unknown } | null)?.method, p ? `${p}.method` : 'method');
+const requestMessage: Validator<RequestMessage> = (v, p) => requestOf(methodOf(v, p))(v, p);
+const responseMessage: Validator<ResponseMessage> = (v, p) => responseOf(methodOf(v, p), typeof v === 'object' && v !== null && 'error' in v)(v, p);
+
+const hostShapes: { [K in HostMessageType]: Validator<{ type: K } & HostMessages[K]> } = {
   dashboard: obj({ type: oneOf(['dashboard'] as const), layout, cards: arr(validateCard, LIMITS.cards), theme: oneOf(THEME_KINDS), capabilities, filter: repoFilter }, { filter: true }),
   card: obj({ type: oneOf(['card'] as const), card: validateCard }),
   cardRemoved: obj({ type: oneOf(['cardRemoved'] as const), key: str(512) }),
   theme: obj({ type: oneOf(['theme'] as const), theme: oneOf(THEME_KINDS) }),
   layout: obj({ type: oneOf(['layout'] as const), layout }),
-  drillDownResult: obj({ type: oneOf(['drillDownResult'] as const), requestId, result: drillDownResult }),
-  drillDownError: obj({ type: oneOf(['drillDownError'] as const), requestId, error: codeMessage }),
+  response: responseMessage,
   exportDone: obj({ type: oneOf(['exportDone'] as const), key: str(512), ok: bool, message: str() }),
 };
 
-const viewShapes: { [K in ViewMessageType]: V<{ type: K } & ViewMessages[K]> } = {
+const viewShapes: { [K in ViewMessageType]: Validator<{ type: K } & ViewMessages[K]> } = {
   ready: obj({ type: oneOf(['ready'] as const), protocolVersion: count }),
-  drillDown: obj(
-    { type: oneOf(['drillDown'] as const), requestId, key: str(512), seriesId: str(128), repo: str(), commit: sha, time: isoTime, previousCommit: sha, previousTime: isoTime },
-    { previousCommit: true, previousTime: true },
-  ),
+  request: requestMessage,
   openFile: obj({ type: oneOf(['openFile'] as const), key: str(512), seriesId: str(128), repo: str(), commit: sha, path: str() }),
   reorder: obj({ type: oneOf(['reorder'] as const), dashboard: str(512), order: arr(str(512), LIMITS.cards) }),
   selectDashboard: obj({ type: oneOf(['selectDashboard'] as const), dashboard: str(512) }),
-  export: obj({ type: oneOf(['export'] as const), key: str(512), format: oneOf<ExportFormat>(['csv', 'json', 'png']), filename: filename, content: str(LIMITS.text) }),
+  export: obj({ type: oneOf(['export'] as const), key: str(512), format: oneOf<ExportFormat>(EXPORT_FORMATS), filename: filename, content: str(LIMITS.text) }),
   filter: obj({ type: oneOf(['filter'] as const), filter: repoFilter }),
   refresh: obj({ type: oneOf(['refresh'] as const), keys: arr(str(512), LIMITS.cards) }, { keys: true }),
 };
@@ -391,23 +365,18 @@ function filename(v: unknown, p: string): string {
   return s;
 }
 
-function dispatch<M extends { type: string }>(shapes: Record<string, V<unknown>>, v: unknown, side: string): M {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ProtocolError('', `expected a ${side} message object, got ${describe(v)}`);
-  const type = (v as { type?: unknown }).type;
-  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(shapes, type)) {
-    throw new ProtocolError('type', `unknown ${side} message type ${typeof type === 'string' ? `"${type.slice(0, 40)}"` : describe(type)}`);
-  }
-  return shapes[type](v, '') as M;
-}
+const hostMessage = tagged<HostMessage>(hostShapes as never, 'host');
+const viewMessage = tagged<ViewMessage>(viewShapes as never, 'view');
+const SUBJECT = 'dashboard message';
 
 /** Validates a message the host sent to the app (run by the app, and by the host before sending). */
 export function validateHostMessage(v: unknown): HostMessage {
-  return dispatch<HostMessage>(hostShapes, v, 'host');
+  return validate(hostMessage, v, SUBJECT);
 }
 
 /** Validates a message the app sent to the host (run by the host, and by the app before sending). */
 export function validateViewMessage(v: unknown): ViewMessage {
-  return dispatch<ViewMessage>(viewShapes, v, 'view');
+  return validate(viewMessage, v, SUBJECT);
 }
 
 /** The message inside a page envelope travelling in `direction`, or undefined when `data` is not one. */

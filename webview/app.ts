@@ -2,11 +2,13 @@
 // per-repo points), lays cards out in the dashboard's order, and turns user actions into view
 // messages. Keyboard: ↑/↓ (or Home/End) move between cards, Alt+↑/↓ moves a card, Enter enters
 // its chart. It talks to its host only through a HostChannel.
+import type { TextExportFormat } from '../protocol/insights';
 import { WEBVIEW_PROTOCOL_VERSION, type DashboardLayout, type HostCapabilities, type HostMessage, type InsightCard, type RepoFilter, type ThemeKind } from '../protocol/webview';
 import { CardView } from './cardView';
 import type { DrillTarget } from './drillDownView';
 import { button, select, textField, type TextField } from './elements';
 import type { HostChannel } from './hostChannel';
+import { HostRequestError, HostRequests } from './hostRequests';
 import { FilterError, applyFilter, exportName, repoPredicate, reposOf, toCsv, toJson, type RepoPredicate } from './model';
 import { detectThemeKind, readPalette, type Palette } from './theme';
 
@@ -31,8 +33,7 @@ export class DashboardApp {
   private palette: Palette;
   private filter: RepoFilter = { include: '', exclude: '' };
   private keep: RepoPredicate | undefined;
-  private nextRequest = 1;
-  private pending = new Map<number, string>();
+  private readonly requests: HostRequests;
   private readonly toolbar = el('div', undefined, 'toolbar');
   private readonly list = el('div', undefined, 'cards');
   private readonly live = el('div', undefined, 'sr-only');
@@ -45,6 +46,7 @@ export class DashboardApp {
   private tables = new Set<string>();
 
   constructor(private readonly root: HTMLElement, private readonly channel: HostChannel) {
+    this.requests = new HostRequests((m) => channel.post(m));
     this.theme = detectThemeKind();
     document.documentElement.dataset.themeKind = this.theme;
     root.classList.add('ci-root');
@@ -120,18 +122,9 @@ export class DashboardApp {
       case 'theme':
         this.setTheme(m.theme);
         return;
-      case 'drillDownResult': {
-        const key = this.pending.get(m.requestId);
-        this.pending.delete(m.requestId);
-        if (key) this.views.get(key)?.drill.showResult(m.result);
+      case 'response':
+        this.requests.settle(m);
         return;
-      }
-      case 'drillDownError': {
-        const key = this.pending.get(m.requestId);
-        this.pending.delete(m.requestId);
-        if (key) this.views.get(key)?.drill.showError(`${m.error.code}: ${m.error.message}`);
-        return;
-      }
       case 'exportDone':
         this.announce(m.message);
         if (!m.ok) this.showNotice(m.message);
@@ -232,7 +225,7 @@ export class DashboardApp {
 
   private cardCallbacks() {
     return {
-      export: (card: InsightCard, format: 'csv' | 'json') => this.exportText(card, format),
+      export: (card: InsightCard, format: TextExportFormat) => this.exportText(card, format),
       copyPng: (card: InsightCard, canvas: HTMLCanvasElement) => void this.copyPng(card, canvas),
       announce: (t: string) => this.announce(t),
       move: (key: string, delta: number) => this.move(key, delta),
@@ -251,11 +244,7 @@ export class DashboardApp {
     const rp = t.point.repos.find((r) => r.repo === repo);
     if (!rp) return;
     const prev = t.previous?.repos.find((r) => r.repo === repo);
-    const requestId = this.nextRequest++;
-    this.pending.set(requestId, t.key);
-    this.channel.post({
-      type: 'drillDown',
-      requestId,
+    const answered = this.requests.send('drillDown', {
       key: t.key,
       seriesId: t.seriesId,
       repo,
@@ -263,9 +252,13 @@ export class DashboardApp {
       time: t.point.time,
       ...(prev ? { previousCommit: prev.commit, previousTime: t.previous!.time } : {}),
     });
+    answered.then(
+      (result) => this.views.get(t.key)?.drill.showResult(result),
+      (e: unknown) => this.views.get(t.key)?.drill.showError(e instanceof HostRequestError ? `${e.code}: ${e.message}` : String(e)),
+    );
   }
 
-  private exportText(card: InsightCard, format: 'csv' | 'json'): void {
+  private exportText(card: InsightCard, format: TextExportFormat): void {
     // Exports what the card shows: with a repository filter, only the kept repositories.
     const shown = applyFilter(card, this.keep);
     const content = format === 'csv' ? toCsv(shown) : toJson(shown);

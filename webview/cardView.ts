@@ -2,6 +2,7 @@
 // its charts, the data-table view, export controls and the drill-down list. Keyboard: on a
 // focused chart, ←/→ move between points, ↑/↓ between series, Enter drills down, H hides or
 // shows the focused series (as its legend entry does), Escape returns to the card. Every chart has an aria-label summary and a table with the same numbers.
+import type { TextExportFormat } from '../protocol/insights';
 import type { InsightCard } from '../protocol/webview';
 import { Chart, chartConfig, languagesAtModel, languagesModel, latestModel, seriesModel, type ChartModel } from './charts';
 import { DrillDownView, type DrillCallbacks, type DrillTarget } from './drillDownView';
@@ -10,7 +11,7 @@ import { formatTime, previousPoint, shortSha, tableOf } from './model';
 import type { Palette } from './theme';
 
 export interface CardCallbacks extends DrillCallbacks {
-  export(card: InsightCard, format: 'csv' | 'json'): void;
+  export(card: InsightCard, format: TextExportFormat): void;
   copyPng(card: InsightCard, canvas: HTMLCanvasElement): void;
   announce(text: string): void;
   move(key: string, delta: number): void;

@@ -5,7 +5,8 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { InsightResult, InsightSummary } from '../../protocol/lsp';
+import { escapeRegExp } from '../../protocol/insights';
+import { insightsErrorData, type InsightResult, type InsightSummary } from '../../protocol/lsp';
 import {
   ProtocolError,
   validateHostMessage,
@@ -13,8 +14,11 @@ import {
   type HostMessage,
   type InsightCard,
   type RepoFilter,
+  type RequestHandlers,
+  type RequestMessage,
   type ThemeKind,
   type ViewMessage,
+  type ViewRequestMethod,
 } from '../../protocol/webview';
 import { staleCard, toCard, type CardProgress } from './cards';
 import { ALL, layoutOf, readDashboards, saveOrder, type NamedDashboard } from './layout';
@@ -149,6 +153,8 @@ class DashboardPanel implements vscode.Disposable {
       validateHostMessage(m);
     } catch (e) {
       this.warn(`not sent (${(e as Error).message})`);
+      // The app waits for an answer to each request: a result it would refuse becomes an error.
+      if (m.type === 'response' && 'result' in m) this.post({ type: 'response', id: m.id, method: m.method, error: { code: 'BAD_DATA', message: `the answer could not be shown: ${(e as Error).message}` } });
       if (m.type === 'card') this.post({ type: 'card', card: { key: m.card.key, title: m.card.title, kind: m.card.kind, state: 'failed', series: [], missing: [], error: { code: 'BAD_DATA', message: `the result could not be shown: ${(e as Error).message}` } } });
       return;
     }
@@ -167,9 +173,9 @@ class DashboardPanel implements vscode.Disposable {
       await this.handle(m);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.log?.error(`dashboard ${m.type}: ${message}`);
-      if (m.type === 'drillDown') {
-        this.post({ type: 'drillDownError', requestId: m.requestId, error: { code: errorCode(e) ?? 'DRILL_DOWN_FAILED', message } });
+      this.log?.error(`dashboard ${m.type === 'request' ? m.method : m.type}: ${message}`);
+      if (m.type === 'request') {
+        this.post({ type: 'response', id: m.id, method: m.method, error: { code: errorCode(e) ?? REQUEST_FAILED[m.method], message } });
       } else if (m.type === 'export') {
         this.post({ type: 'exportDone', key: m.key, ok: false, message: `Export failed: ${message}` });
       } else {
@@ -204,12 +210,9 @@ class DashboardPanel implements vscode.Disposable {
       case 'filter':
         await this.context.workspaceState.update(FILTER_KEY, m.filter);
         return;
-      case 'drillDown': {
-        if (!this.source.drillDown) throw Object.assign(new Error('drill-down is not available with this server'), { code: 'UNSUPPORTED' });
-        const result = await this.source.drillDown({ key: m.key, seriesId: m.seriesId, repo: m.repo, commit: m.commit, ...(m.previousCommit ? { previousCommit: m.previousCommit } : {}) });
-        this.post({ type: 'drillDownResult', requestId: m.requestId, result });
+      case 'request':
+        await this.answer(m);
         return;
-      }
       case 'openFile':
         await this.openAtRevision(m);
         return;
@@ -217,6 +220,21 @@ class DashboardPanel implements vscode.Disposable {
         await this.saveExport(m);
         return;
     }
+  }
+
+  /** How this host answers each request of the app. */
+  private readonly requestHandlers: RequestHandlers = {
+    drillDown: async (q) => {
+      if (!this.source.drillDown) throw Object.assign(new Error('drill-down is not available with this server'), { code: 'UNSUPPORTED' });
+      return this.source.drillDown({ key: q.key, seriesId: q.seriesId, repo: q.repo, commit: q.commit, ...(q.previousCommit ? { previousCommit: q.previousCommit } : {}) });
+    },
+  };
+
+  /** Answers a request with its result; a failure reaches receive(), which answers with the error. */
+  private async answer<K extends ViewRequestMethod>(m: RequestMessage<K>): Promise<void> {
+    const handler = this.requestHandlers[m.method] as RequestHandlers[K];
+    const result = await handler(m.params);
+    this.post({ type: 'response', id: m.id, method: m.method, result } as HostMessage);
   }
 
   // ------------------------------------------------------------------------------ data flow
@@ -386,11 +404,15 @@ class DashboardPanel implements vscode.Disposable {
   }
 }
 
-/** The code of a user-facing error: an InsightsError's, or the one a server ResponseError carries in its data. */
+/** The code of a failed request when none says otherwise. */
+const REQUEST_FAILED: Record<ViewRequestMethod, string> = { drillDown: 'DRILL_DOWN_FAILED' };
+
+/** The code of a user-facing error: the typed data of the server's ResponseError, or an error's own string code. */
 function errorCode(e: unknown): string | undefined {
-  const x = e as { code?: unknown; data?: { code?: unknown } };
-  if (typeof x?.data?.code === 'string') return x.data.code;
-  return typeof x?.code === 'string' ? x.code : undefined;
+  const data = insightsErrorData(e);
+  if (data) return data.code;
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 let matchDecoration: vscode.TextEditorDecorationType | undefined;
@@ -407,7 +429,7 @@ const decorationOptions: vscode.DecorationRenderOptions = {
 function highlight(editor: vscode.TextEditor, q: { query: string; literal: boolean; ignoreCase: boolean }): void {
   let re: RegExp;
   try {
-    const src = q.literal ? q.query.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&') : q.query;
+    const src = q.literal ? escapeRegExp(q.query) : q.query;
     re = new RegExp(src, q.ignoreCase ? 'gi' : 'g');
   } catch {
     return;

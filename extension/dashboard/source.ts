@@ -1,17 +1,10 @@
 // What the dashboard panel needs from the rest of the extension (the language client), as a
 // small interface, plus the adapter over the extension's InsightsService.
 import type * as vscode from 'vscode';
-import type { InsightResult, InsightSummary } from '../../protocol/lsp';
+import type { InsightResult, InsightSummary, SeriesQuery } from '../../protocol/lsp';
 import type { DrillDownQuery, DrillDownResult } from '../../protocol/webview';
 
-export type { DrillDownQuery };
-
-/** How a series counts: used to highlight its matches in a file opened from the drill-down. */
-export interface SeriesQuery {
-  query: string;
-  literal: boolean;
-  ignoreCase: boolean;
-}
+export type { DrillDownQuery, SeriesQuery };
 
 export interface DashboardSource {
   /** The insights, as the tree shows them. */

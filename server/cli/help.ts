@@ -1,8 +1,10 @@
 // Help text for `code-insights --help` and `code-insights COMMAND --help`.
+import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, OUTPUT_FORMATS, STEPS } from '../../protocol/insights';
+
 const SHARED = `
 Repositories and history:
   PATH...                  working trees, bare repositories, or folders searched for them (default: .)
-  --step day|week|month|quarter|year   bucket size (calendar-aligned, UTC)
+  --step ${STEPS.join('|')}   bucket size (calendar-aligned, UTC)
   --points N               number of points: N-1 boundaries before --end, plus --end itself
   --end ISO-DATE           the last point (default: now)
   --rev REV                sample REV instead of the default branch (origin/HEAD, else HEAD)
@@ -10,7 +12,7 @@ Repositories and history:
   --submodules             also look inside submodules
 
 Output and cache:
-  --format table|csv|json  default table (with a sparkline per series)
+  --format ${OUTPUT_FORMATS.join('|')}  default table (with a sparkline per series)
   --cache FILE             cache file (default: ~/.cache/code-insights/cache.sqlite)
   --no-cache               neither read nor write a cache
   --stats                  print repos, commits, blobs read and time to stderr
@@ -25,10 +27,10 @@ Queries:
   --label TEXT             a label for the query in the same position (repeatable)
   --literal                queries are plain text, not regular expressions
   -i, --ignore-case        match regardless of case
-  --count matches|lines|files   what to count (default matches)
+  --count ${COUNT_MODES.join('|')}   what to count (default matches)
   --include GLOB           only files matching (repeatable; a glob without "/" matches the file name)
   --exclude GLOB           skip files matching (repeatable)
-  --max-file-size BYTES    skip larger files (default 1048576; 0 = no limit)
+  --max-file-size BYTES    skip larger files (default ${DEFAULT_MAX_FILE_SIZE}; 0 = no limit)
 ${SHARED}
 Example:
   code-insights series . -q 'TODO' -q 'FIXME' --step month --points 12
@@ -38,7 +40,7 @@ const CAPTURE = `Usage: code-insights capture [PATH...] -q REGEX-WITH-GROUP [--l
 
 One series per distinct value of the query's first capture group, sorted by the latest value.
 
-  --limit N                how many values become series (default 20)
+  --limit N                how many values become series (default ${DEFAULT_CAPTURE_LIMIT})
   (every option of "series")
 ${SHARED}
 Example:
@@ -50,7 +52,7 @@ const LANGUAGES = `Usage: code-insights languages [PATH...] [--at ISO-DATE | --s
 Lines per language (physical lines; binary, vendored and oversized files skipped).
 
   --at ISO-DATE            at the commit of that time (default: now)
-  --max-file-size BYTES    skip larger files (default 1048576; 0 = no limit)
+  --max-file-size BYTES    skip larger files (default ${DEFAULT_MAX_FILE_SIZE}; 0 = no limit)
 ${SHARED}`;
 
 const RUN = `Usage: code-insights run [PATH...] [--config .vscode/insights.json] [options]

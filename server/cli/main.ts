@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { InsightDefinition, LanguagesPoint, SeriesResult } from '../../protocol/insights';
-import { COUNT_MODES, STEPS } from '../../protocol/insights';
+import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, DEFAULT_POINTS, DEFAULT_STEP, OUTPUT_FORMATS, STEPS, type OutputFormat } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../engine/api';
-import { computeInsights, DEFAULT_MAX_FILE_SIZE } from '../engine/computeInsights';
+import { computeInsights } from '../engine/computeInsights';
 import { parseDate } from '../engine/buckets';
 import { seriesId } from '../engine/seriesId';
 import { AbortedError, InsightsError } from '../engine/errors';
@@ -45,8 +45,6 @@ const SERIES_OPTS: Record<string, OptionSpec> = {
 const LANG_OPTS: Record<string, OptionSpec> = { ...COMMON, at: { type: 'string' } };
 const RUN_OPTS: Record<string, OptionSpec> = { ...COMMON, config: { type: 'string' } };
 
-type Format = 'table' | 'csv' | 'json';
-const FORMATS: readonly Format[] = ['table', 'csv', 'json'];
 
 /** The insights `npm start` shows when no definitions file exists. */
 export const DEFAULT_INSIGHTS: InsightDefinition[] = [
@@ -215,9 +213,9 @@ async function seriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, s
   if (queries.length === 0) throw new InsightsError('USAGE', `${command} needs at least one query: -q REGEX (see code-insights ${command} --help)`);
   const labels = (o.label as string[] | undefined) ?? [];
   if (labels.length > queries.length) throw new InsightsError('BAD_OPTION', `${labels.length} --label for ${queries.length} queries; give at most one label per -q`);
-  const limit = (o.limit as number | undefined) ?? 20;
+  const limit = (o.limit as number | undefined) ?? DEFAULT_CAPTURE_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) throw new InsightsError('BAD_OPTION', `--limit must be a whole number of at least 1 (got ${limit})`);
-  const format = oneOf(o.format, FORMATS, 'format', 'table');
+  const format = oneOf(o.format, OUTPUT_FORMATS, 'format', 'table');
   const specs: SeriesSpec[] = queries.map((q, i) => ({
     label: labels[i] ?? q,
     query: q,
@@ -229,7 +227,7 @@ async function seriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, s
     maxFileSize: maxFileSize(p),
     ...(command === 'capture' ? { capture: { limit } } : {}),
   }));
-  const r = await compute({ ...commonRequest(p, { step: 'week', points: 52 }), series: specs }, p, io, signal);
+  const r = await compute({ ...commonRequest(p, { step: DEFAULT_STEP, points: DEFAULT_POINTS }), series: specs }, p, io, signal);
   let code = reportRepos(r, p, io);
   for (const s of r.series) {
     if (s.error) {
@@ -241,13 +239,13 @@ async function seriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, s
   return code;
 }
 
-function printSeries(series: SeriesResult[], r: ComputeResult, format: Format, io: Io, title?: string): void {
+function printSeries(series: SeriesResult[], r: ComputeResult, format: OutputFormat, io: Io, title?: string): void {
   if (format === 'json') io.out(JSON.stringify({ series, repos: r.repos, stats: r.stats }, null, 2) + '\n');
   else if (format === 'csv') io.out(seriesCsv(series));
   else io.out(seriesTable(series, title) + '\n' + pointsTable(series));
 }
 
-function printLanguages(points: LanguagesPoint[], r: ComputeResult, format: Format, io: Io): void {
+function printLanguages(points: LanguagesPoint[], r: ComputeResult, format: OutputFormat, io: Io): void {
   if (format === 'json') io.out(JSON.stringify({ languages: points, repos: r.repos, stats: r.stats }, null, 2) + '\n');
   else if (format === 'csv') io.out(languagesCsv(points));
   else io.out(languagesTable(points));
@@ -255,7 +253,7 @@ function printLanguages(points: LanguagesPoint[], r: ComputeResult, format: Form
 
 async function languagesCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<number> {
   const o = p.options;
-  const format = oneOf(o.format, FORMATS, 'format', 'table');
+  const format = oneOf(o.format, OUTPUT_FORMATS, 'format', 'table');
   if (o.at !== undefined && (o.step !== undefined || o.points !== undefined)) {
     throw new InsightsError('BAD_OPTION', '--at gives one point; use either --at DATE or --step/--points');
   }
@@ -276,7 +274,7 @@ async function languagesCommand(p: Parsed, io: Io, signal: AbortSignal): Promise
 
 async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<number> {
   const o = p.options;
-  const format = oneOf(o.format, FORMATS, 'format', 'table');
+  const format = oneOf(o.format, OUTPUT_FORMATS, 'format', 'table');
   let insights: InsightDefinition[];
   const configPath = o.config !== undefined ? resolve(String(o.config)) : resolve('.vscode/insights.json');
   if (o.config !== undefined || existsSync(configPath)) {

@@ -4,6 +4,7 @@
 // (as `git grep -c`), `files` is 1 when any line matches.
 import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
+import { escapeRegExp } from '../../protocol/insights';
 import { InsightsError } from './errors';
 
 // A catastrophic pattern such as (a+)+$ makes V8 fall back to its linear-time engine after
@@ -34,10 +35,6 @@ const META = /[\\^$.*+?()[\]{}|]/;
 const OTHER_TERMINATORS = /[\r\u2028\u2029]/;
 /** Whole-text counting slower than this (ns a character) goes line by line (Matcher.perLine). */
 const SLOW_NS_PER_CHAR = 20;
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-}
 
 /** The longest prefix of `source` that compiles: where a person should look for the mistake. */
 function errorPosition(source: string, flags: string): number {
@@ -189,6 +186,30 @@ export function captureGroupCount(re: RegExp): number {
   return new RegExp(`${re.source}|`).exec('')!.length - 1;
 }
 
+/**
+ * One blob's bytes and its decodings, each made at most once and shared by every query
+ * counted over the blob.
+ */
+export class BlobText {
+  private utf8Text: string | undefined;
+  private latin1Text: string | undefined;
+
+  constructor(readonly bytes: Buffer) {}
+
+  /** UTF-8 with invalid bytes replaced: the text every query is defined over. */
+  get utf8(): string {
+    return (this.utf8Text ??= this.bytes.toString('utf8'));
+  }
+
+  /** One character per byte: cheaper to make and to search, and the same counts for ASCII-only patterns. */
+  get latin1(): string {
+    return (this.latin1Text ??= this.bytes.toString('latin1'));
+  }
+}
+
+/** A query over a blob: its counts, or the text a guarded worker must count (see Matcher.linear). */
+export type BlobCountOutcome = { counts: BlobCounts | CaptureCounts } | { guarded: string };
+
 export class Matcher {
   /** Identifies what a blob's result depends on: same key, same per-blob result. */
   readonly key: string;
@@ -278,6 +299,21 @@ export class Matcher {
       .update(JSON.stringify(['q1', spec.query, spec.literal, spec.ignoreCase, this.capture]))
       .digest('hex')
       .slice(0, 32);
+  }
+
+  /**
+   * Counts one non-binary blob by the cheapest path that gives the exact counts: none when
+   * the needles are absent, the raw bytes for ASCII literals, the Latin-1 decoding for
+   * patterns that match only ASCII, the UTF-8 decoding otherwise. A pattern V8 cannot run in
+   * linear time is not counted here: its text goes to a GuardedCounter. The engine and the
+   * drill-down both count through this, so a file's drill-down count is its chart count.
+   */
+  countBlob(blob: BlobText): BlobCountOutcome {
+    if (!this.mayMatch(blob.bytes)) return { counts: this.capture ? new Map() : ZERO };
+    const fromBytes = this.countBytes(blob.bytes);
+    if (fromBytes) return { counts: fromBytes };
+    if (!this.linear) return { guarded: blob.utf8 };
+    return { counts: this.count(this.asciiOnly ? blob.latin1 : blob.utf8) };
   }
 
   /** False when the blob certainly holds no match (decides without decoding). */

@@ -6,13 +6,17 @@ import { readFile } from 'node:fs/promises';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import {
   COUNT_MODES,
+  DEFAULT_CAPTURE_LIMIT,
+  DEFAULT_MAX_FILE_SIZE,
+  DEFAULT_POINTS,
+  DEFAULT_STEP,
+  INSIGHT_KINDS,
   STEPS,
   type CountMode,
   type DashboardDefinition,
   type InsightDefinition,
   type InsightKind,
   type QueryDefinition,
-  type Step,
 } from '../../protocol/insights';
 import type { ComputeRequest, SeriesSpec } from './api';
 import { captureGroupCount, compileRegExp } from './countMatches';
@@ -44,15 +48,14 @@ export interface ParsedDefinitions {
 export const DEFAULTS = {
   kind: 'series' as InsightKind,
   count: 'matches' as CountMode,
-  step: 'week' as Step,
-  points: 52,
-  maxFileSize: 1048576,
-  captureLimit: 20,
+  step: DEFAULT_STEP,
+  points: DEFAULT_POINTS,
+  maxFileSize: DEFAULT_MAX_FILE_SIZE,
+  captureLimit: DEFAULT_CAPTURE_LIMIT,
   literal: false,
   ignoreCase: false,
 };
 export const MAX_POINTS = 10000;
-export const INSIGHT_KINDS: readonly InsightKind[] = ['series', 'capture', 'languages'];
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const INSIGHT_KEYS = new Set([

@@ -1,7 +1,7 @@
 // Why a point has its value: for one repository, one series and the commit of a point, the
 // files and their counts, which files went up or down since the previous point's commit, and
 // the first-parent commits in between. Counting takes the engine's own path (path filter, size
-// limit, binary test, Matcher with its byte and guarded-worker paths), so the files add up to
+// limit, binary test, Matcher.countBlob with its byte, Latin-1 and guarded-worker paths), so the files add up to
 // exactly the chart's per-repository value.
 import { resolve } from 'node:path';
 import type { InsightDefinition } from '../../protocol/insights';
@@ -10,7 +10,7 @@ import type { DrillDownChange, DrillDownCommit, DrillDownFile, DrillDownQuery, D
 import { LIMITS } from '../../protocol/webview';
 import type { SeriesSpec } from './api';
 import { CatFile, type BlobAnswer } from './blobReader';
-import { Matcher, type BlobCounts, type CaptureCounts } from './countMatches';
+import { BlobText, Matcher, type BlobCounts, type CaptureCounts } from './countMatches';
 import { isBinary } from './countLines';
 import { toSeriesSpecs } from './definitions';
 import { discoverRepos, type RepoLocation } from './discoverRepos';
@@ -63,23 +63,19 @@ function valueOf(c: BlobCounts | CaptureCounts, spec: SeriesSpec, capture: strin
   return c[spec.count];
 }
 
-/** Counts one blob exactly as computeInsights does: byte counting, linear regex, or the guarded worker. */
+/** Counts one blob as the engine does (Matcher.countBlob), with the guarded worker for non-linear patterns. */
 class BlobCounter {
   private guard: GuardedCounter | undefined;
 
-  constructor(private readonly matcher: Matcher, private readonly req: DrillDownRequest) {
-    if (!matcher.linear) this.guard = new GuardedCounter(matcher.spec);
-  }
+  constructor(private readonly matcher: Matcher, private readonly req: DrillDownRequest) {}
 
   async count(buf: Buffer): Promise<number> {
-    const m = this.matcher;
-    if (isBinary(buf) || !m.mayMatch(buf)) return 0;
-    const fromBytes = m.countBytes(buf);
-    if (fromBytes) return valueOf(fromBytes, this.req.spec, this.req.capture);
-    const text = buf.toString('utf8');
-    if (!this.guard) return valueOf(m.count(text), this.req.spec, this.req.capture);
-    const r = await this.guard.count(text);
-    if (!r) throw new InsightsError('REGEX_BUDGET', this.guard.failed ?? `the query "${m.spec.query}" could not be counted`);
+    if (isBinary(buf)) return 0;
+    const outcome = this.matcher.countBlob(new BlobText(buf));
+    if ('counts' in outcome) return valueOf(outcome.counts, this.req.spec, this.req.capture);
+    const guard = (this.guard ??= new GuardedCounter(this.matcher.spec));
+    const r = await guard.count(outcome.guarded);
+    if (!r) throw new InsightsError('REGEX_BUDGET', guard.failed ?? `the query "${this.matcher.spec.query}" could not be counted`);
     return valueOf(r, this.req.spec, this.req.capture);
   }
 

@@ -1,6 +1,7 @@
 // The engine's public surface: what the CLI, the insights server and the tests import.
 export * from './api';
-export { computeInsights, DEFAULT_MAX_FILE_SIZE } from './computeInsights';
+export { computeInsights } from './computeInsights';
+export { DEFAULT_MAX_FILE_SIZE } from '../../protocol/insights';
 export { bucketTimes, floorToStep, parseDate } from './buckets';
 export { Matcher, compileRegExp } from './countMatches';
 export { InsightsError, AbortedError } from './errors';

@@ -22,6 +22,7 @@ import {
   ExportInsightRequest,
   GetSeriesRequest,
   InsightsChangedNotification,
+  InsightsErrorCodes,
   ListInsightsRequest,
   PartialResultNotification,
   SeriesQueryRequest,
@@ -30,7 +31,9 @@ import {
   SyncStatusRequest,
   VerifyOrgRequest,
   type InsightResult,
+  type InsightsErrorData,
   type ServerSettings,
+  validateServerSettings,
 } from '../../protocol/lsp';
 import { computeInsights, InsightsError, seriesId, type ComputeResult } from '../engine/index';
 import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
@@ -40,9 +43,10 @@ import { folderFromUri, InsightsWorkspace, type LoadedInsight } from './insights
 import { defaultCacheFile } from '../store/cache';
 import { outboxStatus, PushAbortedError, syncCacheFile, verifyOrg } from '../sync/session';
 
-/** A user-facing refusal: the client shows `message`; `data.code` says which. */
-const ERR_UNTRUSTED = -32001;
-const ERR_USER = -32002;
+/** A user-facing refusal: the client shows `message`; the typed `data.code` says which. */
+function refuse(kind: keyof typeof InsightsErrorCodes, code: string, message: string): ResponseError<InsightsErrorData> {
+  return new ResponseError<InsightsErrorData>(InsightsErrorCodes[kind], message, { code });
+}
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
@@ -71,7 +75,7 @@ connection.onInitialize((params) => {
   const folders = params.workspaceFolders?.map((f) => folderFromUri(f.uri, f.name))
     ?? (params.rootUri ? [folderFromUri(params.rootUri)] : []);
   void queueReload(() => ws.setFolders(folders));
-  applySettings(params.initializationOptions as Partial<ServerSettings> | undefined);
+  applySettings(params.initializationOptions);
   canCreateProgress = params.capabilities.window?.workDoneProgress === true;
   return {
     capabilities: {
@@ -99,8 +103,16 @@ connection.onInitialized(async () => {
   definitionsChanged();
 });
 
-function applySettings(s: Partial<ServerSettings> | undefined): void {
-  settings = { ...settings, ...(s ?? {}) };
+/** Takes settings from the client; settings that are not of the declared shape change nothing. */
+function applySettings(raw: unknown): void {
+  let s: Partial<ServerSettings>;
+  try {
+    s = raw === undefined || raw === null ? {} : validateServerSettings(raw);
+  } catch (err) {
+    log(`settings ignored: ${(err as Error).message}`);
+    return;
+  }
+  settings = { ...settings, ...s };
   ws.setSettingsInsights(settings.insights);
 }
 
@@ -188,11 +200,11 @@ connection.onRequest(CancelComputeRequest.type, () => {
 });
 
 connection.onRequest(DrillDownRequest.type, async (q, token) => {
-  if (!settings.trusted) throw new ResponseError(ERR_UNTRUSTED, 'Drill-down is disabled in a restricted workspace: it runs git on the repositories of this folder.', { code: 'UNTRUSTED' });
+  if (!settings.trusted) throw refuse('untrusted', 'UNTRUSTED', 'Drill-down is disabled in a restricted workspace: it runs git on the repositories of this folder.');
   await reloads;
   const insight = ws.find(q.key);
   const result = ws.result(q.key);
-  if (!insight || !result) throw new ResponseError(ERR_USER, `"${q.key}" has no computed result; refresh the dashboard`, { code: 'NOT_COMPUTED' });
+  if (!insight || !result) throw refuse('user', 'NOT_COMPUTED', `"${q.key}" has no computed result; refresh the dashboard`);
   const ac = new AbortController();
   token.onCancellationRequested(() => ac.abort());
   try {
@@ -213,7 +225,7 @@ connection.onRequest(SeriesQueryRequest.type, async ({ key, seriesId: id }) => {
 
 connection.onRequest(ExportInsightRequest.type, ({ key, format }) => {
   const r = ws.result(key);
-  if (!r) throw new ResponseError(ERR_USER, `"${key}" has not been computed yet; run Refresh first`, { code: 'NOT_COMPUTED' });
+  if (!r) throw refuse('user', 'NOT_COMPUTED', `"${key}" has not been computed yet; run Refresh first`);
   // Exactly what `code-insights series|capture|languages --format csv|json` prints for the same definition.
   const langs = r.kind === 'languages';
   if (format === 'csv') return { text: langs ? languagesCsv(r.languages ?? []) : seriesCsv(r.series) };
@@ -232,12 +244,12 @@ connection.onRequest(EditDefinitionsRequest.type, async ({ folderUri, add, remov
 
 connection.onRequest(ComputeInsightsRequest.type, async (params, token) => {
   if (!settings.trusted) {
-    throw new ResponseError(ERR_UNTRUSTED, 'Computing insights is disabled in a restricted workspace: it runs git on the repositories of this folder. Trust the workspace to enable it.', { code: 'UNTRUSTED' });
+    throw refuse('untrusted', 'UNTRUSTED', 'Computing insights is disabled in a restricted workspace: it runs git on the repositories of this folder. Trust the workspace to enable it.');
   }
   await reloads;
   const keys = params.keys ?? ws.insights().map((i) => i.key);
   const unknown = keys.filter((k) => !ws.find(k));
-  if (unknown.length) throw new ResponseError(ERR_USER, `unknown insight ${unknown.map((k) => `"${k}"`).join(', ')}`, { code: 'UNKNOWN_INSIGHT' });
+  if (unknown.length) throw refuse('user', 'UNKNOWN_INSIGHT', `unknown insight ${unknown.map((k) => `"${k}"`).join(', ')}`);
   const reporter = params.workDoneToken !== undefined ? connection.window.attachWorkDoneProgress(params.workDoneToken) : undefined;
   return { results: await runCompute(keys, token, reporter) };
 });
@@ -418,10 +430,10 @@ connection.onRequest(SyncRequest.type, async (params, cancel) => {
   }
 });
 
-function userError(err: unknown): ResponseError<{ code: string }> {
-  if (err instanceof InsightsError) return new ResponseError(ERR_USER, err.message, { code: err.code });
+function userError(err: unknown): ResponseError<InsightsErrorData> {
+  if (err instanceof InsightsError) return refuse('user', err.code, err.message);
   log(`internal error: ${describe(err)}`);
-  return new ResponseError(ERR_USER, `internal error: ${(err as Error)?.message ?? String(err)}`, { code: 'INTERNAL' });
+  return refuse('user', 'INTERNAL', `internal error: ${(err as Error)?.message ?? String(err)}`);
 }
 
 function describe(err: unknown): string {

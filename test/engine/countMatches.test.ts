@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Matcher, compileRegExp, matchesAsciiOnly, requiredLiteral, type BlobCounts } from '../../server/engine/countMatches';
+import { BlobText, Matcher, compileRegExp, matchesAsciiOnly, requiredLiteral, type BlobCounts } from '../../server/engine/countMatches';
 
 /** The definition, written as plainly as possible: split on \n, scan each line. */
 function reference(query: string, text: string, flags = ''): BlobCounts {
@@ -87,6 +87,24 @@ test('an ASCII-only pattern counts the same over the Latin-1 and the UTF-8 decod
     ),
     { numRuns: 5000 },
   );
+});
+
+test('countBlob picks its path (bytes, Latin-1, UTF-8, guarded) and counts as the UTF-8 text does', () => {
+  const blob = new BlobText(Buffer.from('café TODO(zoë) TODO(ab)\n€ TODO TODO\n'));
+  const utf8 = blob.utf8;
+  for (const spec of [
+    { query: 'TODO', literal: true, ignoreCase: false },
+    { query: 'TODO\\(\\w+\\)', literal: false, ignoreCase: false },
+    { query: 'TODO\\((\\w+)\\)', literal: false, ignoreCase: false, capture: true },
+    { query: 'é|€', literal: false, ignoreCase: false },
+    { query: 'absent', literal: false, ignoreCase: false },
+  ]) {
+    const m = new Matcher(spec);
+    assert.deepEqual(m.countBlob(blob), { counts: m.count(utf8) }, spec.query);
+  }
+  // A lookahead cannot run on V8's linear engine (nor, in this V8, a case-insensitive pattern):
+  // the UTF-8 text goes to the guarded worker.
+  assert.deepEqual(new Matcher({ query: 'TODO(?!\\()', literal: false, ignoreCase: false }).countBlob(blob), { guarded: utf8 });
 });
 
 test('counting literal alternatives on raw bytes equals counting the decoded text (property)', () => {

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, DEFAULT_POINTS, DEFAULT_STEP, INSIGHT_KINDS, STEPS } from '../../protocol/insights';
 import {
+  MAX_POINTS,
   lineColumn,
   loadDefinitionsFile,
   parseDefinitions,
@@ -168,4 +170,24 @@ test('loadDefinitionsFile reads a file and says clearly when it is missing', asy
   const r = await loadDefinitionsFile(file);
   assert.equal(r.insights[0]!.id, 'a');
   await assert.rejects(loadDefinitionsFile(join(dir, 'nope.json')), (e: Error & { code?: string }) => e.code === 'DEF_NOT_FOUND' && /no definitions file/.test(e.message));
+});
+
+test('the JSON schemas editors read (insights.schema.json, package.json settings) state the same kinds, steps, count modes and defaults as protocol/insights.ts', () => {
+  const schema = JSON.parse(readFileSync(join(__dirname, '../../protocol/insights.schema.json'), 'utf8'));
+  const p = schema.definitions.insight.properties;
+  assert.deepEqual(p.kind.enum, [...INSIGHT_KINDS]);
+  assert.deepEqual(p.step.enum, [...STEPS]);
+  assert.deepEqual(p.count.enum, [...COUNT_MODES]);
+  assert.equal(p.maxFileSize.default, DEFAULT_MAX_FILE_SIZE);
+  assert.equal(p.limit.default, DEFAULT_CAPTURE_LIMIT);
+  assert.equal(p.step.default, DEFAULT_STEP);
+  assert.equal(p.points.default, DEFAULT_POINTS);
+  assert.equal(p.points.maximum, MAX_POINTS);
+  // The user-settings schema in package.json names the kinds too.
+  const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8'));
+  assert.deepEqual(pkg.contributes.configuration.properties['codeInsights.insights'].items.properties.kind.enum, [...INSIGHT_KINDS]);
+  // The defaults the engine fills in are those constants.
+  const [s] = toSeriesSpecs({ id: 'c', title: 'c', kind: 'capture', queries: [{ query: 'v(\\d)' }] });
+  assert.equal(s.maxFileSize, DEFAULT_MAX_FILE_SIZE);
+  assert.deepEqual(s.capture, { limit: DEFAULT_CAPTURE_LIMIT });
 });

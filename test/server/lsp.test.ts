@@ -13,6 +13,8 @@ import {
   ExportInsightRequest,
   GetSeriesRequest,
   InsightsChangedNotification,
+  InsightsErrorCodes,
+  insightsErrorData,
   ListInsightsRequest,
   PartialResultNotification,
   SeriesQueryRequest,
@@ -282,7 +284,19 @@ test('user-settings insights are listed and computed over the workspace folders'
 test('in a restricted workspace nothing is computed and the reason is given', async () => {
   await withServer(async ({ conn }) => {
     assert.equal((await conn.sendRequest(ListInsightsRequest.type, {})).insights.length, 2, 'definitions are still read');
-    await assert.rejects(conn.sendRequest(ComputeInsightsRequest.type, {}), (e: unknown) => e instanceof ResponseError && /restricted workspace/.test(e.message) && (e.data as { code: string }).code === 'UNTRUSTED');
+    await assert.rejects(conn.sendRequest(ComputeInsightsRequest.type, {}), (e: unknown) => e instanceof ResponseError && e.code === InsightsErrorCodes.untrusted && /restricted workspace/.test(e.message) && insightsErrorData(e)?.code === 'UNTRUSTED');
+  }, { trusted: false });
+});
+
+test('settings not of the declared shape are ignored with a message: a string does not make a workspace trusted', async () => {
+  await withServer(async ({ conn }) => {
+    const logs: string[] = [];
+    conn.onNotification(LogMessageNotification.type, ({ message }) => { logs.push(message); });
+    await conn.sendNotification(SettingsNotification.type, { insights: [], autoCompute: true, trusted: 'yes' } as never);
+    // A list request waits for the settings change queued before it (the trust check does not).
+    await conn.sendRequest(ListInsightsRequest.type, {});
+    await assert.rejects(conn.sendRequest(ComputeInsightsRequest.type, {}), (e: unknown) => insightsErrorData(e)?.code === 'UNTRUSTED');
+    assert.ok(logs.some((m) => m === 'settings ignored: invalid settings at trusted: expected a boolean, got string'), logs.join('\n'));
   }, { trusted: false });
 });
 

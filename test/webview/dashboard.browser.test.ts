@@ -99,7 +99,9 @@ describe('dashboard bundle in Chromium', gate, () => {
     const before = (await h.sent()).length;
     // Focus is on TODO at 2026-10-26 (previous test); Enter drills down.
     await h.page.keyboard.press('Enter');
-    const req = await h.waitForSent('drillDown', before);
+    const sent = await h.waitForSent('request', before);
+    assert.equal(sent.method, 'drillDown');
+    const req = sent.params;
     // web went 2 → 7, the biggest move: it is the repo asked about first.
     assert.equal(req.repo, REPOS.B);
     assert.equal(req.seriesId, 's-todo');
@@ -107,8 +109,9 @@ describe('dashboard bundle in Chromium', gate, () => {
     assert.equal(req.previousCommit, REPOS.sha(2, REPOS.B));
     assert.equal(req.time, '2026-10-26T00:00:00.000Z');
     await h.send({
-      type: 'drillDownResult',
-      requestId: req.requestId,
+      type: 'response',
+      id: sent.id,
+      method: 'drillDown',
       result: {
         seriesId: req.seriesId, repo: req.repo, commit: req.commit, previousCommit: req.previousCommit, total: 7,
         files: [{ path: 'src/app.ts', count: 5 }, { path: 'README.md', count: 2 }],
@@ -207,7 +210,7 @@ describe('dashboard bundle in Chromium', gate, () => {
     await bars.focus();
     await h.page.keyboard.press('End'); // "20"
     await h.page.keyboard.press('Enter');
-    const req = await h.waitForSent('drillDown', n);
+    const { params: req } = await h.waitForSent('request', n);
     assert.equal(req.seriesId, 'c-20');
     assert.equal(req.time, '2026-11-02T00:00:00.000Z');
   });
@@ -306,7 +309,7 @@ describe('host-side filter (the org page)', gate, () => {
       // No drill-down on this host: Enter on a point asks nothing.
       await h.page.locator('article[data-key="w/todo"] canvas').focus();
       await h.page.keyboard.press('Enter');
-      assert.equal((await h.sent()).some((m) => m.type === 'drillDown'), false);
+      assert.equal((await h.sent()).some((m) => m.type === 'request'), false);
       assert.deepEqual(await h.problems(), []);
     } finally {
       await h.close();

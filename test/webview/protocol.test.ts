@@ -2,7 +2,10 @@
 // exactly a declared message, so a compromised or buggy side cannot drive the other.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateHostMessage, validateViewMessage, openPageEnvelope, PAGE_CHANNEL, ProtocolError, type HostMessage } from '../../protocol/webview';
+import { ResponseError } from 'vscode-languageserver-protocol';
+import { insightsErrorData, InsightsErrorCodes } from '../../protocol/lsp';
+import { validateHostMessage, validateViewMessage, openPageEnvelope, PAGE_CHANNEL, ProtocolError, type HostMessage, type RequestMessage } from '../../protocol/webview';
+import { HostRequestError, HostRequests } from '../../webview/hostRequests';
 import { sampleCard } from './fixtures/messages';
 
 test('a well-formed dashboard message passes and is returned unchanged', () => {
@@ -25,13 +28,54 @@ test('unknown message types and unknown fields are rejected with the path of the
 });
 
 test('no coercion: strings for numbers, NaN, negative counts and bad commit ids fail', () => {
-  const base = { type: 'drillDown', requestId: 1, key: 'k', seriesId: 's', repo: 'r', commit: 'abcdef12', time: '2026-01-01T00:00:00.000Z' };
+  const params = { key: 'k', seriesId: 's', repo: 'r', commit: 'abcdef12', time: '2026-01-01T00:00:00.000Z' };
+  const base = { type: 'request', id: 1, method: 'drillDown', params };
   assert.deepEqual(validateViewMessage(base), base);
-  assert.throws(() => validateViewMessage({ ...base, requestId: '1' }), /requestId: expected a finite number/);
-  assert.throws(() => validateViewMessage({ ...base, requestId: -1 }), /non-negative integer/);
-  assert.throws(() => validateViewMessage({ ...base, commit: 'HEAD; rm -rf' }), /commit id/);
-  assert.throws(() => validateViewMessage({ ...base, time: 'yesterday' }), /ISO date-time/);
+  assert.throws(() => validateViewMessage({ ...base, id: '1' }), /at id: expected a finite number/);
+  assert.throws(() => validateViewMessage({ ...base, id: -1 }), /non-negative integer/);
+  assert.throws(() => validateViewMessage({ ...base, params: { ...params, commit: 'HEAD; rm -rf' } }), /params\.commit: expected a commit id/);
+  assert.throws(() => validateViewMessage({ ...base, params: { ...params, time: 'yesterday' } }), /ISO date-time/);
   assert.throws(() => validateViewMessage(null), /expected a view message object/);
+});
+
+test('requests and responses: the method decides the params and the result, a response holds a result or an error', () => {
+  const params = { key: 'k', seriesId: 's', repo: 'r', commit: 'abcdef12', time: '2026-01-01T00:00:00.000Z' };
+  assert.throws(() => validateViewMessage({ type: 'request', id: 1, method: 'eval', params }), /invalid dashboard message at method: expected one of drillDown, got "eval"/);
+  assert.throws(() => validateViewMessage({ type: 'request', id: 1, method: 'drillDown', params: { ...params, extra: 1 } }), /params: unknown field "extra"/);
+  const result = { seriesId: 's', repo: 'r', commit: 'abcdef12', total: 1, files: [{ path: 'a.ts', count: 1 }], changes: [], commits: [] };
+  const ok = { type: 'response', id: 3, method: 'drillDown', result };
+  assert.deepEqual(validateHostMessage(ok), ok);
+  const failed = { type: 'response', id: 3, method: 'drillDown', error: { code: 'BAD_COMMIT', message: 'gone' } };
+  assert.deepEqual(validateHostMessage(failed), failed);
+  assert.throws(() => validateHostMessage({ ...ok, error: failed.error }), /unknown field "result"/, 'not both');
+  assert.throws(() => validateHostMessage({ type: 'response', id: 3, method: 'drillDown' }), /at result: missing/, 'not neither');
+  assert.throws(() => validateHostMessage({ ...ok, result: { ...result, total: -1 } }), /result\.total: expected a non-negative integer/);
+});
+
+test('HostRequests pairs each response with its request by id and method', async () => {
+  const sent: RequestMessage[] = [];
+  const requests = new HostRequests((m) => sent.push(validateViewMessage(m) as RequestMessage));
+  const params = { key: 'k', seriesId: 's', repo: 'r', commit: 'abcdef12', time: '2026-01-01T00:00:00.000Z' };
+  const first = requests.send('drillDown', params);
+  const second = requests.send('drillDown', { ...params, key: 'k2' });
+  assert.deepEqual(sent.map((m) => [m.id, m.method, m.params.key]), [[1, 'drillDown', 'k'], [2, 'drillDown', 'k2']]);
+  const result = (total: number) => ({ seriesId: 's', repo: 'r', commit: 'abcdef12', total, files: [], changes: [], commits: [] });
+  // Answered out of order; an unknown id is not taken for any request.
+  assert.equal(requests.settle({ type: 'response', id: 9, method: 'drillDown', result: result(9) }), false);
+  assert.equal(requests.settle({ type: 'response', id: 2, method: 'drillDown', error: { code: 'BAD_COMMIT', message: 'gone' } }), true);
+  assert.equal(requests.settle({ type: 'response', id: 1, method: 'drillDown', result: result(1) }), true);
+  assert.equal(requests.settle({ type: 'response', id: 1, method: 'drillDown', result: result(5) }), false, 'answered once');
+  assert.equal((await first).total, 1);
+  await assert.rejects(second, (e: unknown) => e instanceof HostRequestError && e.code === 'BAD_COMMIT' && e.message === 'gone');
+});
+
+test('LSP error data: typed when the server sent it, undefined otherwise', () => {
+  assert.deepEqual(insightsErrorData(new ResponseError(InsightsErrorCodes.user, 'no', { code: 'NOT_COMPUTED' })), { code: 'NOT_COMPUTED' });
+  assert.equal(insightsErrorData(new ResponseError(-32800, 'cancelled')), undefined);
+  assert.equal(insightsErrorData(new ResponseError(InsightsErrorCodes.user, 'no', { code: 7 })), undefined);
+  assert.equal(insightsErrorData(new ResponseError(InsightsErrorCodes.user, 'no', { code: 'X', stack: 'at …' })), undefined);
+  assert.equal(insightsErrorData(new Error('plain')), undefined);
+  assert.equal(insightsErrorData(null), undefined);
 });
 
 test('export file names cannot name a folder', () => {
