@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import type { InsightDefinition, LanguagesPoint, SeriesResult } from '../../protocol/insights';
 import { COUNT_MODES, STEPS } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../engine/api';
-import { computeInsights, DEFAULT_MAX_FILE_SIZE } from '../engine/computeInsights';
+import { DEFAULT_MAX_FILE_SIZE } from '../engine/computeInsights';
+import { runInsights } from '../runs/runInsights';
 import { parseDate } from '../engine/buckets';
 import { seriesId } from '../engine/seriesId';
 import { AbortedError, InsightsError } from '../engine/errors';
@@ -184,7 +185,7 @@ function cacheOption(p: Parsed): string | null | undefined {
 async function compute(req: ComputeRequest, p: Parsed, io: Io, signal: AbortSignal): Promise<ComputeResult> {
   const progress = new ProgressLine();
   try {
-    return await computeInsights(req, { signal, cacheFile: cacheOption(p), onProgress: (x) => progress.update(x) });
+    return await runInsights(req, { signal, cacheFile: cacheOption(p), onProgress: (x) => progress.update(x) });
   } finally {
     progress.clear();
   }
