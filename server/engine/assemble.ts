@@ -45,6 +45,8 @@ export function assemble(input: AssemblyInput, outcomes: RepoOutcome[], warnings
     }
     return [...best.values()];
   });
+  // The note goes on a copy of the status: the outcomes are assembled again as more finish.
+  const noted = new Map<RepoOutcome, RepoStatus>();
   const byIdentity = new Map<string, RepoOutcome[]>();
   for (const o of sorted) if (!o.status.error) byIdentity.set(o.status.repo, [...(byIdentity.get(o.status.repo) ?? []), o]);
   for (const group of byIdentity.values()) {
@@ -52,7 +54,7 @@ export function assemble(input: AssemblyInput, outcomes: RepoOutcome[], warnings
     for (const o of group) {
       const others = group.filter((x) => x !== o).map((x) => x.status.path).join(', ');
       const note = `same repository as ${others}; at each point the checkout at the newer commit counts`;
-      o.status.warning = o.status.warning ? `${o.status.warning}; ${note}` : note;
+      noted.set(o, { ...o.status, warning: o.status.warning ? `${o.status.warning}; ${note}` : note });
     }
   }
   const out: Assembled = { series: [] };
@@ -65,7 +67,7 @@ export function assemble(input: AssemblyInput, outcomes: RepoOutcome[], warnings
     u.kind.assemble(u, ui, { buckets, atBucket }, out);
   });
 
-  const repos = sorted.map((o) => o.status);
+  const repos = sorted.map((o) => noted.get(o) ?? o.status);
   if (warnings.length) repos.push(...warnings.map((w) => ({ repo: '(cache)', path: '', warning: w })));
   return { series: out.series, languages: out.languages, repos, stats: { ...input.stats, elapsedMs: Math.round(performance.now() - started) } };
 }

@@ -294,11 +294,15 @@ test('two checkouts of one repository: at each point the one at the newer commit
   new TestRepo(join(dir, 'two')).commit('2026-03-01T10:00:00Z', { 'z.ts': 'TODO\n' });
   const req = { series: [spec('TODO')], step: 'week' as const, points: 8, end: END };
   const single = await runInsights({ ...req, paths: [repo.dir] }, { cacheFile: null });
-  const both = await runInsights({ ...req, paths: [dir] }, { cacheFile: null, concurrency: 2 });
+  let partials = 0;
+  const both = await runInsights({ ...req, paths: [dir] }, { cacheFile: null, concurrency: 2, onPartial: () => partials++ });
   both.series[0].points.forEach((p, i) => {
     assert.equal(p.repos.length, 1, `one entry per identity at ${p.time}`);
     const ahead = p.time >= '2026-03-01T10:00:00Z';
     assert.equal(p.value, single.series[0].points[i].value + (ahead ? 1 : 0), p.time);
   });
   assert.match(both.repos.find((r) => r.path.endsWith('one'))?.warning ?? '', /same repository as .*two; at each point the checkout at the newer commit counts/);
+  // Once, however often the results were assembled (each partial, then the whole).
+  assert.equal(partials, 1);
+  for (const r of both.repos) assert.equal(r.warning?.match(/same repository as/g)?.length, 1, `${r.path}: ${r.warning}`);
 });
