@@ -13,7 +13,7 @@ import { needlesAreDisjoint } from './grepPrefilter';
 import { languages } from './languageTables';
 import { processRepo } from './processRepo';
 import type { RepoRecord } from './recall';
-import { recallRepos, startRepo, type RepoStart } from './repoStart';
+import { recallRepos, startRepo } from './repoStart';
 import type { RunContext } from './runContext';
 import { DEFAULT_TUNING, type Tuning } from './tuning';
 import { planUnits, type Unit } from './units';
@@ -61,7 +61,7 @@ export async function computeInsights(req: ComputeRequest, opts: EngineOptions =
   const stats = { repos: locations.length, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, blobsCountedByGit: 0, bytesRead: 0, elapsedMs: 0 };
   if (opts.recall) {
     const recalled = await recallRepos(opts.recall, locations, { starts, rev: req.rev, signal, concurrency: Math.max(concurrency, 4) });
-    trace(recalled ? 'answered by the run memo' : 'the run memo does not answer');
+    trace(recalled ? 'answered by the recall (run memo)' : 'the recall (run memo) does not answer');
     if (recalled) {
       const outcomes: RepoOutcome[] = recalled.map((r) => ({
         status: { ...r.status },
@@ -77,7 +77,7 @@ export async function computeInsights(req: ComputeRequest, opts: EngineOptions =
   const warnings: string[] = [];
   const { store, warning } = opening ? await opening : { store: undefined, warning: undefined };
   if (warning) warnings.push(warning);
-  trace('cache open');
+  trace('store open');
 
   const guards = matchers.map((m) => (m.linear ? undefined : new GuardedCounter(m.spec, tuning.regexBudgetMs)));
   const literalNeedles = [...new Set(matchers.map((m) => m.exactNeedle ?? ''))];
