@@ -44,8 +44,9 @@ function limitOf(bytes: number): number {
 /** One matcher per query, one unit per query plus one for languages when asked. */
 export function planUnits(req: ComputeRequest): { matchers: Matcher[]; units: Unit[] } {
   const matchers = req.series.map((s) => new Matcher({ query: s.query, literal: s.literal, ignoreCase: s.ignoreCase, capture: !!s.capture }));
+  const keys = unitKeys(req);
   const units: Unit[] = req.series.map((s, i) => ({
-    key: seriesId(s),
+    key: keys[i],
     kind: s.capture ? captureKind : countKind,
     spec: s,
     matcher: i,
@@ -54,7 +55,7 @@ export function planUnits(req: ComputeRequest): { matchers: Matcher[]; units: Un
   }));
   if (req.languages) {
     const max = req.languagesMaxFileSize ?? DEFAULT_MAX_FILE_SIZE;
-    units.push({ key: languagesUnitId(max), kind: languagesKind, pathOk: (p) => !languages().isVendored(p) && languages().detectLanguage(p) !== undefined, limit: limitOf(max) });
+    units.push({ key: keys[req.series.length], kind: languagesKind, pathOk: (p) => !languages().isVendored(p) && languages().detectLanguage(p) !== undefined, limit: limitOf(max) });
   }
   return { matchers, units };
 }
