@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { InsightDefinition, LanguagesPoint, SeriesResult } from '../../protocol/insights';
 import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, DEFAULT_POINTS, DEFAULT_STEP, OUTPUT_FORMATS, STEPS, type OutputFormat } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../engine/api';
-import { computeInsights } from '../engine/computeInsights';
+import { runInsights } from '../runs/runInsights';
 import { parseDate } from '../engine/buckets';
 import { seriesId } from '../engine/seriesId';
 import { AbortedError, InsightsError } from '../engine/errors';
@@ -183,7 +183,7 @@ function cacheOption(p: Parsed): string | null | undefined {
 async function compute(req: ComputeRequest, p: Parsed, io: Io, signal: AbortSignal): Promise<ComputeResult> {
   const progress = new ProgressLine();
   try {
-    return await computeInsights(req, { signal, cacheFile: cacheOption(p), onProgress: (x) => progress.update(x) });
+    return await runInsights(req, { signal, cacheFile: cacheOption(p), onProgress: (x) => progress.update(x) });
   } finally {
     progress.clear();
   }

@@ -1,6 +1,10 @@
 // The engine's small public API: compute these series over these repositories, with progress
-// callbacks and an AbortSignal. The CLI and the insights server are thin adapters over it.
+// callbacks and an AbortSignal, through an optional store. The run layer (server/runs/) adds
+// the cache file, the sync queue and the run memo; the CLI and the insights server call that.
 import type { CountMode, LanguagesPoint, Progress, RepoStatus, RunStats, SeriesResult, Step } from '../../protocol/insights';
+import type { Recall, RepoRecord } from './recall';
+import type { OpenedStore } from './store';
+import type { Tuning } from './tuning';
 
 /** A normalised query, ready to count (what a definition or `-q` becomes). */
 export interface SeriesSpec {
@@ -37,17 +41,24 @@ export interface ComputeRequest {
   repoFilters?: string[];
 }
 
-export interface ComputeOptions {
+/** How a computation runs: none of it changes the values computed. */
+export interface EngineOptions {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   /** Called as each repository finishes, with the series summed over the repos finished so far. */
   onPartial?: (partial: ComputeResult) => void;
-  /** sql.js cache file; undefined = the default location; null = no cache. */
-  cacheFile?: string | null;
-  /** Queue bucket-boundary points in the cache's sync outbox (default true when a cache is used). */
-  queueForSync?: boolean;
   /** Repositories processed at once (default: number of cores). */
   concurrency?: number;
+  /**
+   * Opens the store of per-blob counts and per-commit values; none = every blob is read.
+   * Called while git answers the discovery (or once `recall` has missed).
+   */
+  openStore?: () => Promise<OpenedStore>;
+  /** Earlier runs' results: when it answers every repository, no store is opened. */
+  recall?: Recall;
+  /** Each repository's record as it finishes (what a later `recall` may answer with). */
+  onRepoDone?: (record: RepoRecord) => void;
+  tuning?: Partial<Tuning>;
 }
 
 export interface ComputeResult {

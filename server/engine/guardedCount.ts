@@ -32,9 +32,15 @@ export class GuardedCounter {
   private readonly queue: { text: string; resolve: (r: Result | undefined) => void }[] = [];
   private busy: { id: number; resolve: (r: Result | undefined) => void; timer: NodeJS.Timeout } | undefined;
   private nextId = 0;
-  private readonly budget = budgetMs();
+  private readonly budget: number;
 
-  constructor(private readonly spec: QuerySpec) {}
+  /** `budget` in ms; by default CODE_INSIGHTS_REGEX_BUDGET_MS, else 10 s (drill-down passes none). */
+  constructor(
+    private readonly spec: QuerySpec,
+    budget?: number,
+  ) {
+    this.budget = budget !== undefined && Number.isFinite(budget) && budget > 0 ? budget : budgetMs();
+  }
 
   /** The counts of one blob's text, or undefined once the query has failed. */
   count(text: string): Promise<Result | undefined> {

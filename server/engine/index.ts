@@ -1,4 +1,4 @@
-// The engine's public surface: what the CLI, the insights server and the tests import.
+// The engine's public surface: what the run layer, the CLI, the insights server and the tests import.
 export * from './api';
 export { computeInsights } from './computeInsights';
 export { DEFAULT_MAX_FILE_SIZE } from '../../protocol/insights';
@@ -7,3 +7,7 @@ export { Matcher, compileRegExp } from './countMatches';
 export { InsightsError, AbortedError } from './errors';
 export { seriesId, canonicalDefinition, SEMANTICS_VERSION } from './seriesId';
 export { discoverRepos } from './discoverRepos';
+export { unitKeys } from './units';
+export type { InsightsStore, BlobFacts, OpenedStore } from './store';
+export type { Recall, RepoRecord, RepoRevision } from './recall';
+export { DEFAULT_TUNING, type Tuning } from './tuning';

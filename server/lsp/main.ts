@@ -35,7 +35,8 @@ import {
   type ServerSettings,
   validateServerSettings,
 } from '../../protocol/lsp';
-import { computeInsights, InsightsError, seriesId, type ComputeResult } from '../engine/index';
+import { InsightsError, seriesId, type ComputeResult } from '../engine/index';
+import { runInsights } from '../runs/runInsights';
 import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
 import { drillDownInsight } from '../engine/drillDown';
 import { languagesCsv, seriesCsv } from '../cli/format';
@@ -317,7 +318,7 @@ async function computeOne(insight: LoadedInsight, signal: AbortSignal, progress:
   let reposTotal = 0;
   const started = Date.now();
   try {
-    const res: ComputeResult = await sharedCache(() => computeInsights(toComputeRequest(def, ws.folderPaths()), {
+    const res: ComputeResult = await sharedCache(() => runInsights(toComputeRequest(def, ws.folderPaths()), {
       signal,
       ...(settings.cacheFile ? { cacheFile: settings.cacheFile } : {}),
       onProgress: (p) => {

@@ -3,6 +3,7 @@
 // valid for every repository and stay valid after an interrupted run. Saved atomically.
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { InsightsError } from '../engine/errors';
+import type { BlobFacts, InsightsStore } from '../engine/store';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
@@ -82,14 +83,9 @@ export function defaultCacheFile(): string {
   return join(base, 'code-insights', 'cache.sqlite');
 }
 
-export interface BlobFacts {
-  size: number;
-  binary: boolean;
-  /** Physical lines, when computed. */
-  lines?: number;
-}
+export type { BlobFacts } from '../engine/store';
 
-export class InsightsCache {
+export class InsightsCache implements InsightsStore {
   private readonly stmts = new Map<string, Statement>();
   private readonly keyIds = new Map<string, number>();
   private dirty = false;

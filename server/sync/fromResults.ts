@@ -5,7 +5,7 @@
 import type { SeriesResult } from '../../protocol/insights';
 import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
 import type { SeriesSpec } from '../engine/api';
-import { SEMANTICS_VERSION } from '../engine/seriesId';
+import { SEMANTICS_VERSION, seriesId } from '../engine/seriesId';
 
 export function seriesDefinition(id: string, spec: SeriesSpec): SeriesDefinition {
   return {
@@ -23,17 +23,28 @@ export function seriesDefinition(id: string, spec: SeriesSpec): SeriesDefinition
   };
 }
 
-/** `results[i]` was computed from `specs[i]` (as computeInsights returns them for plain series). */
-export function orgBatchFromResults(results: SeriesResult[], specs: SeriesSpec[]): { points: OrgPoint[]; definitions: SeriesDefinition[] } {
-  const points: OrgPoint[] = [];
-  const definitions: SeriesDefinition[] = [];
-  results.forEach((r, i) => {
-    const spec = specs[i];
-    if (!spec || spec.capture || r.capture !== undefined || r.error) return;
-    definitions.push(seriesDefinition(r.id, spec));
-    for (const p of r.points.slice(0, -1)) {
-      for (const rp of p.repos) points.push({ series: r.id, repo: rp.repo, time: p.time, commit: rp.commit, commitTime: rp.commitTime, value: rp.value });
+export interface SyncableSeries {
+  definition: SeriesDefinition;
+  points: OrgPoint[];
+}
+
+/**
+ * The series of `results` that may be synced, each with its boundary points per repository:
+ * the plain series computed from one of `specs` (found by id), without an error.
+ */
+export function syncableSeries(results: SeriesResult[], specs: SeriesSpec[]): SyncableSeries[] {
+  const out: SyncableSeries[] = [];
+  for (const s of results) {
+    // Capture series are named by captured text, which is matched text: it never leaves the machine.
+    if (s.error || s.capture !== undefined) continue;
+    const spec = specs.find((sp) => !sp.capture && seriesId(sp) === s.id);
+    if (!spec) continue;
+    const points: OrgPoint[] = [];
+    // Every point but the last is a bucket boundary (buckets.ts); the last is the live value at `end`.
+    for (const p of s.points.slice(0, -1)) {
+      for (const r of p.repos) points.push({ series: s.id, repo: r.repo, time: p.time, commit: r.commit, commitTime: r.commitTime, value: r.value });
     }
-  });
-  return { points, definitions };
+    out.push({ definition: seriesDefinition(s.id, spec), points });
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
-// The sync client's public surface: the engine queues points, `push` sends them.
+// The sync client's public surface: the run layer queues points, `push` sends them.
 export { ensureOutbox, enqueuePoints, outboxCounts, outboxFailures, retryFailed, type EnqueueResult } from './outbox';
 export { pushOutbox, type PushOptions, type PushResult } from './push';
 export { runPush } from './cli';
-export { orgBatchFromResults, seriesDefinition } from './fromResults';
+export { seriesDefinition, syncableSeries, type SyncableSeries } from './fromResults';
+export { queueForSync } from './queueForSync';

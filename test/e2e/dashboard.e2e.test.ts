@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
-import { computeInsights } from '../../server/engine/computeInsights';
+import { runInsights } from '../../server/runs/runInsights';
 import { toComputeRequest } from '../../server/engine/definitions';
 import type { InsightDefinition } from '../../protocol/insights';
 import { ensureVsix, extensionLog, launchBrowser, openWorkbench, prerequisiteGate, runCommand, screenshot, startCodeServer, waitFor, type CodeServer } from './harness';
@@ -70,7 +70,7 @@ async function inspect(frame: Frame): Promise<Inspected> {
 
 /** What the engine computes for the definition right now: the reference the chart must equal. */
 async function expected(): Promise<number[][]> {
-  const r = await computeInsights(toComputeRequest(DEF, [ws]), { cacheFile: null });
+  const r = await runInsights(toComputeRequest(DEF, [ws]), { cacheFile: null });
   return r.series.map((s) => s.points.map((p) => p.value));
 }
 

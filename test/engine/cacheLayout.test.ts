@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
-import { computeInsights } from '../../server/engine/computeInsights';
+import { runInsights } from '../../server/runs/runInsights';
 import { InsightsCache, loadSqlJs } from '../../server/store/cache';
 import { outboxCounts } from '../../server/sync/outbox';
 import type { ComputeRequest } from '../../server/engine/api';
@@ -51,8 +51,8 @@ async function toFirstLayout(file: string): Promise<void> {
 test('a cache in the earlier layout is upgraded: queued points and memos kept, results computed again and right', async () => {
   const r = repo();
   const file = join(tempDir(), 'cache.sqlite');
-  const fresh = await computeInsights(request(r.dir), { cacheFile: null });
-  await computeInsights(request(r.dir), { cacheFile: file });
+  const fresh = await runInsights(request(r.dir), { cacheFile: null });
+  await runInsights(request(r.dir), { cacheFile: file });
   let { cache } = await InsightsCache.open(file);
   const queued = outboxCounts(cache.db);
   const memos = cache.db.exec(`SELECT key, value FROM meta WHERE key LIKE 'root:%' OR key LIKE 'sample:%' ORDER BY key`)[0]?.values ?? [];
@@ -67,7 +67,7 @@ test('a cache in the earlier layout is upgraded: queued points and memos kept, r
   opened.cache.save();
   opened.cache.close();
 
-  const again = await computeInsights(request(r.dir), { cacheFile: file });
+  const again = await runInsights(request(r.dir), { cacheFile: file });
   assert.deepEqual(again.series, fresh.series, 'nothing from the old layout is read as a result');
   assert.deepEqual(again.languages, fresh.languages);
   assert.ok(again.stats.blobsRead + again.stats.blobsCountedByGit > 0, 'the results were computed again');
@@ -82,7 +82,7 @@ test('a cache in the earlier layout is upgraded: queued points and memos kept, r
 test('a cache a newer version wrote is moved aside intact, and a new one is used', async () => {
   const r = repo();
   const file = join(tempDir(), 'cache.sqlite');
-  await computeInsights(request(r.dir), { cacheFile: file });
+  await runInsights(request(r.dir), { cacheFile: file });
   const SQL = await loadSqlJs();
   const db = new SQL.Database(readFileSync(file));
   db.run(`UPDATE meta SET value = '99' WHERE key = 'schema'`);
@@ -90,12 +90,12 @@ test('a cache a newer version wrote is moved aside intact, and a new one is used
   db.close();
   writeFileSync(file, newer);
 
-  const res = await computeInsights(request(r.dir), { cacheFile: file });
+  const res = await runInsights(request(r.dir), { cacheFile: file });
   const warning = res.repos.find((s) => s.repo === '(cache)')?.warning ?? '';
   assert.match(warning, /newer version of Code Insights \(layout 99\); moved it to /);
   const aside = readdirSync(dirname(file)).filter((f) => f.startsWith(`${basename(file)}.newer-`));
   assert.equal(aside.length, 1, readdirSync(dirname(file)).join(', '));
   assert.ok(readFileSync(join(dirname(file), aside[0])).equals(newer), 'the newer file is kept byte for byte');
   assert.ok(existsSync(file));
-  assert.deepEqual(res.series, (await computeInsights(request(r.dir), { cacheFile: null })).series);
+  assert.deepEqual(res.series, (await runInsights(request(r.dir), { cacheFile: null })).series);
 });

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRepo, tempDir, GIT_ENV } from '../helpers/gitRepo';
-import { computeInsights } from '../../server/engine/computeInsights';
+import { runInsights } from '../../server/runs/runInsights';
 import type { SeriesSpec } from '../../server/engine/api';
 import { isBinary } from '../../server/engine/countLines';
 import { Matcher, type BlobCounts } from '../../server/engine/countMatches';
@@ -64,7 +64,7 @@ before(() => {
 
 test('every point equals rev-list --before and a from-scratch count, for each count mode', async () => {
   const specs = [spec('TODO'), spec('TODO', { count: 'lines' }), spec('TODO', { count: 'files' }), spec('FIXME|TODO', { maxFileSize: 65536 })];
-  const r = await computeInsights({ paths: [repo.dir], series: specs, step: 'week', points: 10, end: END }, { cacheFile: null });
+  const r = await runInsights({ paths: [repo.dir], series: specs, step: 'week', points: 10, end: END }, { cacheFile: null });
   assert.equal(r.series.length, 4);
   assert.deepEqual(r.repos.map((x) => x.error), [undefined]);
   for (const [si, s] of r.series.entries()) {
@@ -85,13 +85,13 @@ test('the git grep prefilter for literal queries gives the same numbers as readi
   process.env.CODE_INSIGHTS_GREP_MIN_BLOBS = '1';
   let filtered;
   try {
-    filtered = await computeInsights(req, { cacheFile: null });
+    filtered = await runInsights(req, { cacheFile: null });
   } finally {
     delete process.env.CODE_INSIGHTS_GREP_MIN_BLOBS;
   }
   assert.ok(filtered.stats.blobsRuledOut > 0, 'the prefilter ruled blobs out');
   // The same queries as regexes git grep cannot take: every blob is read and counted.
-  const plain = await computeInsights({ ...req, series: [spec('(?:TODO)'), spec('(?:FIXME|TODO)', { count: 'lines' }), spec('(?:todo)', { ignoreCase: true, count: 'files' }), spec('(?:TODO)', { maxFileSize: 65536 }), spec('(?:\\bTO+DO\\b\\s\\w)')] }, { cacheFile: null });
+  const plain = await runInsights({ ...req, series: [spec('(?:TODO)'), spec('(?:FIXME|TODO)', { count: 'lines' }), spec('(?:todo)', { ignoreCase: true, count: 'files' }), spec('(?:TODO)', { maxFileSize: 65536 }), spec('(?:\\bTO+DO\\b\\s\\w)')] }, { cacheFile: null });
   assert.equal(plain.stats.blobsRuledOut, 0);
   assert.deepEqual(
     filtered.series.map((s) => s.points.map((p) => [p.value, p.repos.map((r) => r.commit)])),
@@ -107,7 +107,7 @@ test('plain literal queries counted by git grep give the same numbers as the eng
   let byGit;
   const seen: { done: number; total: number }[] = [];
   try {
-    byGit = await computeInsights({ ...req, series: literal }, { cacheFile: null, onProgress: (p) => seen.push({ done: p.blobsDone, total: p.blobsTotal }) });
+    byGit = await runInsights({ ...req, series: literal }, { cacheFile: null, onProgress: (p) => seen.push({ done: p.blobsDone, total: p.blobsTotal }) });
   } finally {
     delete process.env.CODE_INSIGHTS_GREP_MIN_BLOBS;
   }
@@ -117,7 +117,7 @@ test('plain literal queries counted by git grep give the same numbers as the eng
   assert.ok(last.total > 0 && last.done === last.total, JSON.stringify(last));
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i].done >= seen[i - 1].done && seen[i].done <= seen[i].total);
   assert.equal(byGit.stats.blobsRead, 0, 'no blob was read into Node');
-  const plain = await computeInsights({ ...req, series: regex }, { cacheFile: null });
+  const plain = await runInsights({ ...req, series: regex }, { cacheFile: null });
   assert.equal(plain.stats.blobsCountedByGit, 0);
   assert.deepEqual(
     byGit.series.map((s) => s.points.map((p) => [p.value, p.repos.map((r) => [r.commit, r.value])])),
@@ -146,7 +146,7 @@ test('lines per language counted by git grep -c equal the engine reading every b
     process.env.CODE_INSIGHTS_GREP_MIN_BLOBS = '1';
     let byGit;
     try {
-      byGit = await computeInsights(req, { cacheFile: null });
+      byGit = await runInsights(req, { cacheFile: null });
     } finally {
       delete process.env.CODE_INSIGHTS_GREP_MIN_BLOBS;
     }
@@ -155,7 +155,7 @@ test('lines per language counted by git grep -c equal the engine reading every b
     process.env.CODE_INSIGHTS_GIT_COUNTS = '0';
     let read;
     try {
-      read = await computeInsights(req, { cacheFile: null });
+      read = await runInsights(req, { cacheFile: null });
     } finally {
       delete process.env.CODE_INSIGHTS_GIT_COUNTS;
     }
@@ -170,7 +170,7 @@ test('lines per language counted by git grep -c equal the engine reading every b
 });
 
 test('a point before the first commit has no repo entry and value 0', async () => {
-  const r = await computeInsights({ paths: [repo.dir], series: [spec('TODO')], step: 'week', points: 12, end: END }, { cacheFile: null });
+  const r = await runInsights({ paths: [repo.dir], series: [spec('TODO')], step: 'week', points: 12, end: END }, { cacheFile: null });
   const first = r.series[0].points[0];
   assert.ok(new Date(first.time) < new Date('2026-01-05T10:00:00Z'));
   assert.equal(first.value, 0);
@@ -178,7 +178,7 @@ test('a point before the first commit has no repo entry and value 0', async () =
 });
 
 test('include and exclude globs narrow the files', async () => {
-  const r = await computeInsights(
+  const r = await runInsights(
     { paths: [repo.dir], series: [spec('TODO', { include: ['*.ts'] }), spec('TODO', { exclude: ['*.ts', 'docs/**'] })], step: 'week', points: 1, end: new Date('2026-01-13T00:00:00Z') },
     { cacheFile: null },
   );
@@ -188,7 +188,7 @@ test('include and exclude globs narrow the files', async () => {
 });
 
 test('capture groups give one series per captured value, sorted by the latest value', async () => {
-  const r = await computeInsights({ paths: [repo.dir], series: [spec('(TODO|FIXME) (\\w+)', { capture: { limit: 2 } })], step: 'week', points: 1, end: END }, { cacheFile: null });
+  const r = await runInsights({ paths: [repo.dir], series: [spec('(TODO|FIXME) (\\w+)', { capture: { limit: 2 } })], step: 'week', points: 1, end: END }, { cacheFile: null });
   // capture is the first group: TODO or FIXME
   assert.deepEqual(r.series.map((s) => s.capture), ['TODO', 'FIXME']);
   const head = repo.head();
@@ -204,18 +204,18 @@ test('the cache: a rerun reads no blob; one new commit reads only its new blobs;
   const r2 = new TestRepo(clone);
   const cacheFile = join(dir, 'cache.sqlite');
   const req = { paths: [clone], series: [spec('TODO'), spec('FIXME', { count: 'files' as const })], languages: true, step: 'week' as const, points: 10, end: END };
-  const cold = await computeInsights(req, { cacheFile });
+  const cold = await runInsights(req, { cacheFile });
   assert.ok(cold.stats.blobsRead > 5);
   assert.ok(existsSync(cacheFile));
-  const warm = await computeInsights(req, { cacheFile });
+  const warm = await runInsights(req, { cacheFile });
   assert.equal(warm.stats.blobsRead, 0);
   assert.deepEqual(warm.series, cold.series);
   assert.deepEqual(warm.languages, cold.languages);
 
   r2.commit('2026-03-01T10:00:00Z', { 'new1.ts': 'TODO new\n', 'new2.ts': 'FIXME\n', 'a.ts': 'nothing left\nTODO again\n' });
-  const after = await computeInsights(req, { cacheFile });
+  const after = await runInsights(req, { cacheFile });
   assert.equal(after.stats.blobsRead, 3, 'only the three new blobs are read');
-  const nocache = await computeInsights(req, { cacheFile: null });
+  const nocache = await runInsights(req, { cacheFile: null });
   assert.deepEqual(after.series, nocache.series);
   assert.deepEqual(after.languages, nocache.languages);
 });
@@ -225,12 +225,12 @@ test('a corrupt cache is reported, moved aside and rebuilt with correct numbers'
   const cacheFile = join(dir, 'cache.sqlite');
   writeFileSync(cacheFile, 'this is not a database');
   const req = { paths: [repo.dir], series: [spec('TODO')], step: 'week' as const, points: 6, end: END };
-  const r = await computeInsights(req, { cacheFile });
+  const r = await runInsights(req, { cacheFile });
   assert.match(r.repos.map((x) => x.warning ?? '').join(' '), /unreadable.*rebuilding/);
-  const ref = await computeInsights(req, { cacheFile: null });
+  const ref = await runInsights(req, { cacheFile: null });
   assert.deepEqual(r.series, ref.series);
   // the rebuilt cache is valid: a rerun reads nothing
-  const again = await computeInsights(req, { cacheFile });
+  const again = await runInsights(req, { cacheFile });
   assert.equal(again.stats.blobsRead, 0);
   assert.ok(!readFileSync(cacheFile).toString('latin1').includes('this is not a database'));
 });
@@ -240,17 +240,17 @@ test('cancelling stops the run with AbortedError and leaves a valid cache', asyn
   const cacheFile = join(dir, 'cache.sqlite');
   const ac = new AbortController();
   const req = { paths: [repo.dir], series: [spec('TODO')], step: 'week' as const, points: 10, end: END };
-  const p = computeInsights(req, { cacheFile, signal: ac.signal, onProgress: (x) => { if (x.phase === 'history') ac.abort(); } });
+  const p = runInsights(req, { cacheFile, signal: ac.signal, onProgress: (x) => { if (x.phase === 'history') ac.abort(); } });
   await assert.rejects(p, { name: 'AbortedError' });
-  const r = await computeInsights(req, { cacheFile });
-  const ref = await computeInsights(req, { cacheFile: null });
+  const r = await runInsights(req, { cacheFile });
+  const ref = await runInsights(req, { cacheFile: null });
   assert.deepEqual(r.series, ref.series);
 });
 
 test('the catastrophic regex (a+)+$ finishes with the exact count', async () => {
   const r3 = TestRepo.init();
   r3.commit('2026-01-05T10:00:00Z', { 'a.txt': ('a'.repeat(30000) + 'b\n').repeat(20) + 'aaa\n' });
-  const r = await computeInsights({ paths: [r3.dir], series: [spec('(a+)+$')], step: 'week', points: 1, end: END }, { cacheFile: null });
+  const r = await runInsights({ paths: [r3.dir], series: [spec('(a+)+$')], step: 'week', points: 1, end: END }, { cacheFile: null });
   assert.equal(r.series[0].points[0].value, 1);
 });
 
@@ -259,7 +259,7 @@ test('a repository without commits is reported and does not stop the others', as
   TestRepo.init(join(dir, 'empty'));
   const full = TestRepo.init(join(dir, 'full'));
   full.commit('2026-01-05T10:00:00Z', { 'x.ts': 'TODO\n' });
-  const r = await computeInsights({ paths: [dir], series: [spec('TODO')], step: 'week', points: 1, end: END }, { cacheFile: null });
+  const r = await runInsights({ paths: [dir], series: [spec('TODO')], step: 'week', points: 1, end: END }, { cacheFile: null });
   assert.equal(r.series[0].points[0].value, 1);
   const empty = r.repos.find((x) => x.path.endsWith('empty'));
   assert.match(empty?.error ?? '', /no commits yet/);
@@ -268,7 +268,7 @@ test('a repository without commits is reported and does not stop the others', as
 test('a pattern V8 cannot run in linear time counts exactly in the guarded worker', async () => {
   const r3 = TestRepo.init();
   r3.commit('2026-01-05T10:00:00Z', { 'a.txt': 'abab x abab\ncdcd\nab ab\n' });
-  const r = await computeInsights({ paths: [r3.dir], series: [spec('(\\w\\w)\\1'), spec('(?<=a)b', { count: 'lines' })], step: 'week', points: 1, end: END }, { cacheFile: null });
+  const r = await runInsights({ paths: [r3.dir], series: [spec('(\\w\\w)\\1'), spec('(?<=a)b', { count: 'lines' })], step: 'week', points: 1, end: END }, { cacheFile: null });
   assert.deepEqual(r.series.map((s) => [s.error, s.points[0].value]), [[undefined, 3], [undefined, 2]]);
 });
 
@@ -277,7 +277,7 @@ test('a catastrophic pattern with a backreference stops at the time budget with 
   r3.commit('2026-01-05T10:00:00Z', { 'a.txt': 'a'.repeat(40) + '\nTODO\n' });
   process.env.CODE_INSIGHTS_REGEX_BUDGET_MS = '300';
   try {
-    const r = await computeInsights({ paths: [r3.dir], series: [spec('(a*)*\\1b'), spec('TODO')], step: 'week', points: 1, end: END }, { cacheFile: null });
+    const r = await runInsights({ paths: [r3.dir], series: [spec('(a*)*\\1b'), spec('TODO')], step: 'week', points: 1, end: END }, { cacheFile: null });
     assert.match(r.series[0].error ?? '', /ran longer than 0.3 s on one file and was stopped/);
     assert.deepEqual(r.series[0].points, []);
     assert.equal(r.series[1].points[0].value, 1, 'the other series of the run still counts');
@@ -293,12 +293,16 @@ test('two checkouts of one repository: at each point the one at the newer commit
   execFileSync('cp', ['-a', repo.dir, join(dir, 'two')]);
   new TestRepo(join(dir, 'two')).commit('2026-03-01T10:00:00Z', { 'z.ts': 'TODO\n' });
   const req = { series: [spec('TODO')], step: 'week' as const, points: 8, end: END };
-  const single = await computeInsights({ ...req, paths: [repo.dir] }, { cacheFile: null });
-  const both = await computeInsights({ ...req, paths: [dir] }, { cacheFile: null, concurrency: 2 });
+  const single = await runInsights({ ...req, paths: [repo.dir] }, { cacheFile: null });
+  let partials = 0;
+  const both = await runInsights({ ...req, paths: [dir] }, { cacheFile: null, concurrency: 2, onPartial: () => partials++ });
   both.series[0].points.forEach((p, i) => {
     assert.equal(p.repos.length, 1, `one entry per identity at ${p.time}`);
     const ahead = p.time >= '2026-03-01T10:00:00Z';
     assert.equal(p.value, single.series[0].points[i].value + (ahead ? 1 : 0), p.time);
   });
   assert.match(both.repos.find((r) => r.path.endsWith('one'))?.warning ?? '', /same repository as .*two; at each point the checkout at the newer commit counts/);
+  // Once, however often the results were assembled (each partial, then the whole).
+  assert.equal(partials, 1);
+  for (const r of both.repos) assert.equal(r.warning?.match(/same repository as/g)?.length, 1, `${r.path}: ${r.warning}`);
 });

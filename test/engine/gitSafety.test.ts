@@ -6,7 +6,7 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
-import { computeInsights } from '../../server/engine/computeInsights';
+import { runInsights } from '../../server/runs/runInsights';
 
 test('fsmonitor, diff.external, textconv and pager in a repo config never run', async () => {
   const dir = tempDir();
@@ -20,7 +20,7 @@ test('fsmonitor, diff.external, textconv and pager in a repo config never run', 
   for (const [k, v] of [['core.fsmonitor', evil], ['diff.external', evil], ['diff.evil.textconv', evil], ['core.pager', evil], ['pager.diff-tree', evil], ['core.hooksPath', dir]]) {
     repo.git(['config', k, v]);
   }
-  const r = await computeInsights(
+  const r = await runInsights(
     { paths: [repo.dir], series: [{ label: 't', query: 'TODO', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20 }], step: 'week', points: 3, end: new Date('2026-01-20T00:00:00Z') },
     { cacheFile: null },
   );
@@ -41,7 +41,7 @@ test('a partial clone is never fetched from: its repo gets an error naming the c
   // (git grep -c, sizes from the listing) each reach the missing blobs by another git command.
   const series = (query: string) => [{ label: 't', query, literal: false, ignoreCase: false, count: 'matches' as const, include: [], exclude: [], maxFileSize: 1 << 20 }];
   for (const req of [{ series: series('TODO') }, { series: series('TO+DO') }, { series: [], languages: true }]) {
-    const r = await computeInsights({ paths: [clone], ...req, step: 'week', points: 2, end: new Date('2026-01-20T00:00:00Z') }, { cacheFile: null });
+    const r = await runInsights({ paths: [clone], ...req, step: 'week', points: 2, end: new Date('2026-01-20T00:00:00Z') }, { cacheFile: null });
     assert.match(r.repos[0].error ?? '', /partial clone.*never fetches/, JSON.stringify(req));
   }
   // Nothing was downloaded: the blob is still absent.

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRepo, tempDir, git, shallowClone } from '../helpers/gitRepo';
 import { gitCallLog } from '../helpers/gitCallLog';
-import { computeInsights } from '../../server/engine/computeInsights';
+import { runInsights } from '../../server/runs/runInsights';
 import type { ComputeRequest, SeriesSpec } from '../../server/engine/api';
 
 const spec: SeriesSpec = { label: 'TODO', query: 'TODO', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20 };
@@ -22,7 +22,7 @@ async function run(req: ComputeRequest, cacheFile: string) {
   // The run memo beside the cache would answer reruns before these memos are asked; it has its
   // own tests (runMemo.test.ts), these are of the layer beneath it.
   rmSync(`${cacheFile}.runs.json`, { force: true });
-  const { value: r, calls } = await gitLog.record(() => computeInsights(req, { cacheFile }));
+  const { value: r, calls } = await gitLog.record(() => runInsights(req, { cacheFile }));
   return { r, calls, walks: calls.filter((c) => / rev-list /.test(` ${c} `)) };
 }
 
@@ -35,7 +35,7 @@ function history(r: TestRepo): void {
 }
 
 /** Each point's commit is what git rev-list -1 --first-parent --before says. */
-function assertCommits(r: TestRepo, result: Awaited<ReturnType<typeof computeInsights>>): void {
+function assertCommits(r: TestRepo, result: Awaited<ReturnType<typeof runInsights>>): void {
   for (const p of result.series[0].points) {
     assert.equal(p.repos[0]?.commit, r.revListBefore(new Date(p.time)), p.time);
   }
@@ -74,7 +74,7 @@ test('a rerun at the same revision walks no history, also with a later end in th
   r.commit('2026-02-10T09:00:00Z', { 'b.txt': 'TODO TODO\n' });
   const rewritten = await run(weekly(r.dir, '2026-02-12T00:00:00Z'), cache);
   assertCommits(r, rewritten.r);
-  const fresh = await computeInsights(weekly(r.dir, '2026-02-12T00:00:00Z'), { cacheFile: null });
+  const fresh = await runInsights(weekly(r.dir, '2026-02-12T00:00:00Z'), { cacheFile: null });
   assert.deepEqual(rewritten.r.series, fresh.series);
 });
 
@@ -90,7 +90,7 @@ test('a shallow clone deepened later: the rerun sees the whole history, not the 
   const deep = await run(weekly(c, '2026-02-12T00:00:00Z'), cache);
   assert.equal(deep.r.repos[0].warning, undefined);
   assertCommits(new TestRepo(c), deep.r);
-  const whole = await computeInsights(weekly(src.dir, '2026-02-12T00:00:00Z'), { cacheFile: null });
+  const whole = await runInsights(weekly(src.dir, '2026-02-12T00:00:00Z'), { cacheFile: null });
   assert.deepEqual(deep.r.series[0].points.map((p) => p.value), whole.series[0].points.map((p) => p.value));
   assert.ok(deep.r.series[0].points.filter((p) => p.repos.length > 0).length > 2, 'points before the old cut');
 });

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import type { Database } from 'sql.js';
-import { computeInsights } from '../../server/engine';
+import { runInsights } from '../../server/runs/runInsights';
 import type { SeriesSpec } from '../../server/engine/api';
 import { InsightsCache, loadSqlJs } from '../../server/store/cache';
 import { enqueuePoints, outboxCounts, outboxFailures, retryFailed } from '../../server/sync/outbox';
 import { pushOutbox } from '../../server/sync/push';
-import { orgBatchFromResults } from '../../server/sync/fromResults';
+import { syncableSeries } from '../../server/sync/fromResults';
 import { runPush, saveAtomically } from '../../server/sync/cli';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
 import { definition, get, makeOrg, openTestDb, point, sha, startApp, type TestDb, type TestOrg } from './helpers';
@@ -51,8 +51,10 @@ describe('sync client', () => {
   });
 
   it('pushes engine results; the payload holds only ids, identity, times and numbers', async () => {
-    const res = await computeInsights({ paths: [repo.dir], series: [spec], step: 'week', points: 4, end: new Date('2026-09-20T00:00:00Z') }, { cacheFile: null });
-    const batch = orgBatchFromResults(res.series, [spec]);
+    const res = await runInsights({ paths: [repo.dir], series: [spec], step: 'week', points: 4, end: new Date('2026-09-20T00:00:00Z') }, { cacheFile: null });
+    // What a run queues (server/sync/queueForSync.ts takes the same series), sent by hand here.
+    const synced = syncableSeries(res.series, [spec]);
+    const batch = { definitions: synced.map((s) => s.definition), points: synced.flatMap((s) => s.points) };
     assert.equal(batch.definitions.length, 1);
     // Boundary weeks with a commit (none before 2026-09-01); the live point at `end` (value 3) is not synced.
     assert.equal(res.series[0].points.at(-1)!.value, 3);

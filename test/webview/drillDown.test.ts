@@ -37,7 +37,7 @@ before(() => {
 });
 
 async function chart(s: SeriesSpec): Promise<SeriesResult[]> {
-  const r = await computeInsights({ paths: [repo.dir], series: [s], step: 'week', points: 6, end: END }, { cacheFile: null });
+  const r = await computeInsights({ paths: [repo.dir], series: [s], step: 'week', points: 6, end: END }, {});
   return r.series;
 }
 
@@ -132,7 +132,7 @@ test('bad input gets a clear error with a code', async () => {
 
 test('drillDownInsight: the server resolves series and repository from the definition and its last result', async () => {
   const def: InsightDefinition = { id: 'v', title: 'Versions', kind: 'capture', queries: [{ query: 'node: (\\d+)' }], step: 'week', points: 6, end: END.toISOString() };
-  const computed = await computeInsights(toComputeRequest(def, [repo.dir]), { cacheFile: null });
+  const computed = await computeInsights(toComputeRequest(def, [repo.dir]), {});
   const result: InsightResult = { key: 'w/v', id: 'v', title: 'Versions', kind: 'capture', series: computed.series, repos: computed.repos };
   const twenty = result.series.find((s) => s.capture === '20')!;
   const last = twenty.points.at(-1)!.repos[0];
@@ -152,7 +152,7 @@ test('many files: git grep rules blobs out first, and the totals still equal the
   big.commit('2026-01-05T10:00:00Z', files(90, 'a'), 'Many files');
   big.commit('2026-01-13T10:00:00Z', { ...files(100, 'b'), 'src/f3.ts': 'TODO TODO TODO\n' }, 'Touch them all');
   const s = spec('TODO', { literal: true });
-  const r = await computeInsights({ paths: [big.dir], series: [s], step: 'week', points: 3, end: END }, { cacheFile: null });
+  const r = await computeInsights({ paths: [big.dir], series: [s], step: 'week', points: 3, end: END }, {});
   const [p1, p2] = r.series[0].points.filter((p) => p.repos.length);
   const d = await drillDown({ repoPath: big.dir, repo: 'r', seriesId: 's', spec: s, commit: p2.repos[0].commit, previousCommit: p1.repos[0].commit });
   assert.equal(d.total, p2.repos[0].value);
@@ -170,7 +170,7 @@ test('git replace refs: a replaced blob counts as git shows it, in the chart and
   writeFileSync(file, 'TODO a\nTODO b\nTODO c\n');
   big.git(['replace', original, big.git(['hash-object', '-w', file]).trim()]);
   const s = spec('TODO', { literal: true });
-  const r = await computeInsights({ paths: [big.dir], series: [s], step: 'week', points: 3, end: END }, { cacheFile: null });
+  const r = await computeInsights({ paths: [big.dir], series: [s], step: 'week', points: 3, end: END }, {});
   const [p1, p2] = r.series[0].points.filter((p) => p.repos.length);
   assert.equal(p2.repos[0].value, 10 + 3, 'ten files with one TODO, and the replacement with three');
   const d = await drillDown({ repoPath: big.dir, repo: 'r', seriesId: 's', spec: s, commit: p2.repos[0].commit, previousCommit: p1.repos[0].commit });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
-import { computeInsights } from '../../server/engine/computeInsights';
+import { runInsights } from '../../server/runs/runInsights';
 import { InsightsCache } from '../../server/store/cache';
 import { markSent } from '../../server/sync/outbox';
 
@@ -15,7 +15,7 @@ test('boundary points are queued in the outbox; the end point and file contents 
   repo.commit('2026-01-05T10:00:00Z', { 'secret/path.ts': 'TODO secret-text\n' });
   repo.commit('2026-01-14T10:00:00Z', { 'secret/path.ts': 'TODO secret-text\nTODO more\n' });
   const cacheFile = join(tempDir(), 'cache.sqlite');
-  const r = await computeInsights(
+  const r = await runInsights(
     { paths: [repo.dir], series: [{ label: 'todo', query: 'TODO', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20 }], step: 'week', points: 3, end: new Date('2026-01-20T12:00:00Z') },
     { cacheFile },
   );
@@ -35,7 +35,7 @@ test('capture series are never queued: their names are matched text', async () =
   const repo = TestRepo.init();
   repo.commit('2026-01-05T10:00:00Z', { 'package.json': '"secret-lib": "1.2.3"\n' });
   const cacheFile = join(tempDir(), 'cache.sqlite');
-  const r = await computeInsights(
+  const r = await runInsights(
     { paths: [repo.dir], series: [{ label: 'v', query: '"secret-lib": "(\\d+)', literal: false, ignoreCase: false, count: 'matches', include: [], exclude: [], maxFileSize: 1 << 20, capture: { limit: 5 } }], step: 'week', points: 3, end: new Date('2026-01-20T12:00:00Z') },
     { cacheFile },
   );
@@ -55,7 +55,7 @@ test('reruns: the same points change nothing (the file stays byte for byte); sen
   b.commit('2026-01-06T10:00:00Z', { 'y.ts': 'TODO TODO\n' });
   const cacheFile = join(tempDir(), 'cache.sqlite');
   const spec = { label: 'todo', query: 'TODO', literal: false, ignoreCase: false, count: 'matches' as const, include: [], exclude: [], maxFileSize: 1 << 20 };
-  const run = (paths: string[]) => computeInsights({ paths, series: [spec], step: 'week', points: 3, end: new Date('2026-01-20T12:00:00Z') }, { cacheFile });
+  const run = (paths: string[]) => runInsights({ paths, series: [spec], step: 'week', points: 3, end: new Date('2026-01-20T12:00:00Z') }, { cacheFile });
   const outbox = async () => {
     const { cache } = await InsightsCache.open(cacheFile);
     try {

@@ -17,22 +17,14 @@
 // cancelled or budget-stopped count, or that did not queue their points for sync, write none.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import type { RepoStatus } from '../../protocol/insights';
+import type { Recall, RepoRecord, RepoRevision } from '../engine/recall';
 import { fileIdentity } from '../store/cache';
-import type { ChainCommit } from './sampleCommits';
 
 const VERSION = 1;
 const MAX_ENTRIES = 16;
 
-export interface MemoRepo {
-  gitDir: string;
-  head: string;
-  detached: boolean;
-  origin: string | null;
-  status: RepoStatus;
-  /** Per bucket: the commit and each unit's value as the cache stores it, or null. */
-  points: ({ commit: ChainCommit; values: string[] } | null)[];
-}
+/** A repository's results as the engine records them (its revision, status, values as stored). */
+export type MemoRepo = RepoRecord;
 
 export interface Entry {
   key: string;
@@ -72,7 +64,7 @@ export function findEntry(cacheFile: string, key: string): Entry | undefined {
  * The remembered results of one repository if the entry answers it at `lastTime`: the same git
  * dir at the revision and origin it had. `now` is what git says now.
  */
-export function answerRepo(entry: Entry, lastTime: number, now: { gitDir: string; head: string; detached: boolean; origin: string | null }): MemoRepo | undefined {
+export function answerRepo(entry: Entry, lastTime: number, now: RepoRevision): MemoRepo | undefined {
   const r = entry.repos.find((x) => x.gitDir === now.gitDir);
   if (!r || r.head !== now.head || r.detached !== now.detached || r.origin !== now.origin) return undefined;
   if (lastTime !== entry.lastTime) {
@@ -82,6 +74,11 @@ export function answerRepo(entry: Entry, lastTime: number, now: { gitDir: string
     if (!last || last.commit.sha !== r.head || lastTime < last.commit.time) return undefined;
   }
   return r;
+}
+
+/** The entry as the engine asks it: by each repository's revision now. */
+export function recallOf(entry: Entry, lastTime: number): Recall {
+  return { repoCount: entry.repos.length, answer: (now) => answerRepo(entry, lastTime, now) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRepo, tempDir, git, shallowClone } from '../helpers/gitRepo';
 import { gitCallLog } from '../helpers/gitCallLog';
-import { computeInsights } from '../../server/engine/computeInsights';
+import { runInsights } from '../../server/runs/runInsights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../../server/engine/api';
 import { InsightsCache } from '../../server/store/cache';
 import { markSent } from '../../server/sync/outbox';
@@ -25,7 +25,7 @@ const gitLog = gitCallLog();
 const WALKING = /(?:^| )(?:rev-list|ls-tree|diff-tree|grep|mktree|cat-file --batch(?!-check=%\(objectname\)))(?: |$)/;
 
 async function run(req: ComputeRequest, cacheFile: string | null) {
-  const { value: r, calls } = await gitLog.record(() => computeInsights(req, { cacheFile }));
+  const { value: r, calls } = await gitLog.record(() => runInsights(req, { cacheFile }));
   const memo = r.stats.fromRunMemo === true;
   // Answered by the memo: git was asked only which repositories, their revision and origin.
   if (memo) assert.ok(!calls.some((c) => WALKING.test(c)), calls.join(' | '));
@@ -44,7 +44,7 @@ function history(r: TestRepo): void {
 }
 
 async function assertExact(req: ComputeRequest, got: ComputeResult, what: string): Promise<void> {
-  assert.deepEqual(answerOf(got), answerOf(await computeInsights(req, { cacheFile: null })), what);
+  assert.deepEqual(answerOf(got), answerOf(await runInsights(req, { cacheFile: null })), what);
 }
 
 test('run memo: a rerun is answered without the cache or any walk, also at a later end; exact each time', async () => {
@@ -110,7 +110,7 @@ test('run memo: another run that changes the cache, or a damaged memo file, make
   assert.ok((await run(req, cache)).memo, 'then it answers again');
 
   // Another query's run changes the cache: this one misses, exact.
-  await computeInsights({ ...req, series: [{ ...todo, label: 'x', query: 'lib' }], languages: false }, { cacheFile: cache });
+  await runInsights({ ...req, series: [{ ...todo, label: 'x', query: 'lib' }], languages: false }, { cacheFile: cache });
   const other = await run(req, cache);
   assert.ok(!other.memo);
   await assertExact(req, other.r, 'after another run');

@@ -1,0 +1,68 @@
+// The plan of a run: one unit per value computed at each commit (a query's series, or the
+// lines per language), each with its insight kind, path filter and size limit.
+import type { ComputeRequest, SeriesSpec } from './api';
+import type { BlobCounts, CaptureCounts } from './countMatches';
+import { Matcher } from './countMatches';
+import { captureKind, countKind, languagesKind, type InsightKind, type LangValue } from './insightKinds';
+import { languages } from './languageTables';
+import { pathFilter } from './pathFilter';
+import { languagesUnitId, seriesId } from './seriesId';
+
+export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
+/** Larger blobs cannot become one JavaScript string; they are skipped whatever the limit. */
+export const HARD_MAX_BLOB = 256 << 20;
+
+export type UnitValue = number | CaptureCounts | LangValue;
+
+export interface Unit {
+  /** Store key of per-commit values: the series id, or the languages unit id. */
+  key: string;
+  kind: InsightKind<UnitValue>;
+  spec?: SeriesSpec;
+  /** Index of the unit's matcher (query units). */
+  matcher?: number;
+  pathOk: (path: string) => boolean;
+  /** Bytes; Infinity = no limit. */
+  limit: number;
+}
+
+/** What a run knows of one blob: facts, and per matcher the counts in it. */
+export interface BlobState {
+  size: number;
+  binary: boolean;
+  lines?: number;
+  counts?: (BlobCounts | CaptureCounts)[];
+  missing?: boolean;
+  /** Not read: larger than every unit's limit. */
+  skipped?: boolean;
+}
+
+function limitOf(bytes: number): number {
+  return bytes === 0 ? Infinity : bytes;
+}
+
+/** One matcher per query, one unit per query plus one for languages when asked. */
+export function planUnits(req: ComputeRequest): { matchers: Matcher[]; units: Unit[] } {
+  const matchers = req.series.map((s) => new Matcher({ query: s.query, literal: s.literal, ignoreCase: s.ignoreCase, capture: !!s.capture }));
+  const keys = unitKeys(req);
+  const units: Unit[] = req.series.map((s, i) => ({
+    key: keys[i],
+    kind: s.capture ? captureKind : countKind,
+    spec: s,
+    matcher: i,
+    pathOk: pathFilter(s.include, s.exclude),
+    limit: limitOf(s.maxFileSize),
+  }));
+  if (req.languages) {
+    const max = req.languagesMaxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+    units.push({ key: keys[req.series.length], kind: languagesKind, pathOk: (p) => !languages().isVendored(p) && languages().detectLanguage(p) !== undefined, limit: limitOf(max) });
+  }
+  return { matchers, units };
+}
+
+/** The units' store keys, without compiling the queries (what a caller's memo is keyed by). */
+export function unitKeys(req: ComputeRequest): string[] {
+  const keys = req.series.map((s) => seriesId(s));
+  if (req.languages) keys.push(languagesUnitId(req.languagesMaxFileSize ?? DEFAULT_MAX_FILE_SIZE));
+  return keys;
+}
