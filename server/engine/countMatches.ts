@@ -186,6 +186,9 @@ export function captureGroupCount(re: RegExp): number {
   return new RegExp(`${re.source}|`).exec('')!.length - 1;
 }
 
+/** Larger blobs cannot become one JavaScript string: the engine skips them whatever the size limit. */
+export const MAX_TEXT_BLOB = 256 << 20;
+
 /**
  * One blob's bytes and its decodings, each made at most once and shared by every query
  * counted over the blob.

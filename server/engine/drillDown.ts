@@ -10,7 +10,7 @@ import type { DrillDownChange, DrillDownCommit, DrillDownFile, DrillDownQuery, D
 import { LIMITS } from '../../protocol/webview';
 import type { SeriesSpec } from './api';
 import { CatFile, type BlobAnswer } from './blobReader';
-import { BlobText, Matcher, type BlobCounts, type CaptureCounts } from './countMatches';
+import { BlobText, Matcher, MAX_TEXT_BLOB, type BlobCounts, type CaptureCounts } from './countMatches';
 import { isBinary } from './countLines';
 import { toSeriesSpecs } from './definitions';
 import { discoverRepos, type RepoLocation } from './discoverRepos';
@@ -21,9 +21,6 @@ import { InsightsError, throwIfAborted } from './errors';
 import { runGit, runGitRaw } from './git';
 import { seriesId } from './seriesId';
 import { listTree, type TreeEntry } from './treeChanges';
-
-/** Larger blobs cannot become one JavaScript string; the engine skips them whatever the limit. */
-const HARD_MAX_BLOB = 256 << 20;
 
 export interface DrillDownRequest {
   /** A working tree or bare repository (the path the engine reported for the repo). */
@@ -105,7 +102,7 @@ async function countTree(
   const limit = req.spec.maxFileSize === 0 ? Infinity : req.spec.maxFileSize;
   const entries: TreeEntry[] = [];
   await listTree(gitDir, commit, (e) => {
-    if (pathOk(e.path) && e.size <= limit && e.size <= HARD_MAX_BLOB) entries.push(e);
+    if (pathOk(e.path) && e.size <= limit && e.size <= MAX_TEXT_BLOB) entries.push(e);
   }, signal);
   let toRead = [...new Set(entries.map((e) => e.oid))].filter((oid) => !memo.has(oid));
   const grep = counter.grepNeedles;

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { escapeRegExp } from '../../protocol/insights';
 import { BlobText, Matcher, compileRegExp, matchesAsciiOnly, requiredLiteral, type BlobCounts } from '../../server/engine/countMatches';
 
 /** The definition, written as plainly as possible: split on \n, scan each line. */
@@ -156,4 +157,21 @@ test('an invalid regex names the query and the position', () => {
     return true;
   });
   assert.throws(() => new Matcher({ query: 'abc', literal: false, ignoreCase: false, capture: true }), /has no capture group/);
+});
+
+test('escapeRegExp: a literal with every special character matches exactly itself, with or without the u flag', () => {
+  const specials = '\\^$.*+?()[]{}|/-';
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...specials.split(''), 'a', 'é', ' '), { maxLength: 20 }).map((cs) => cs.join('')), (text) => {
+      for (const flags of ['', 'u']) {
+        const re = new RegExp(`^${escapeRegExp(text)}$`, flags);
+        assert.ok(re.test(text), `${text} /${flags}`);
+        assert.equal(re.test(`${text}x`), false);
+      }
+    }),
+    { numRuns: 2000 },
+  );
+  // A literal query counts its text, special characters and all.
+  const m = new Matcher({ query: 'a-b/(c)?', literal: true, ignoreCase: false });
+  assert.deepEqual(m.count('a-b/(c)? and a-b/(c)?\nab/c\n'), { matches: 2, lines: 1, files: 1 });
 });
