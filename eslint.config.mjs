@@ -24,11 +24,7 @@ const folders = [
 ];
 
 /** Imports that break a boundary today, one line each; each must be in use (a stale one fails). */
-const exceptions = [
-  { file: 'server/engine/computeInsights.ts', target: 'server/store/cache' }, // TODO(engine branch): removed when the run layer lands
-  { file: 'server/engine/computeInsights.ts', target: 'server/store/queueForSync' }, // TODO(engine branch): removed when the run layer lands
-  { file: 'server/engine/runMemo.ts', target: 'server/store/cache' }, // TODO(engine branch): removed when the run layer lands
-];
+const exceptions = [];
 
 const unusedVars = ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', destructuredArrayIgnorePattern: '^_' }];
 

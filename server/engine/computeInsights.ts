@@ -18,7 +18,6 @@ import type { RunContext } from './runContext';
 import { DEFAULT_TUNING, type Tuning } from './tuning';
 import { planUnits, type Unit } from './units';
 
-export { DEFAULT_MAX_FILE_SIZE } from './units';
 
 export async function computeInsights(req: ComputeRequest, opts: EngineOptions = {}): Promise<ComputeResult> {
   const started = performance.now();

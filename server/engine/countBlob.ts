@@ -1,7 +1,7 @@
 // Counting one blob read into Node: binary or not, its lines when asked, and every matcher's
 // counts, by bytes where the matcher can, else over its text; patterns that may backtrack
 // without bound are counted later, in their guarded worker.
-import { ZERO, type BlobCounts, type CaptureCounts, type Matcher } from './countMatches';
+import { BlobText, ZERO, type BlobCounts, type CaptureCounts, type Matcher } from './countMatches';
 import { countLines, isBinary } from './countLines';
 import type { GuardedCounter } from './guardedCount';
 import type { BlobState } from './units';
@@ -20,21 +20,17 @@ export function countBlob(buf: Buffer, size: number, matchers: Matcher[], guards
   const later: number[] = [];
   const guarded: Counted['guarded'] = [];
   if (!binary && matchers.length) {
-    let text: string | undefined;
-    let latin1: string | undefined;
+    // One decoding per blob, shared by every query; each query counts by Matcher.countBlob,
+    // the same path the drill-down takes (bytes, Latin-1 for ASCII-only patterns, UTF-8).
+    const blob = new BlobText(buf);
     st.counts = matchers.map((m, i) => {
-      const none = m.capture ? new Map() : ZERO;
-      if (!m.mayMatch(buf)) return none;
-      const fromBytes = m.countBytes(buf);
-      if (fromBytes) return fromBytes;
-      // A pattern that can match only ASCII counts the same over Latin-1 (countMatches.ts).
-      if (m.linear && m.asciiOnly) return m.count((latin1 ??= buf.toString('latin1')));
-      text ??= buf.toString('utf8');
-      if (m.linear) return m.count(text);
+      const outcome = m.countBlob(blob);
+      if ('counts' in outcome) return outcome.counts;
       // Unbounded backtracking is possible: count in the guarded worker, under a time budget.
+      const none = m.capture ? new Map() : ZERO;
       later.push(i);
       guarded.push(
-        guards[i]!.count(text).then((r) => {
+        guards[i]!.count(outcome.guarded).then((r) => {
           st.counts![i] = r ?? none;
           return r;
         }),

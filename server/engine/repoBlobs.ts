@@ -7,7 +7,8 @@ import { blobFromStore, countsToString, putBlobCounts } from './blobStore';
 import { countBlob } from './countBlob';
 import { ZERO, type BlobCounts } from './countMatches';
 import type { RunContext } from './runContext';
-import { HARD_MAX_BLOB, type BlobState } from './units';
+import type { BlobState } from './units';
+import { MAX_TEXT_BLOB } from './countMatches';
 
 /** A cheap string hash (FNV-1a) spreading paths over the git grep processes and blob readers. */
 export function pathHash(path: string): number {
@@ -112,7 +113,7 @@ export class RepoBlobs {
 
   /** Whether a blob of this size is read at all: larger than every limit, it is skipped. */
   private fits(oid: string, size: number): boolean {
-    if (size > this.ctx.maxLimit || size > HARD_MAX_BLOB) {
+    if (size > this.ctx.maxLimit || size > MAX_TEXT_BLOB) {
       this.blobs.set(oid, { size, binary: false, skipped: true });
       return false;
     }

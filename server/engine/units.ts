@@ -1,5 +1,6 @@
 // The plan of a run: one unit per value computed at each commit (a query's series, or the
 // lines per language), each with its insight kind, path filter and size limit.
+import { DEFAULT_MAX_FILE_SIZE } from '../../protocol/insights';
 import type { ComputeRequest, SeriesSpec } from './api';
 import type { BlobCounts, CaptureCounts } from './countMatches';
 import { Matcher } from './countMatches';
@@ -8,9 +9,6 @@ import { languages } from './languageTables';
 import { pathFilter } from './pathFilter';
 import { languagesUnitId, seriesId } from './seriesId';
 
-export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
-/** Larger blobs cannot become one JavaScript string; they are skipped whatever the limit. */
-export const HARD_MAX_BLOB = 256 << 20;
 
 export type UnitValue = number | CaptureCounts | LangValue;
 

@@ -195,7 +195,7 @@ test('an ASCII-only regex over non-ASCII text: the drill-down decodes and counts
     return original.call(this, text);
   };
   try {
-    const r = await computeInsights({ paths: [intl.dir], series: [s], step: 'week', points: 3, end: END }, { cacheFile: null });
+    const r = await computeInsights({ paths: [intl.dir], series: [s], step: 'week', points: 3, end: END }, {});
     const engineTexts = new Set(seen.splice(0));
     const pts = r.series[0].points.filter((p) => p.repos.length);
     for (const p of pts) {
