@@ -14,6 +14,7 @@ import {
 import type { OrgDb } from './db';
 import { createMetrics, type OrgMetrics } from './metrics';
 import { RateLimiter, type RateLimitOptions } from './rateLimit';
+import { compileRepoFilter } from './repoFilter';
 import { authenticate, ingest, listSeries, readSeries, type Principal, type RepoFilterQuery, type Scope } from './store';
 import { dashboardAssets, dashboardHtml } from './dashboard/page';
 
@@ -188,17 +189,11 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       if (raw === undefined || raw === '') continue; // an empty filter field means no filter
       const f = validateRepoFilter(raw);
       if (!f.ok) return send(reply, 400, 'BAD_REQUEST', `?${param}=: ${f.message}`);
-      filter[key] = f.value;
+      const c = compileRepoFilter(f.value);
+      if (!c.ok) return send(reply, 400, 'BAD_REQUEST', `?${param}=: ${c.message}`);
+      filter[key] = c.matcher;
     }
-    let out;
-    try {
-      out = await readSeries(db, req.principal!.orgId, id, filter);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === '2201B') return send(reply, 400, 'BAD_REQUEST', `repo filter: PostgreSQL rejects this regular expression: ${(err as Error).message}`);
-      if (code === '57014') return send(reply, 400, 'BAD_REQUEST', 'repo filter: the filter took too long; make the regular expression simpler');
-      throw err;
-    }
+    const out = await readSeries(db, req.principal!.orgId, id, filter);
     if (!out) return send(reply, 404, 'NOT_FOUND', `this org has no series ${id}`);
     return reply.send(out);
   });
