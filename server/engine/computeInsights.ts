@@ -242,7 +242,7 @@ export async function computeInsights(req: ComputeRequest, opts: ComputeOptions 
     series = assemble(ctx, outcomes, [], started).series;
     if (cache && opts.queueForSync !== false) {
       try {
-        if (queueForSync(cache.db, req.series, series, buckets)) cache.markDirty();
+        if (queueForSync(cache.db, req.series, series, buckets, (m) => warnings.push(m))) cache.markDirty();
       } catch (e) {
         warnings.push(`could not queue points for sync: ${(e as Error).message}`);
       }

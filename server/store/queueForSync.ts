@@ -8,6 +8,7 @@ import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
 import type { SeriesSpec } from '../engine/api';
 import type { Bucket } from '../engine/buckets';
 import { seriesId } from '../engine/seriesId';
+import { validateSeriesDefinition } from '../../protocol/org';
 import { seriesDefinition } from '../sync/fromResults';
 import { ensureOutbox, enqueuePoints } from '../sync/outbox';
 
@@ -41,10 +42,11 @@ function alreadyKnown(db: Database): { has: (p: OrgPoint) => boolean; free: () =
  * computed the same points answers with one lookup per series instead of two per point (14-19 ms
  * of a 0.3 s warm rerun on git/git with 3 series, 156 points).
  */
-export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesResult[], buckets: Bucket[]): boolean {
+export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesResult[], buckets: Bucket[], warn?: (message: string) => void): boolean {
   const defs: SeriesDefinition[] = [];
   const points: OrgPoint[] = [];
   const digests: [string, string][] = [];
+  const refused: string[] = [];
   for (const s of series) {
     // Capture series are named by captured text, which is matched text: it never leaves the machine.
     if (s.error || s.capture !== undefined) continue;
@@ -57,10 +59,23 @@ export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesRe
     });
     const digest = createHash('sha256').update(JSON.stringify(own)).digest('base64');
     if (seenDigest(db, s.id) === digest) continue;
+    // A definition the org service would refuse is left out, alone: the other series still go.
+    const def = seriesDefinition(s.id, spec);
+    try {
+      validateSeriesDefinition(def, `series ${JSON.stringify(def.label.slice(0, 80))}`);
+    } catch (e) {
+      refused.push((e as Error).message);
+      continue;
+    }
     digests.push([s.id, digest]);
-    defs.push(seriesDefinition(s.id, spec));
+    defs.push(def);
     points.push(...own);
   }
+  if (refused.length > 0) warn?.(`not queued for the org service (it would refuse them): ${refused.join('; ')}`);
+  return queueChecked(db, defs, points, digests);
+}
+
+function queueChecked(db: Database, defs: SeriesDefinition[], points: OrgPoint[], digests: [string, string][]): boolean {
   if (digests.length === 0) return false;
   // Points already queued or sent unchanged are left alone.
   const known = alreadyKnown(db);
