@@ -1,14 +1,15 @@
 // `code-insights org …`: serve the org service, create orgs and tokens.
 // The CLI entry (server/cli/main.ts) calls runOrgCommand(argv) with the arguments after `org`.
 import pino from 'pino';
-import { buildApp } from './app';
+import { buildApp, DEFAULT_SERVER_LIMITS } from './app';
+import { createLogger } from './logging';
 import { openDb, type OrgDb } from './db';
 import { migrate } from './migrate';
 import { defaultDataDir } from './paths';
 import { createOrg, createToken, OrgError, type Scope } from './store';
 
 const USAGE = `usage:
-  code-insights org serve [--port N] [--host ADDR] [--database-url URL] [--data DIR] [--rate-limit PER_SECOND]
+  code-insights org serve [--port N] [--host ADDR] [--database-url URL] [--data DIR] [--rate-limit PER_SECOND] [--max-connections N]
   code-insights org create-org NAME [--database-url URL] [--data DIR]
   code-insights org create-token --org NAME --scope read|write [--database-url URL] [--data DIR]
 
@@ -63,7 +64,7 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'serve':
-        return await serve(parse(rest, ['port', 'host', 'database-url', 'data', 'rate-limit']));
+        return await serve(parse(rest, ['port', 'host', 'database-url', 'data', 'rate-limit', 'max-connections']));
       case 'create-org': {
         const p = parse(rest, ['database-url', 'data']);
         if (p.positional.length !== 1) throw new UsageError('create-org takes exactly one NAME');
@@ -121,9 +122,10 @@ async function serve(p: Parsed): Promise<number> {
   const port = intFlag(p, 'port', 8787, 0, 65535);
   const host = p.flags.get('host') ?? '127.0.0.1';
   const rate = intFlag(p, 'rate-limit', 50, 1, 1_000_000);
-  const log = pino({ name: 'code-insights-org' });
+  const maxConnections = intFlag(p, 'max-connections', DEFAULT_SERVER_LIMITS.maxConnections, 1, 1_000_000);
+  const log = createLogger();
   const db = await open(p, log);
-  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 } });
+  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 }, limits: { maxConnections } });
   await app.listen({ port, host });
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
