@@ -3,6 +3,8 @@
 import pino from 'pino';
 import { buildApp, DEFAULT_SERVER_LIMITS } from './app';
 import { createLogger } from './logging';
+import { adminCall, startAdminSocket } from './adminSocket';
+import { DataDirInUseError, lockHolder } from './dataDirLock';
 import { openDb, type OrgDb } from './db';
 import { migrate } from './migrate';
 import { defaultDataDir } from './paths';
@@ -14,8 +16,9 @@ const USAGE = `usage:
   code-insights org create-token --org NAME --scope read|write [--database-url URL] [--data DIR]
 
 The database is PostgreSQL when --database-url or DATABASE_URL is given, else embedded PGlite in
---data DIR (default ${defaultDataDir()}). PGlite's folder is used by one process at a time:
-stop \`serve\` before running create-org/create-token against it.`;
+--data DIR (default ${defaultDataDir()}). A PGlite folder is opened by one process at a time:
+while \`serve\` runs on it, create-org/create-token are sent to that service (its admin socket
+in the folder).`;
 
 class UsageError extends Error {}
 
@@ -59,6 +62,24 @@ async function open(p: Parsed, log?: pino.Logger): Promise<OrgDb> {
   return db;
 }
 
+/** On PGlite, when a live service holds the folder, an admin command goes to it over its admin
+ *  socket (a second opener of the folder is refused). Undefined: run it on the database here. */
+async function throughRunningService(p: Parsed, cmd: Parameters<typeof adminCall>[1]): Promise<{ name?: string; token?: string } | undefined> {
+  const databaseUrl = p.flags.get('database-url') ?? process.env.DATABASE_URL ?? undefined;
+  if (databaseUrl) return undefined;
+  const dir = p.flags.get('data') ?? defaultDataDir();
+  const pid = lockHolder(dir);
+  if (pid === undefined) return undefined;
+  let answer;
+  try {
+    answer = await adminCall(dir, cmd);
+  } catch (e) {
+    throw new DataDirInUseError(dir, pid, `its admin socket did not answer (${(e as Error).message})`);
+  }
+  if (!answer.ok) throw new OrgError(answer.code, answer.message);
+  return answer;
+}
+
 export async function runOrgCommand(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -68,6 +89,11 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
       case 'create-org': {
         const p = parse(rest, ['database-url', 'data']);
         if (p.positional.length !== 1) throw new UsageError('create-org takes exactly one NAME');
+        const viaService = await throughRunningService(p, { op: 'create-org', name: p.positional[0] });
+        if (viaService) {
+          process.stdout.write(`created org ${viaService.name} (through the running service)\n`);
+          return 0;
+        }
         const db = await open(p);
         try {
           const org = await createOrg(db, p.positional[0]);
@@ -84,6 +110,12 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
         if (!org) throw new UsageError('create-token needs --org NAME');
         if (scope !== 'read' && scope !== 'write') throw new UsageError('create-token needs --scope read or --scope write');
         if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"`);
+        const viaService = await throughRunningService(p, { op: 'create-token', org, scope: scope as Scope });
+        if (viaService) {
+          process.stdout.write(`${viaService.token}\n`);
+          process.stderr.write(`a ${scope} token for org ${org} (created through the running service): it is shown only this once\n`);
+          return 0;
+        }
         const db = await open(p);
         try {
           const { token } = await createToken(db, org, scope as Scope);
@@ -107,6 +139,10 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
       process.stderr.write(`code-insights org: ${e.message}\n${USAGE}\n`);
       return 2;
     }
+    if (e instanceof DataDirInUseError) {
+      process.stderr.write(`code-insights org: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
     if (e instanceof OrgError) {
       process.stderr.write(`code-insights org: ${e.code}: ${e.message}\n`);
       return 1;
@@ -127,6 +163,10 @@ async function serve(p: Parsed): Promise<number> {
   const db = await open(p, log);
   const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 }, limits: { maxConnections } });
   await app.listen({ port, host });
+  // PGlite: this process owns the folder; admin commands run meanwhile come in through here.
+  const dataDir = db.kind === 'pglite' ? (p.flags.get('data') ?? defaultDataDir()) : undefined;
+  const admin = dataDir ? await startAdminSocket(db, dataDir) : undefined;
+  if (admin) log.info({ socket: admin.path }, 'admin socket: create-org/create-token on this folder go through this service');
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   log.info({ port: actualPort, host, db: db.kind }, 'listening');
@@ -140,6 +180,7 @@ async function serve(p: Parsed): Promise<number> {
       // close() stops accepting connections and waits for in-flight requests to finish.
       app
         .close()
+        .then(() => admin?.close())
         .then(() => db.close())
         .then(
           () => {

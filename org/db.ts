@@ -2,6 +2,7 @@
 // (the default: one command runs the service anywhere) and a real PostgreSQL through `pg`
 // (DATABASE_URL). Everything above this file speaks SQL through `Queryable` and never knows which.
 import type { Pool, PoolClient } from 'pg';
+import { lockDataDir } from './dataDirLock';
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -110,7 +111,14 @@ async function openPostgres(url: string, max: number, onPoolError?: (err: Error)
 
 async function openPglite(dataDir?: string): Promise<OrgDb> {
   const { PGlite } = await import('@electric-sql/pglite');
-  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  const release = dataDir ? lockDataDir(dataDir) : () => {};
+  let db: import('@electric-sql/pglite').PGlite;
+  try {
+    db = await PGlite.create(dataDir ? { dataDir } : {});
+  } catch (e) {
+    release();
+    throw e;
+  }
   // PGlite is one connection: its transaction() holds an exclusive lock, so transactions queue.
   let active = 0;
   let waiting = 0;
@@ -145,6 +153,12 @@ async function openPglite(dataDir?: string): Promise<OrgDb> {
       }
     },
     poolState: () => ({ total: 1, idle: active === 0 ? 1 : 0, waiting }),
-    close: () => db.close(),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        release();
+      }
+    },
   };
 }
