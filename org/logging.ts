@@ -30,6 +30,7 @@ function errSerializer(err: unknown) {
 
 export const serializers = { req: reqSerializer, err: errSerializer };
 
+/** CODE_INSIGHTS_ORG_LOG_LEVEL: a pino level (default info; debug adds a line as each request arrives). */
 export function createLogger(destination?: pino.DestinationStream): pino.Logger {
-  return pino({ name: 'code-insights-org', serializers }, destination);
+  return pino({ name: 'code-insights-org', serializers, level: process.env.CODE_INSIGHTS_ORG_LOG_LEVEL || 'info' }, destination);
 }

@@ -19,7 +19,7 @@ import type { PushPointsRequest } from '../../protocol/org';
 import { openDb, type OrgDb } from '../../org/db';
 import { migrate } from '../../org/migrate';
 import { createOrg, createToken } from '../../org/store';
-import { BUCKETS, DEFS, freshDatabase, pointsFrom } from './data';
+import { BUCKETS, DEFS, freshDatabase, pointsFrom, procCpu } from './data';
 
 const ROOT = join(__dirname, '..', '..');
 const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -61,11 +61,14 @@ async function pusher(base: string, token: string, firstRepo: number, stride: nu
       }
     }),
   );
-  process.stdout.write(`${JSON.stringify({ lat, errors })}\n`);
+  const u = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ lat, errors, cpu: (u.user + u.system) / 1e6 })}\n`);
 }
 
 function startService(args: string[]): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'org', 'main.ts'), 'serve', '--port', '0', '--rate-limit', '1000000', ...args], {
+  // BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the service.
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'org', 'main.ts'), 'serve', '--port', '0', '--rate-limit', '1000000', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, DATABASE_URL: '' },
@@ -144,6 +147,18 @@ async function runBackend(backend: string): Promise<void> {
     const idleEnd = Date.now() + 3_000;
     const idle = await reads(svc.base, tokens.read, () => Date.now() > idleEnd);
 
+    // CPU seconds of the service and of the database's processes (PostgreSQL backends of this
+    // database; PGlite runs inside the service): with the machine shared, CPU per push is the
+    // figure that does not depend on what else runs.
+    const pg = backend === 'postgres' ? new Client({ connectionString: url }) : undefined;
+    await pg?.connect();
+    const dbCpu = async () => {
+      if (!pg) return new Map<number, number>();
+      const pids = (await pg.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = 'ci_org_fleet_bench' AND pid <> pg_backend_pid()`)).rows.map((r) => r.pid);
+      return new Map(pids.map((p) => [p, procCpu(p)]));
+    };
+    const svcCpu0 = procCpu(svc.child.pid!);
+    const dbCpu0 = await dbCpu();
     const until = Date.now() + 2_000 + SECONDS * 1000; // the pushers start within the first 2 s
     const started = performance.now();
     const kids = Array.from({ length: PUSHERS }, (_, i) =>
@@ -151,7 +166,7 @@ async function runBackend(backend: string): Promise<void> {
     );
     const outs = kids.map(
       (k) =>
-        new Promise<{ lat: number[]; errors: number }>((resolve, reject) => {
+        new Promise<{ lat: number[]; errors: number; cpu: number }>((resolve, reject) => {
           let text = '';
           k.stdout!.on('data', (d) => (text += d));
           k.on('exit', (c) => (c === 0 ? resolve(JSON.parse(text)) : reject(new Error(`pusher exited ${c}`))));
@@ -163,6 +178,11 @@ async function runBackend(backend: string): Promise<void> {
     writing = false;
     const wall = (performance.now() - started) / 1000;
     const underLoad = await loaded;
+    const svcCpu = procCpu(svc.child.pid!) - svcCpu0;
+    let backendCpu = 0;
+    for (const [pid, v] of await dbCpu()) backendCpu += v - (dbCpu0.get(pid) ?? 0);
+    await pg?.end();
+    const clientCpu = results.reduce((a, r) => a + r.cpu, 0);
     const lat = results.flatMap((r) => r.lat);
     const errors = results.reduce((a, r) => a + r.errors, 0);
     // Pushes/s over the time the pushers ran (they start within the first 2 s of `wall`).
@@ -171,6 +191,11 @@ async function runBackend(backend: string): Promise<void> {
       `${backend}: ${PUSHERS} pusher processes × ${INFLIGHT} in flight, ${POINTS_PER_PUSH} points per push: ${pushes} pushes (${errors} not 200) in ${wall.toFixed(1)} s = ` +
         `${(pushes / wall).toFixed(0)} pushes/s, ${Math.round((pushes * POINTS_PER_PUSH) / wall).toLocaleString()} points/s; ` +
         `push latency p50 ${ms(pct(lat, 50))}, p95 ${ms(pct(lat, 95))}, p99 ${ms(pct(lat, 99))}`,
+    );
+    const per = (x: number) => `${((x * 1000) / pushes).toFixed(1)} ms`;
+    console.log(
+      `${backend}: CPU per push: service ${per(svcCpu)}${pg ? `, PostgreSQL backends ${per(backendCpu)}` : ' (PGlite inside it)'}, pusher clients ${per(clientCpu)}; ` +
+        `service + database ${per(svcCpu + backendCpu)} = at most ${Math.round((2 * pushes) / (svcCpu + backendCpu))} pushes/s on 2 otherwise idle cores (reads included)`,
     );
     console.log(`${backend}: dashboard reads alone p95 ${ms(pct(idle, 95))} (${idle.length} reads, ${(idle.length / 3).toFixed(0)}/s); under the write load p50 ${ms(pct(underLoad, 50))}, p95 ${ms(pct(underLoad, 95))} (${underLoad.length} reads, ${(underLoad.length / wall).toFixed(0)}/s); load average ${load()}`);
 
