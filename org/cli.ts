@@ -1,20 +1,24 @@
 // `code-insights org …`: serve the org service, create orgs and tokens.
 // The CLI entry (server/cli/main.ts) calls runOrgCommand(argv) with the arguments after `org`.
 import pino from 'pino';
-import { buildApp } from './app';
+import { buildApp, DEFAULT_SERVER_LIMITS } from './app';
+import { createLogger } from './logging';
+import { adminCall, startAdminSocket } from './adminSocket';
+import { DataDirInUseError, lockHolder } from './dataDirLock';
 import { openDb, type OrgDb } from './db';
 import { migrate } from './migrate';
 import { defaultDataDir } from './paths';
 import { createOrg, createToken, OrgError, type Scope } from './store';
 
 const USAGE = `usage:
-  code-insights org serve [--port N] [--host ADDR] [--database-url URL] [--data DIR] [--rate-limit PER_SECOND]
+  code-insights org serve [--port N] [--host ADDR] [--database-url URL] [--data DIR] [--rate-limit PER_SECOND] [--max-connections N]
   code-insights org create-org NAME [--database-url URL] [--data DIR]
   code-insights org create-token --org NAME --scope read|write [--database-url URL] [--data DIR]
 
 The database is PostgreSQL when --database-url or DATABASE_URL is given, else embedded PGlite in
---data DIR (default ${defaultDataDir()}). PGlite's folder is used by one process at a time:
-stop \`serve\` before running create-org/create-token against it.`;
+--data DIR (default ${defaultDataDir()}). A PGlite folder is opened by one process at a time:
+while \`serve\` runs on it, create-org/create-token are sent to that service (its admin socket
+in the folder).`;
 
 class UsageError extends Error {}
 
@@ -58,15 +62,38 @@ async function open(p: Parsed, log?: pino.Logger): Promise<OrgDb> {
   return db;
 }
 
+/** On PGlite, when a live service holds the folder, an admin command goes to it over its admin
+ *  socket (a second opener of the folder is refused). Undefined: run it on the database here. */
+async function throughRunningService(p: Parsed, cmd: Parameters<typeof adminCall>[1]): Promise<{ name?: string; token?: string } | undefined> {
+  const databaseUrl = p.flags.get('database-url') ?? process.env.DATABASE_URL ?? undefined;
+  if (databaseUrl) return undefined;
+  const dir = p.flags.get('data') ?? defaultDataDir();
+  const pid = lockHolder(dir);
+  if (pid === undefined) return undefined;
+  let answer;
+  try {
+    answer = await adminCall(dir, cmd);
+  } catch (e) {
+    throw new DataDirInUseError(dir, pid, `its admin socket did not answer (${(e as Error).message})`);
+  }
+  if (!answer.ok) throw new OrgError(answer.code, answer.message);
+  return answer;
+}
+
 export async function runOrgCommand(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'serve':
-        return await serve(parse(rest, ['port', 'host', 'database-url', 'data', 'rate-limit']));
+        return await serve(parse(rest, ['port', 'host', 'database-url', 'data', 'rate-limit', 'max-connections']));
       case 'create-org': {
         const p = parse(rest, ['database-url', 'data']);
         if (p.positional.length !== 1) throw new UsageError('create-org takes exactly one NAME');
+        const viaService = await throughRunningService(p, { op: 'create-org', name: p.positional[0] });
+        if (viaService) {
+          process.stdout.write(`created org ${viaService.name} (through the running service)\n`);
+          return 0;
+        }
         const db = await open(p);
         try {
           const org = await createOrg(db, p.positional[0]);
@@ -83,6 +110,12 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
         if (!org) throw new UsageError('create-token needs --org NAME');
         if (scope !== 'read' && scope !== 'write') throw new UsageError('create-token needs --scope read or --scope write');
         if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"`);
+        const viaService = await throughRunningService(p, { op: 'create-token', org, scope: scope as Scope });
+        if (viaService) {
+          process.stdout.write(`${viaService.token}\n`);
+          process.stderr.write(`a ${scope} token for org ${org} (created through the running service): it is shown only this once\n`);
+          return 0;
+        }
         const db = await open(p);
         try {
           const { token } = await createToken(db, org, scope as Scope);
@@ -106,6 +139,10 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
       process.stderr.write(`code-insights org: ${e.message}\n${USAGE}\n`);
       return 2;
     }
+    if (e instanceof DataDirInUseError) {
+      process.stderr.write(`code-insights org: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
     if (e instanceof OrgError) {
       process.stderr.write(`code-insights org: ${e.code}: ${e.message}\n`);
       return 1;
@@ -121,10 +158,15 @@ async function serve(p: Parsed): Promise<number> {
   const port = intFlag(p, 'port', 8787, 0, 65535);
   const host = p.flags.get('host') ?? '127.0.0.1';
   const rate = intFlag(p, 'rate-limit', 50, 1, 1_000_000);
-  const log = pino({ name: 'code-insights-org' });
+  const maxConnections = intFlag(p, 'max-connections', DEFAULT_SERVER_LIMITS.maxConnections, 1, 1_000_000);
+  const log = createLogger();
   const db = await open(p, log);
-  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 } });
+  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 }, limits: { maxConnections } });
   await app.listen({ port, host });
+  // PGlite: this process owns the folder; admin commands run meanwhile come in through here.
+  const dataDir = db.kind === 'pglite' ? (p.flags.get('data') ?? defaultDataDir()) : undefined;
+  const admin = dataDir ? await startAdminSocket(db, dataDir) : undefined;
+  if (admin) log.info({ socket: admin.path }, 'admin socket: create-org/create-token on this folder go through this service');
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   log.info({ port: actualPort, host, db: db.kind }, 'listening');
@@ -138,6 +180,7 @@ async function serve(p: Parsed): Promise<number> {
       // close() stops accepting connections and waits for in-flight requests to finish.
       app
         .close()
+        .then(() => admin?.close())
         .then(() => db.close())
         .then(
           () => {

@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { OrgPoint, PushPointsResponse, SeriesDefinition, SeriesResponse, SeriesSummary } from '../protocol/org';
 import { withOrg, type OrgDb, type Queryable } from './db';
+import type { RepoMatcher } from './repoFilter';
 
 export class OrgError extends Error {
   constructor(
@@ -231,46 +232,23 @@ async function upsertPoints(
   return { inserted: Number(rows[0].inserted), updated: Number(rows[0].updated) };
 }
 
-/** A series re-summed over the repositories a filter keeps ($1 org, $2 series row id, then the
- *  include and/or exclude regexes). One statement: the kept repositories (an anchored include
- *  regex is an index range on repos_identity_pattern, so only matching names are tested), then
- *  either their points summed, or — when most repositories are kept — the aggregate minus the
- *  points of the few left out; the unchosen branch is cut by a one-time filter. OFFSET 0 keeps
- *  the per-repository lookups as primary-key probes: flattened, the planner may hash-join every
- *  point of the series instead. */
-export function filteredReadSql(filter: RepoFilterQuery): { sql: string; extra: string[] } {
-  const conds: string[] = [];
-  const extra: string[] = [];
-  if (filter.include !== undefined) {
-    extra.push(filter.include);
-    conds.push(`r.identity ~ $${2 + extra.length}`);
-  }
-  if (filter.exclude !== undefined) {
-    extra.push(filter.exclude);
-    conds.push(`r.identity !~ $${2 + extra.length}`);
-  }
-  const sql = `WITH kept AS MATERIALIZED (
-     SELECT r.id FROM repos r WHERE r.org_id = $1${conds.map((c) => ` AND ${c}`).join('')}
-   ), st AS MATERIALIZED (
-     SELECT (SELECT count(*) FROM kept) * 2 > (SELECT count(*) FROM repos r WHERE r.org_id = $1) AS complement
-   ), chosen AS (
-     SELECT k.id FROM kept k WHERE NOT (SELECT complement FROM st)
-     UNION ALL
-     SELECT r.id FROM repos r WHERE (SELECT complement FROM st) AND r.org_id = $1 AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = r.id)
-   ), picked AS (
-     SELECT x.bucket, sum(x.value) AS total, count(*)::int AS repos
-     FROM chosen c CROSS JOIN LATERAL (
+/** A series re-summed over some of the org's repositories ($1 org, $2 series row id, $3 repo
+ *  ids): either the points of the repositories kept, summed, or — when the filter keeps most of
+ *  them — the aggregate minus the points of the few left out, so a filter that keeps everything
+ *  costs what one that keeps few does. OFFSET 0 keeps the per-repository lookups as primary-key
+ *  probes: flattened, the planner may hash-join every point of the series instead. */
+export function filteredReadSql(complement: boolean): string {
+  const picked = `SELECT x.bucket, sum(x.value) AS total, count(*)::int AS repos
+     FROM unnest($3::bigint[]) AS c(id) CROSS JOIN LATERAL (
        SELECT p.bucket, p.value FROM points p WHERE p.org_id = $1 AND p.series_id = $2 AND p.repo_id = c.id OFFSET 0
      ) x
-     GROUP BY x.bucket
-   )
-   SELECT bucket, total, repos FROM picked WHERE NOT (SELECT complement FROM st)
-   UNION ALL
-   SELECT a.bucket, a.total - coalesce(l.total, 0), a.repos - coalesce(l.repos, 0)
-   FROM series_buckets a LEFT JOIN picked l ON l.bucket = a.bucket
-   WHERE (SELECT complement FROM st) AND a.org_id = $1 AND a.series_id = $2 AND a.repos - coalesce(l.repos, 0) > 0
-   ORDER BY bucket`;
-  return { sql, extra };
+     GROUP BY x.bucket`;
+  if (!complement) return `${picked} ORDER BY x.bucket`;
+  return `WITH left_out AS (${picked})
+   SELECT a.bucket, a.total - coalesce(l.total, 0) AS total, a.repos - coalesce(l.repos, 0) AS repos
+   FROM series_buckets a LEFT JOIN left_out l ON l.bucket = a.bucket
+   WHERE a.org_id = $1 AND a.series_id = $2 AND a.repos - coalesce(l.repos, 0) > 0
+   ORDER BY a.bucket`;
 }
 
 function iso(v: unknown): string {
@@ -278,10 +256,10 @@ function iso(v: unknown): string {
 }
 
 export interface RepoFilterQuery {
-  /** Keep repositories whose identity matches (Postgres `~`). */
-  include?: string;
+  /** Keep repositories whose identity matches (org/repoFilter.ts). */
+  include?: RepoMatcher;
   /** Drop repositories whose identity matches. */
-  exclude?: string;
+  exclude?: RepoMatcher;
 }
 
 /** A series summed over the org's repos (from the aggregate), or over the repos a filter keeps
@@ -295,11 +273,17 @@ export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, fi
     if (!filtered) {
       rows = await q.query('SELECT bucket, total, repos FROM series_buckets WHERE org_id = $1 AND series_id = $2 ORDER BY bucket', [orgId, s[0].id]);
     } else {
-      // A hostile or accidental regex must not hold a connection for long.
-      await q.query(`SET LOCAL statement_timeout = '10s'`);
-      // The regexes run once per repository (repos table), not once per point.
-      const { sql, extra } = filteredReadSql(filter);
-      rows = await q.query(sql, [orgId, s[0].id, ...extra]);
+      // The filter runs here, in linear time, once per repository of the org (not per point):
+      // the database gets the chosen ids. Same snapshot as the points read below.
+      const repos = await q.query<{ id: string; identity: string }>('SELECT id, identity FROM repos WHERE org_id = $1', [orgId]);
+      const kept: string[] = [];
+      const dropped: string[] = [];
+      for (const r of repos) {
+        const keep = (!filter.include || filter.include.test(r.identity)) && !(filter.exclude && filter.exclude.test(r.identity));
+        (keep ? kept : dropped).push(String(r.id));
+      }
+      const complement = kept.length * 2 > repos.length;
+      rows = await q.query(filteredReadSql(complement), [orgId, s[0].id, complement ? dropped : kept]);
     }
     return {
       id: seriesKey,

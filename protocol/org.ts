@@ -118,6 +118,8 @@ export const ORG_LIMITS = {
   maxGlobLength: 1_024,
   /** `?repo=` regex length. */
   maxRepoFilterLength: 512,
+  /** semanticsVersion is stored as a 32-bit integer. */
+  maxSemanticsVersion: 2_147_483_647,
 } as const;
 
 export const SERIES_ID_PATTERN = /^[0-9a-f]{16,64}$/;
@@ -126,6 +128,16 @@ export const COMMIT_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 export const ISO_UTC_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+// A UTF-16 surrogate without its pair: JSON can carry it (\ud800), UTF-8 and PostgreSQL cannot.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why the org service cannot store this text, or undefined when it can: PostgreSQL text holds
+ *  neither NUL nor half of a UTF-16 surrogate pair. The client checks definitions with it too. */
+export function storableTextProblem(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
+  if (LONE_SURROGATE.test(s)) return 'must not contain a lone UTF-16 surrogate (half of a surrogate pair, e.g. \\ud800)';
+  return undefined;
+}
 
 const KINDS: readonly InsightKind[] = ['series', 'capture', 'languages'];
 const COUNTS: readonly CountMode[] = ['matches', 'lines', 'files'];
@@ -167,6 +179,8 @@ function str(o: Record<string, unknown>, k: string, where: string, max: number, 
   if (typeof v !== 'string') throw new Invalid(`${where}.${k} must be a string, got ${typeName(v)}`);
   if (!allowEmpty && v.length === 0) throw new Invalid(`${where}.${k} must not be empty`);
   if (v.length > max) throw new Invalid(`${where}.${k} is ${v.length} characters; the limit is ${max}`);
+  const problem = storableTextProblem(v);
+  if (problem) throw new Invalid(`${where}.${k} ${problem}`);
   return v;
 }
 
@@ -190,8 +204,10 @@ function isoTime(o: Record<string, unknown>, k: string, where: string): string {
   const v = str(o, k, where, 64);
   if (validTimes.has(v)) return v;
   if (!ISO_UTC_PATTERN.test(v) || Number.isNaN(Date.parse(v)) || new Date(v).toISOString() !== v) {
-    throw new Invalid(`${where}.${k} must be an ISO UTC time like 2026-11-02T00:00:00.000Z, got "${v}"`);
+    throw new Invalid(`${where}.${k} must be an ISO UTC time like 2026-11-02T00:00:00.000Z, got "${v.slice(0, 80)}"`);
   }
+  // PostgreSQL has no year 0 (1 BC comes before 1 AD); no git commit is that old anyway.
+  if (v.startsWith('0000')) throw new Invalid(`${where}.${k} must be in the years 0001–9999, got "${v}"`);
   if (validTimes.size > 100_000) validTimes.clear();
   validTimes.add(v);
   return v;
@@ -210,6 +226,8 @@ function globs(o: Record<string, unknown>, k: string, where: string): string[] {
     if (typeof g !== 'string' || g.length === 0 || g.length > ORG_LIMITS.maxGlobLength) {
       throw new Invalid(`${where}.${k}[${i}] must be a non-empty string of at most ${ORG_LIMITS.maxGlobLength} characters`);
     }
+    const problem = storableTextProblem(g);
+    if (problem) throw new Invalid(`${where}.${k}[${i}] ${problem}`);
   });
   return v as string[];
 }
@@ -225,7 +243,9 @@ export function validateSeriesDefinition(v: unknown, where = 'definition'): Seri
   const cnt = v.count;
   if (typeof cnt !== 'string' || !COUNTS.includes(cnt as CountMode)) throw new Invalid(`${where}.count must be one of ${COUNTS.join(', ')}`);
   const semanticsVersion = count(v.semanticsVersion, `${where}.semanticsVersion`);
-  if (semanticsVersion < 1) throw new Invalid(`${where}.semanticsVersion must be at least 1`);
+  if (semanticsVersion < 1 || semanticsVersion > ORG_LIMITS.maxSemanticsVersion) {
+    throw new Invalid(`${where}.semanticsVersion must be an integer from 1 to ${ORG_LIMITS.maxSemanticsVersion}, got ${semanticsVersion}`);
+  }
   const label = str(v, 'label', where, ORG_LIMITS.maxLabelLength);
   if (CONTROL_CHARS.test(label)) throw new Invalid(`${where}.label must not contain control characters`);
   return {
@@ -300,8 +320,8 @@ export function validatePushPointsRequest(body: unknown): Validation<PushPointsR
   }
 }
 
-/** Validates a `?repo=` filter: a regular expression (POSIX ARE as Postgres `~` reads it; keep to
- *  the syntax common to JavaScript and Postgres). The database has the last word on syntax. */
+/** Checks the shape of a `?repo=` filter (a string, its length, its characters). Its syntax is
+ *  checked where it is compiled: org/repoFilter.ts (RE2 syntax, linear-time matching). */
 export function validateRepoFilter(v: unknown): Validation<string> {
   if (typeof v !== 'string' || v.length === 0) {
     return { ok: false, status: 400, code: 'INVALID_BODY', message: 'repo must be a non-empty regular expression' };
@@ -310,10 +330,7 @@ export function validateRepoFilter(v: unknown): Validation<string> {
     return { ok: false, status: 400, code: 'INVALID_BODY', message: `repo filter is ${v.length} characters; the limit is ${ORG_LIMITS.maxRepoFilterLength}` };
   }
   if (CONTROL_CHARS.test(v)) return { ok: false, status: 400, code: 'INVALID_BODY', message: 'repo filter must not contain control characters' };
-  try {
-    new RegExp(v);
-  } catch (e) {
-    return { ok: false, status: 400, code: 'INVALID_BODY', message: `repo filter is not a valid regular expression: ${(e as Error).message}` };
-  }
+  const problem = storableTextProblem(v);
+  if (problem) return { ok: false, status: 400, code: 'INVALID_BODY', message: `repo filter ${problem}` };
   return { ok: true, value: v };
 }

@@ -281,10 +281,10 @@ async function main() {
     console.log(`\n-- EXPLAIN ${title}\n${r.rows.map((x: Record<string, string>) => x['QUERY PLAN']).join('\n')}`);
   };
   await explain('unfiltered read', 'SELECT bucket, total, repos FROM series_buckets WHERE org_id = $1 AND series_id = $2 ORDER BY bucket', [orgId, sid]);
-  const f1 = filteredReadSql({ include: '^github\\.com/team7/' });
-  await explain('filtered read, 1% of repos kept (summed directly)', f1.sql, [orgId, sid, ...f1.extra]);
-  const f2 = filteredReadSql({ include: 'service' });
-  await explain('filtered read, all repos kept (aggregate minus none)', f2.sql, [orgId, sid, ...f2.extra]);
+  // The service matches the filter in Node (org/repoFilter.ts) and passes the chosen ids.
+  const team7 = (await pg.query<{ id: string }>(`SELECT id FROM repos WHERE org_id = $1 AND identity LIKE 'github.com/team7/%'`, [orgId])).rows.map((r) => r.id);
+  await explain('filtered read, 1% of repos kept (summed directly)', filteredReadSql(false), [orgId, sid, team7]);
+  await explain('filtered read, all repos kept (aggregate minus none)', filteredReadSql(true), [orgId, sid, []]);
   await explain('ingest: the points a batch replaces (1,000 keys)', `SELECT p.value FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[]) AS i(series_id, repo_id, bucket)
      JOIN points p ON p.org_id = $1 AND p.series_id = i.series_id AND p.repo_id = i.repo_id AND p.bucket = i.bucket`, [
     orgId,

@@ -18,6 +18,7 @@ import {
   type InsightKind,
   type QueryDefinition,
 } from '../../protocol/insights';
+import { ORG_LIMITS, storableTextProblem } from '../../protocol/org';
 import type { ComputeRequest, SeriesSpec } from './api';
 import { captureGroupCount, compileRegExp } from './countMatches';
 import { InsightsError } from './errors';
@@ -316,6 +317,16 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
       continue;
     }
     const items = (n.children ?? []).map((c) => c.value as string);
+    const unstorable = (n.children ?? []).findIndex((c) => storableTextProblem(c.value as string));
+    if (unstorable >= 0) {
+      const c = n.children![unstorable]!;
+      p.add(c, [...path, key, unstorable], 'DEF_SCHEMA', `${name}: "${key}" entry ${unstorable + 1} ${storableTextProblem(c.value as string)}`);
+      continue;
+    }
+    if (key !== 'repos' && (items.length > ORG_LIMITS.maxGlobs || items.some((g) => g.length === 0 || g.length > ORG_LIMITS.maxGlobLength))) {
+      p.add(n, [...path, key], 'DEF_SCHEMA', `${name}: "${key}" takes at most ${ORG_LIMITS.maxGlobs} non-empty globs of at most ${ORG_LIMITS.maxGlobLength} characters`);
+      continue;
+    }
     if (key === 'repos') {
       (n.children ?? []).forEach((c, j) => {
         try {
@@ -363,6 +374,16 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
       }
       const query = qNode.value as string;
       const shown = JSON.stringify(query);
+      // The org service stores the query as text: refuse here what it would refuse at push.
+      const unstorable = storableTextProblem(query) ?? (query.length > ORG_LIMITS.maxQueryLength ? `is ${query.length} characters; the limit is ${ORG_LIMITS.maxQueryLength}` : undefined);
+      if (unstorable) {
+        p.add(qNode, qpath, 'DEF_SCHEMA', `${name}: query ${j + 1} ${unstorable}`);
+        return;
+      }
+      if (label !== undefined && storableTextProblem(label)) {
+        p.add(qn, [...qpath.slice(0, -1), 'label'], 'DEF_SCHEMA', `${name}: query ${j + 1}: "label" ${storableTextProblem(label)}`);
+        return;
+      }
       if (!literal) {
         let re: RegExp;
         try {

@@ -64,7 +64,7 @@ export async function runInsights(request: ComputeRequest, opts: RunOptions = {}
     cache = opening && (await opening).cache;
     if (cache && opts.queueForSync !== false) {
       try {
-        if (queueForSync(cache.db, req.series, result.series)) cache.markDirty();
+        if (queueForSync(cache.db, req.series, result.series, (m) => warnings.push(m))) cache.markDirty();
       } catch (e) {
         warnings.push(`could not queue points for sync: ${(e as Error).message}`);
       }

@@ -4,11 +4,12 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from 'sql.js';
 import { defaultCacheFile, InsightsCache } from '../store/cache';
-import { outboxCounts, outboxFailures, retryFailed } from './outbox';
+import { dropFailed, outboxCounts, outboxFailures, retryFailed } from './outbox';
 import { pointsUrl, pushOutbox, PushAbortedError } from './push';
 
-const USAGE = `usage: code-insights push --server URL --token TOKEN [--cache FILE] [--retry-failed]
-  --token may be left out when CODE_INSIGHTS_ORG_TOKEN is set (keeps it out of the process list).`;
+const USAGE = `usage: code-insights push --server URL --token TOKEN [--cache FILE] [--retry-failed | --drop-refused]
+  --token may be left out when CODE_INSIGHTS_ORG_TOKEN is set (keeps it out of the process list).
+  --drop-refused removes the points the service refused (shown by push) from the outbox.`;
 
 /** Writes the database next to the file and renames it over, so a reader never sees half a file. */
 export function saveAtomically(db: Database, file: string): void {
@@ -24,10 +25,12 @@ export async function runPush(argv: string[], io: { out: (s: string) => void; er
 }): Promise<number> {
   const flags = new Map<string, string>();
   let retry = false;
+  let drop = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--retry-failed') {
-      retry = true;
+    if (a === '--retry-failed' || a === '--drop-refused') {
+      if (a === '--retry-failed') retry = true;
+      else drop = true;
       continue;
     }
     const m = /^--(server|token|cache)(?:=(.*))?$/.exec(a);
@@ -91,6 +94,12 @@ export async function runPush(argv: string[], io: { out: (s: string) => void; er
     saveAtomically(db, file);
     const after = outboxCounts(db);
     for (const f of outboxFailures(db)) io.err(`code-insights push: ${f.points} points not accepted: ${f.error}\n`);
+    if (after.failed && drop) {
+      io.out(`dropped ${dropFailed(db)} refused points from the outbox\n`);
+      saveAtomically(db, file);
+      return after.pending === 0 ? 0 : 1;
+    }
+    if (after.failed) io.err('code-insights push: the refused points stay in the outbox: fix their definition and run the insight again, or drop them with `code-insights push --drop-refused`\n');
     return after.pending === 0 && after.failed === 0 ? 0 : 1;
   } catch (e) {
     saveAtomically(db, file);

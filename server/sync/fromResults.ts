@@ -3,14 +3,24 @@
 // series is the live value at `end` and is dropped. Capture-group series are not synced: their
 // label and id come from captured text, which is matched text and must not leave the machine.
 import type { SeriesResult } from '../../protocol/insights';
-import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
+import { ORG_LIMITS, type OrgPoint, type SeriesDefinition } from '../../protocol/org';
 import type { SeriesSpec } from '../engine/api';
 import { SEMANTICS_VERSION, seriesId } from '../engine/seriesId';
+
+/** The label as the service takes it (it is not part of the id): the query is the default
+ *  label, and a query may hold a tab or run to 4,096 characters where a label may not. */
+function syncLabel(label: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = label.replace(/[\u0000-\u001f\u007f]/g, ' ').trim() || '(unnamed)';
+  if (clean.length <= ORG_LIMITS.maxLabelLength) return clean;
+  const cut = clean.slice(0, ORG_LIMITS.maxLabelLength - 1).replace(/[\ud800-\udbff]$/, ''); // never half a pair
+  return `${cut}…`;
+}
 
 export function seriesDefinition(id: string, spec: SeriesSpec): SeriesDefinition {
   return {
     id,
-    label: spec.label,
+    label: syncLabel(spec.label),
     query: spec.query,
     kind: spec.capture ? 'capture' : 'series',
     literal: spec.literal,

@@ -195,3 +195,10 @@ export function markFailed(db: Database, points: OrgPoint[], error: string): voi
     upd.free();
   }
 }
+
+/** Removes the points the service refused (push --drop-refused): the user gave up on them. */
+export function dropFailed(db: Database): number {
+  ensureOutbox(db);
+  db.run(`DELETE FROM sync_outbox WHERE state = 'failed'`);
+  return db.getRowsModified();
+}

@@ -3,7 +3,7 @@
 // Retry-After); any other 4xx can never succeed as sent, so its points are marked failed with
 // the service's message and kept: nothing is lost, nothing is retried in a loop.
 import type { Database } from 'sql.js';
-import type { ApiError, PushPointsRequest, PushPointsResponse } from '../../protocol/org';
+import { validateSeriesDefinition, type ApiError, type OrgPoint, type PushPointsRequest, type PushPointsResponse, type SeriesDefinition } from '../../protocol/org';
 import { ensureOutbox, markFailed, markSent, nextBatch, outboxCounts } from './outbox';
 
 export interface PushOptions {
@@ -84,6 +84,8 @@ export function pointsUrl(server: string): string {
   return new URL('api/v1/points', u.href.endsWith('/') ? u.href : `${u.href}/`).href;
 }
 
+type Settled = { kind: 'sent'; response?: PushPointsResponse } | { kind: 'refused'; message: string } | { kind: 'stop' };
+
 export async function pushOutbox(db: Database, opts: PushOptions): Promise<PushResult> {
   ensureOutbox(db);
   const url = pointsUrl(opts.server);
@@ -95,13 +97,11 @@ export async function pushOutbox(db: Database, opts: PushOptions): Promise<PushR
   const random = opts.random ?? Math.random;
   const result: PushResult = { sent: 0, batches: 0, failed: 0, pending: 0, errors: [] };
 
-  for (;;) {
-    const batch = nextBatch(db, batchSize);
-    if (batch.points.length === 0) break;
-    const body: PushPointsRequest = { definitions: batch.definitions, points: batch.points };
+  /** Sends one batch until it is sent, refused (a 4xx) or the push must stop (auth, retries out). */
+  const settle = async (points: OrgPoint[], definitions: SeriesDefinition[]): Promise<Settled> => {
+    const body: PushPointsRequest = { definitions, points };
     const json = JSON.stringify(body);
-    let settled = false;
-    for (let attempt = 1; !settled; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       if (opts.signal?.aborted) throw new PushAbortedError('push cancelled');
       let reason: string;
       let wait: number | undefined;
@@ -114,18 +114,13 @@ export async function pushOutbox(db: Database, opts: PushOptions): Promise<PushR
         });
         const text = await res.text();
         if (res.ok) {
-          markSent(db, batch.points);
-          result.sent += batch.points.length;
-          result.batches++;
           let response: PushPointsResponse | undefined;
           try {
             response = JSON.parse(text) as PushPointsResponse;
           } catch {
             response = undefined;
           }
-          opts.onBatch?.({ sent: batch.points.length, failed: 0, response });
-          settled = true;
-          break;
+          return { kind: 'sent', response };
         }
         let message = `HTTP ${res.status}`;
         try {
@@ -136,20 +131,13 @@ export async function pushOutbox(db: Database, opts: PushOptions): Promise<PushR
         }
         if (opts.stopOnAuthError && (res.status === 401 || res.status === 403)) {
           result.authError = { status: res.status, message };
-          result.pending = outboxCounts(db).pending;
-          return result;
+          return { kind: 'stop' };
         }
         if (res.status === 429 || res.status >= 500) {
           reason = message;
           wait = retryAfterMs(res.headers.get('retry-after'));
         } else {
-          // 4xx: this batch can never succeed as sent. Keep its points, marked, and go on.
-          markFailed(db, batch.points, message);
-          result.failed += batch.points.length;
-          if (!result.errors.includes(message)) result.errors.push(message);
-          opts.onBatch?.({ sent: 0, failed: batch.points.length, error: message });
-          settled = true;
-          break;
+          return { kind: 'refused', message }; // 4xx: can never succeed as sent
         }
       } catch (e) {
         if (opts.signal?.aborted) throw new PushAbortedError('push cancelled');
@@ -158,14 +146,80 @@ export async function pushOutbox(db: Database, opts: PushOptions): Promise<PushR
       }
       if (attempt >= maxAttempts) {
         result.gaveUp = `gave up after ${attempt} attempts: ${reason}`;
-        result.pending = outboxCounts(db).pending;
-        return result;
+        return { kind: 'stop' };
       }
       // Full jitter over the upper half of the exponential step, so clients spread out.
       const step = Math.min(cap, base * 2 ** (attempt - 1));
       const delayMs = Math.min(Math.max(wait ?? 0, step / 2 + random() * (step / 2)), 5 * 60_000);
       opts.onRetry?.({ attempt, delayMs, reason });
       await sleep(delayMs, opts.signal);
+    }
+  };
+
+  const sent = (points: OrgPoint[], response?: PushPointsResponse) => {
+    markSent(db, points);
+    result.sent += points.length;
+    result.batches++;
+    opts.onBatch?.({ sent: points.length, failed: 0, response });
+  };
+  const refused = (points: OrgPoint[], message: string) => {
+    // Kept, marked with the reason, for the user to fix or drop (push --drop-refused).
+    markFailed(db, points, message);
+    result.failed += points.length;
+    if (!result.errors.includes(message)) result.errors.push(message);
+    opts.onBatch?.({ sent: 0, failed: points.length, error: message });
+  };
+  const named = (d: SeriesDefinition | undefined, id: string, message: string) => `series ${id}${d ? ` ${JSON.stringify(d.label.slice(0, 80))}` : ''}: ${message}`;
+
+  for (;;) {
+    const batch = nextBatch(db, batchSize);
+    if (batch.points.length === 0) break;
+    // What the service would refuse is refused here, without a round trip (an outbox written
+    // by an older version may hold a definition today's checks refuse).
+    const defs = new Map<string, SeriesDefinition>();
+    const local = new Map<string, string>();
+    batch.definitions.forEach((d) => {
+      try {
+        defs.set(d.id, validateSeriesDefinition(d, 'definition'));
+      } catch (e) {
+        local.set(d.id, named(d, d.id, `refused before sending: ${(e as Error).message}`));
+      }
+    });
+    const groups = new Map<string, OrgPoint[]>();
+    for (const p of batch.points) {
+      let g = groups.get(p.series);
+      if (!g) groups.set(p.series, (g = []));
+      g.push(p);
+    }
+    for (const [id, pts] of groups) {
+      if (!defs.has(id)) {
+        refused(pts, local.get(id) ?? named(undefined, id, 'no definition of this series in the outbox'));
+        groups.delete(id);
+      }
+    }
+    if (groups.size === 0) continue;
+    const points = [...groups.values()].flat();
+    const out = await settle(points, [...groups.keys()].map((id) => defs.get(id)!));
+    if (out.kind === 'stop') break;
+    if (out.kind === 'sent') {
+      sent(points, out.response);
+      continue;
+    }
+    if (groups.size === 1) {
+      const [id] = groups.keys();
+      refused(points, named(defs.get(id), id, out.message));
+      continue;
+    }
+    // One series' definition (or points) refused must not hold back the others: send each
+    // series on its own, so the rest goes through and the refused one is named.
+    for (const [id, pts] of groups) {
+      const one = await settle(pts, [defs.get(id)!]);
+      if (one.kind === 'stop') {
+        result.pending = outboxCounts(db).pending;
+        return result;
+      }
+      if (one.kind === 'sent') sent(pts, one.response);
+      else refused(pts, named(defs.get(id), id, one.message));
     }
   }
   result.pending = outboxCounts(db).pending;

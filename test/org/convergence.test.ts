@@ -81,10 +81,10 @@ for (const backend of backends()) {
             }).filter((e) => e.repos > 0);
             const agg = await readSeries(t.db, org.id, def.id);
             assert.deepEqual(agg!.points, expected, 'aggregate');
-            const resum = await readSeries(t.db, org.id, def.id, { include: '.' });
+            const resum = await readSeries(t.db, org.id, def.id, { include: /./ });
             assert.deepEqual(resum!.points, expected, 'all repos kept: aggregate minus nothing');
             // One repo kept (summed directly) and two kept (aggregate minus the one left out).
-            for (const [filter, keep] of [[{ include: 'web$' }, (r: string) => r.endsWith('web')], [{ exclude: 'web$' }, (r: string) => !r.endsWith('web')]] as const) {
+            for (const [filter, keep] of [[{ include: /web$/ }, (r: string) => r.endsWith('web')], [{ exclude: /web$/ }, (r: string) => !r.endsWith('web')]] as const) {
               const want = TIMES.map((time) => {
                 const ws = [...winners.values()].filter((w) => w.time === time && keep(w.repo));
                 return { time, value: ws.reduce((a, w) => a + w.value, 0), repos: ws.length };
@@ -124,7 +124,7 @@ for (const backend of backends()) {
         { time: TIMES[0], value: 15 + 20 + 30, repos: 3 },
         { time: TIMES[1], value: 7 + 2, repos: 2 },
       ]);
-      assert.deepEqual((await readSeries(t.db, org.id, def.id, { include: 'acme' }))!.points, [
+      assert.deepEqual((await readSeries(t.db, org.id, def.id, { include: /acme/ }))!.points, [
         { time: TIMES[0], value: 15 + 20, repos: 2 },
         { time: TIMES[1], value: 7 + 2, repos: 2 },
       ]);

@@ -25,7 +25,8 @@ function startService(dbArgs: string[]): Promise<Service> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'org', 'main.ts'), 'serve', '--port', '0', '--rate-limit', '100000', ...dbArgs], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DATABASE_URL: '' },
+    // debug: a line as each request arrives (the SIGTERM test waits for it)
+    env: { ...process.env, DATABASE_URL: '', CODE_INSIGHTS_ORG_LOG_LEVEL: 'debug' },
   });
   const lines: string[] = [];
   let stderr = '';

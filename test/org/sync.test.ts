@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import type { Database } from 'sql.js';
 import { runInsights } from '../../server/runs/runInsights';
+import { parseDefinitions } from '../../server/engine/definitions';
 import type { SeriesSpec } from '../../server/engine/api';
 import { InsightsCache, loadSqlJs } from '../../server/store/cache';
 import { enqueuePoints, outboxCounts, outboxFailures, retryFailed } from '../../server/sync/outbox';
@@ -100,6 +101,52 @@ describe('sync client', () => {
     assert.deepEqual(outboxCounts(db), { pending: 0, failed: 0 });
   });
 
+  it('refuses locally, in the definitions file, what the service would refuse', () => {
+    const text = JSON.stringify({ insights: [
+      { id: 'nul', title: 'NUL', queries: ['TODO\u0000?'] },
+      { id: 'half', title: 'Half a pair', queries: [{ query: 'x', label: '\ud800' }] },
+      { id: 'glob', title: 'Glob', queries: ['TODO'], include: ['src/\u0000'] },
+      { id: 'fine', title: 'Fine', queries: ['TODO'] },
+    ] });
+    const parsed = parseDefinitions(text);
+    assert.deepEqual(parsed.insights.map((i) => i.id), ['fine']);
+    const messages = parsed.problems.filter((x) => x.severity === 'error').map((x) => x.message).join('\n');
+    assert.match(messages, /query 1 must not contain the NUL character/);
+    assert.match(messages, /"label" must not contain a lone UTF-16 surrogate/);
+    assert.match(messages, /"include" entry 1 must not contain the NUL character/);
+  });
+
+  it('push sends the other series when one definition is refused, names it, keeps it; --drop-refused drops it', async () => {
+    const dir = tempDir('ci-push-refused-');
+    const file = join(dir, 'cache.sqlite');
+    const { cache } = await InsightsCache.open(file);
+    const good = definition({ id: 'c0ffee0000000001', label: 'Good' });
+    enqueuePoints(cache.db, [point({ series: good.id, repo: 'github.com/acme/good', value: 3 })], [good]);
+    // An outbox written before today's checks: the bad definition got in (the issue's "TODO\u0000?").
+    const bad = definition({ id: 'baadf00d00000001', label: 'Bad', query: 'TODO\u0000?' });
+    cache.db.run('INSERT INTO sync_definitions (id, json) VALUES (?, ?)', [bad.id, JSON.stringify(bad)]);
+    cache.db.run(`INSERT INTO sync_outbox (series, repo, time, commit_sha, commit_time, value) VALUES (?, 'github.com/acme/bad', '2026-11-02T00:00:00.000Z', ?, '2026-11-01T12:00:00.000Z', 1)`, [bad.id, sha(1)]);
+    saveAtomically(cache.db, file);
+    cache.close();
+    const out: string[] = [];
+    const io = { out: (x: string) => out.push(x), err: (x: string) => out.push(x) };
+    assert.equal(await runPush(['--server', srv.base, '--token', org.write, '--cache', file], io), 1);
+    assert.match(out.join(''), /pushed 1 points in 1 batches; 1 points rejected/);
+    assert.match(out.join(''), /1 points not accepted: series baadf00d00000001 "Bad": .*query must not contain the NUL character/);
+    assert.match(out.join(''), /--drop-refused/);
+    assert.deepEqual((await get(srv.base, `/api/v1/series/${good.id}`, org.read)).json.points.map((p: { value: number }) => p.value), [3]);
+    const kept = await InsightsCache.open(file);
+    assert.deepEqual(outboxCounts(kept.cache.db), { pending: 0, failed: 1 });
+    kept.cache.close();
+    out.length = 0;
+    assert.equal(await runPush(['--server', srv.base, '--token', org.write, '--cache', file, '--drop-refused'], io), 0, out.join(''));
+    assert.match(out.join(''), /dropped 1 refused points/);
+    const dropped = await InsightsCache.open(file);
+    assert.deepEqual(outboxCounts(dropped.cache.db), { pending: 0, failed: 0 });
+    dropped.cache.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('keeps the newest commit per key in the outbox', async () => {
     const db = await memDb();
     enqueuePoints(db, [point({ commit: sha(2), commitTime: '2026-11-01T13:00:00.000Z', value: 9 })], [definition()]);
@@ -145,7 +192,8 @@ describe('sync client', () => {
 
 describe('sync client against failing servers', () => {
   // A scripted server: each request takes the next step; 'reset' destroys the socket.
-  type Step = 'reset' | { status: number; headers?: Record<string, string>; body?: unknown };
+  type Answer = 'reset' | { status: number; headers?: Record<string, string>; body?: unknown };
+  type Step = Answer | ((body: string) => Answer);
   let steps: Step[] = [];
   const seen: { at: number; body: string }[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -153,7 +201,8 @@ describe('sync client against failing servers', () => {
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       seen.push({ at: Date.now(), body });
-      const step = steps.shift() ?? { status: 200, body: {} };
+      const next = steps.shift() ?? { status: 200, body: {} };
+      const step = typeof next === 'function' ? next(body) : next;
       if (step === 'reset') return req.socket.destroy();
       res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers });
       res.end(JSON.stringify(step.body ?? {}));
@@ -195,12 +244,29 @@ describe('sync client against failing servers', () => {
     const r = await pushOutbox(db, { server: base, token: 'cit_x', baseDelayMs: 5 });
     assert.equal(seen.length, 1);
     assert.equal(r.failed, 2);
-    assert.deepEqual(r.errors, ['HTTP 400 INVALID_BODY: points[0].value is wrong']);
+    const named = `series ${definition().id} "TODO comments": HTTP 400 INVALID_BODY: points[0].value is wrong`;
+    assert.deepEqual(r.errors, [named]);
     assert.deepEqual(outboxCounts(db), { pending: 0, failed: 2 });
-    assert.deepEqual(outboxFailures(db), [{ error: 'HTTP 400 INVALID_BODY: points[0].value is wrong', points: 2 }]);
+    assert.deepEqual(outboxFailures(db), [{ error: named, points: 2 }]);
     assert.equal(retryFailed(db), 2);
     steps = [];
     assert.equal((await pushOutbox(db, { server: base, token: 'cit_x' })).sent, 2);
+  });
+
+  it('a batch refused for one series is sent again series by series: the rest goes through', async () => {
+    const db = await memDb();
+    const defs = ['1111111111111111', '2222222222222222', '3333333333333333'].map((id, i) => definition({ id, label: `S${i}` }));
+    enqueuePoints(db, defs.map((d) => point({ series: d.id })), defs);
+    // The service refuses any batch holding series 2 (as a newer service would refuse a definition).
+    const answer = (body: string) => (body.includes('2222222222222222') ? { status: 400, body: { error: { code: 'INVALID_BODY', message: 'definitions[0].query is refused' } } } : { status: 200, body: {} });
+    steps = [answer, answer, answer, answer];
+    seen.length = 0;
+    const r = await pushOutbox(db, { server: base, token: 'cit_x', baseDelayMs: 1 });
+    assert.equal(seen.length, 4, 'the batch, then each series alone');
+    assert.equal(r.sent, 2);
+    assert.equal(r.failed, 1);
+    assert.deepEqual(r.errors, ['series 2222222222222222 "S1": HTTP 400 INVALID_BODY: definitions[0].query is refused']);
+    assert.deepEqual(outboxCounts(db), { pending: 0, failed: 1 });
   });
 
   it('gives up after maxAttempts with every point still pending, and splits into batches', async () => {

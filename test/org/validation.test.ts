@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ORG_LIMITS, validatePushPointsRequest, validateRepoFilter } from '../../protocol/org';
+import { compileRepoFilter } from '../../org/repoFilter';
 import { definition, point } from './helpers';
 
 const ok = (body: unknown) => {
@@ -51,7 +52,7 @@ describe('protocol/org validator', () => {
     bad({ definitions: [definition()], points: [point({ commitTime: '2026-11-02T00:00:00.000+01:00' })] }, /ISO UTC time/);
     bad({ definitions: [{ ...definition(), kind: 'other' }], points: [] }, /kind must be one of/);
     bad({ definitions: [{ ...definition(), count: 'bytes' }], points: [] }, /count must be one of/);
-    bad({ definitions: [{ ...definition(), semanticsVersion: 0 }], points: [] }, /at least 1/);
+    bad({ definitions: [{ ...definition(), semanticsVersion: 0 }], points: [] }, /from 1 to 2147483647, got 0/);
     bad({ definitions: [definition()], points: [point({ repo: 'a\nb' })] }, /control characters/);
   });
 
@@ -78,11 +79,33 @@ describe('protocol/org validator', () => {
 
   it('validates repo filters as regular expressions', () => {
     assert.equal(validateRepoFilter('^github\\.com/acme/').ok, true);
-    const v = validateRepoFilter('(unclosed');
+    assert.equal(compileRepoFilter('^github\\.com/acme/').ok, true);
+    const v = compileRepoFilter('(unclosed');
     assert.equal(v.ok, false);
     if (!v.ok) assert.match(v.message, /not a valid regular expression/);
     assert.equal(validateRepoFilter('').ok, false);
     assert.equal(validateRepoFilter(['a']).ok, false);
     assert.equal(validateRepoFilter('x'.repeat(600)).ok, false);
+  });
+
+  it('refuses text PostgreSQL cannot store, times it cannot hold and integers out of its range, naming the field', () => {
+    const lone = ['\ud800', 'a\udc00b', 'x\ud83d'];
+    for (const s of lone) {
+      bad({ definitions: [definition()], points: [point({ repo: `github.com/${s}` })] }, /points\[0\]\.repo must not contain a lone UTF-16 surrogate/);
+      bad({ definitions: [definition({ label: s })], points: [] }, /definitions\[0\]\.label must not contain a lone UTF-16 surrogate/);
+      bad({ definitions: [definition({ query: s })], points: [] }, /definitions\[0\]\.query must not contain a lone UTF-16 surrogate/);
+      bad({ definitions: [definition({ include: ['ok', s] })], points: [] }, /definitions\[0\]\.include\[1\] must not contain a lone/);
+      bad({ definitions: [definition({ exclude: [s] })], points: [] }, /definitions\[0\]\.exclude\[0\] must not contain a lone/);
+    }
+    ok({ definitions: [definition({ label: 'emoji \ud83d\ude00', query: '\ud83d\ude00' })], points: [] }); // a whole pair is fine
+    bad({ definitions: [definition({ query: 'TODO\u0000?' })], points: [] }, /definitions\[0\]\.query must not contain the NUL character/);
+    bad({ definitions: [definition({ include: ['a\u0000'] })], points: [] }, /definitions\[0\]\.include\[0\] must not contain the NUL/);
+    bad({ definitions: [definition({ exclude: ['\u0000'] })], points: [] }, /definitions\[0\]\.exclude\[0\] must not contain the NUL/);
+    bad({ definitions: [definition()], points: [point({ time: '0000-01-01T00:00:00.000Z' })] }, /points\[0\]\.time must be in the years 0001–9999/);
+    bad({ definitions: [definition()], points: [point({ commitTime: '0000-12-31T00:00:00.000Z' })] }, /points\[0\]\.commitTime must be in the years/);
+    ok({ definitions: [definition()], points: [point({ time: '0001-01-01T00:00:00.000Z', commitTime: '9999-12-31T23:59:59.999Z' })] });
+    for (const v of [2147483648, 2 ** 53 - 1]) bad({ definitions: [definition({ semanticsVersion: v })], points: [] }, /definitions\[0\]\.semanticsVersion must be an integer from 1 to 2147483647/);
+    ok({ definitions: [definition({ semanticsVersion: 2147483647 })], points: [] });
+    assert.equal(validateRepoFilter('\ud800').ok, false);
   });
 });
