@@ -16,6 +16,7 @@ import { createMetrics, type OrgMetrics } from './metrics';
 import { RateLimiter, type RateLimitOptions } from './rateLimit';
 import { authenticate, ingest, listSeries, readSeries, type Principal, type RepoFilterQuery, type Scope } from './store';
 import { dashboardAssets, dashboardHtml } from './dashboard/page';
+import { registerFleetRoutes, type FleetRouteOptions } from './fleet/routes';
 
 export interface AppOptions {
   db: OrgDb;
@@ -24,6 +25,8 @@ export interface AppOptions {
   rateLimit?: RateLimitOptions;
   /** Host the shared webview bundle on the dashboard page (default: when dist/webview.js exists). */
   dashboardBundle?: boolean;
+  /** The fleet's job queue and wake-up hook (org/fleet/routes.ts). */
+  fleet?: Pick<FleetRouteOptions, 'queue' | 'onQueued'>;
 }
 
 declare module 'fastify' {
@@ -202,6 +205,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     if (!out) return send(reply, 404, 'NOT_FOUND', `this org has no series ${id}`);
     return reply.send(out);
   });
+
+  registerFleetRoutes(app, { db, guard, ...opts.fleet });
 
   app.get('/', async (_req, reply) => {
     const { html, csp } = dashboardHtml(assets.has('webview.js'));

@@ -1,6 +1,8 @@
 // `code-insights org …`: serve the org service, create orgs and tokens.
 // The CLI entry (server/cli/main.ts) calls runOrgCommand(argv) with the arguments after `org`.
 import pino from 'pino';
+import { FLEET_COMMANDS, FLEET_USAGE, runFleetCommand } from './fleet/cli';
+import { startServeFleet } from './fleet/serve';
 import { buildApp } from './app';
 import { openDb, type OrgDb } from './db';
 import { migrate } from './migrate';
@@ -11,6 +13,7 @@ const USAGE = `usage:
   code-insights org serve [--port N] [--host ADDR] [--database-url URL] [--data DIR] [--rate-limit PER_SECOND]
   code-insights org create-org NAME [--database-url URL] [--data DIR]
   code-insights org create-token --org NAME --scope read|write [--database-url URL] [--data DIR]
+${FLEET_USAGE}
 
 The database is PostgreSQL when --database-url or DATABASE_URL is given, else embedded PGlite in
 --data DIR (default ${defaultDataDir()}). PGlite's folder is used by one process at a time:
@@ -99,6 +102,7 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return cmd === undefined ? 2 : 0;
       default:
+        if (FLEET_COMMANDS.has(cmd)) return await runFleetCommand(cmd, rest);
         throw new UsageError(`unknown org command "${cmd}"`);
     }
   } catch (e) {
@@ -123,7 +127,8 @@ async function serve(p: Parsed): Promise<number> {
   const rate = intFlag(p, 'rate-limit', 50, 1, 1_000_000);
   const log = pino({ name: 'code-insights-org' });
   const db = await open(p, log);
-  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 } });
+  const fleet = await startServeFleet(db, p.flags.get('database-url') ?? process.env.DATABASE_URL, log);
+  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 }, fleet: fleet.options });
   await app.listen({ port, host });
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
@@ -138,6 +143,7 @@ async function serve(p: Parsed): Promise<number> {
       // close() stops accepting connections and waits for in-flight requests to finish.
       app
         .close()
+        .then(() => fleet.close())
         .then(() => db.close())
         .then(
           () => {
