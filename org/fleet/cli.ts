@@ -21,7 +21,8 @@ export const FLEET_USAGE = `  code-insights org add-repos --org NAME URL|PATH...
   code-insights org status --org NAME [--format table|json]
   code-insights org retry-failed --org NAME
   code-insights org worker [--concurrency N] [--mirror-dir DIR] [--mirror-budget BYTES] [--refresh-interval SECONDS]
-                           [--lock-timeout SECONDS] [--database-url URL]     (PostgreSQL only)
+                           [--lock-timeout SECONDS] [--poll-interval MS] [--metrics-port N [--metrics-host ADDR]]
+                           [--database-url URL]     (PostgreSQL only)
   (each also takes --database-url URL or --data DIR)`;
 
 export const FLEET_COMMANDS = new Set(['add-repos', 'list-repos', 'remove-repos', 'create-insight', 'status', 'retry-failed', 'worker']);
@@ -156,7 +157,7 @@ export async function runFleetCommand(cmd: string, argv: string[], io: FleetIo =
 
 async function fleetCommand(cmd: string, argv: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
   const common = ['org', 'database-url', 'data'];
-  if (cmd === 'worker') return worker(parse(argv, ['database-url', 'concurrency', 'mirror-dir', 'mirror-budget', 'refresh-interval', 'lock-timeout', 'poll-interval']), io);
+  if (cmd === 'worker') return worker(parse(argv, ['database-url', 'concurrency', 'mirror-dir', 'mirror-budget', 'refresh-interval', 'lock-timeout', 'poll-interval', 'metrics-port', 'metrics-host']), io);
   const p = parse(argv, cmd === 'add-repos' ? [...common, 'from-file'] : cmd === 'create-insight' ? [...common, 'config', 'scope-regex', 'scope-repos'] : cmd === 'status' || cmd === 'list-repos' ? [...common, 'format'] : common);
   const orgName = needOrg(p, cmd);
   const format = p.flags.get('format') ?? 'table';
@@ -262,6 +263,8 @@ async function worker(p: Parsed, io: { err: (s: string) => void }): Promise<numb
     refreshInterval: intFlag(p, 'refresh-interval', 300, 1, 7 * 86400),
     lockTimeout: intFlag(p, 'lock-timeout', 60, 1, 86400),
     pollInterval: intFlag(p, 'poll-interval', 2000, 50, 600_000),
+    metricsPort: p.flags.has('metrics-port') ? intFlag(p, 'metrics-port', 0, 0, 65535) : undefined,
+    metricsHost: p.flags.get('metrics-host'),
     log,
   });
   return new Promise<number>((done) => {

@@ -15,7 +15,7 @@ export interface TaskContext {
   /** This worker's engine cache (per-blob counts: a second insight over a repository is cheap). */
   cacheFile: string | null;
   log: pino.Logger;
-  onFetched?: (bytes: number) => void;
+  onFetched?: (bytes: number, cloned: boolean) => void;
 }
 
 export function isRunKey(v: unknown): v is RunKey {
@@ -33,7 +33,7 @@ export async function runComputeJob(ctx: TaskContext, key: RunKey, attempt: { n:
     const res = await ctx.mirrors.use(
       run.url,
       async (m) => {
-        ctx.onFetched?.(m.fetchedBytes);
+        ctx.onFetched?.(m.fetchedBytes, m.cloned);
         const headRes = await runGit(['--git-dir', m.gitDir, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { signal });
         const head = headRes.code === 0 ? headRes.stdout.trim() : null;
         const batch = await computeOverMirror(run.definition, m.gitDir, { cacheFile: ctx.cacheFile, signal });

@@ -8,6 +8,7 @@ import { run, type Job, type JobHelpers, type Runner, type WorkerUtils } from 'g
 import type pino from 'pino';
 import { openDb, type OrgDb } from '../db';
 import { migrate } from '../migrate';
+import { createWorkerMetrics, serveMetrics } from './metrics';
 import { MirrorStore } from './mirrors';
 import { COMPUTE_TASK, REFRESH_JOB_KEY, REFRESH_TASK, graphileLogger, jobKey, openQueue, type FleetQueue } from './queue';
 import { refreshHeads } from './refresh';
@@ -25,10 +26,15 @@ export interface WorkerOptions {
   lockTimeout: number;
   /** Milliseconds between polls for new jobs when idle (LISTEN/NOTIFY wakes it sooner). */
   pollInterval: number;
+  /** Serve Prometheus metrics on this port (0: any free port; undefined: not served). */
+  metricsPort?: number;
+  metricsHost?: string;
   log: pino.Logger;
 }
 
 export interface FleetWorker {
+  /** The port /metrics is served on, when asked. */
+  readonly metricsPort?: number;
   readonly workerIds: string[];
   stop(): Promise<void>;
   readonly done: Promise<void>;
@@ -54,7 +60,32 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
   await migrate(db);
   const queue: FleetQueue = await openQueue(opts.databaseUrl, log);
   const mirrors = new MirrorStore(opts.mirrorDir, opts.mirrorBudget);
-  const ctx = { db, mirrors, cacheFile: join(opts.mirrorDir, `engine-cache-${hostname()}-${process.pid}.sqlite`), log };
+  const metrics = createWorkerMetrics({
+    mirrorBytes: () => mirrors.totalBytes(),
+    queueDepth: async () =>
+      Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM graphile_worker.jobs WHERE task_identifier = $1 AND locked_at IS NULL AND run_at <= now() AND attempts < max_attempts`, [COMPUTE_TASK]))[0].n),
+  });
+  const ctx = {
+    db,
+    mirrors,
+    cacheFile: join(opts.mirrorDir, `engine-cache-${hostname()}-${process.pid}.sqlite`),
+    log,
+    onFetched: (bytes: number, cloned: boolean) => metrics.fetched.inc({ kind: cloned ? 'clone' : 'fetch' }, bytes),
+  };
+  /** Counts and times a task, by outcome. */
+  const measured = (task: string, fn: (payload: unknown, helpers: JobHelpers) => Promise<void>) => async (payload: unknown, helpers: JobHelpers) => {
+    metrics.jobs.inc({ task, event: 'started' });
+    const end = metrics.duration.startTimer({ task });
+    try {
+      await fn(payload, helpers);
+      metrics.jobs.inc({ task, event: 'succeeded' });
+      end({ outcome: 'succeeded' });
+    } catch (err) {
+      metrics.jobs.inc({ task, event: 'failed' });
+      end({ outcome: 'failed' });
+      throw err;
+    }
+  };
 
   // Jobs are locked by the worker pool's id (one per process): that id carries the heartbeat.
   const workerIds: string[] = [];
@@ -109,7 +140,7 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
     events,
     // No cron items: graphile-worker would otherwise read a file named crontab in the current folder.
     parsedCronItems: [],
-    taskList: { [COMPUTE_TASK]: compute, [REFRESH_TASK]: refresh },
+    taskList: { [COMPUTE_TASK]: measured(COMPUTE_TASK, compute), [REFRESH_TASK]: measured(REFRESH_TASK, refresh) },
   });
   // The schedule: one job for every worker of the database (the key), first run one interval from now.
   await queue.utils.addJob(REFRESH_TASK, {}, { jobKey: REFRESH_JOB_KEY, jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + opts.refreshInterval * 1000), maxAttempts: 1 });
@@ -119,16 +150,19 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
     heartbeat(db, workerIds, opts.lockTimeout, queue.utils, log).catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed'));
   }, beatEvery);
   beat.unref();
-  log.info({ workers: workerIds, concurrency: opts.concurrency, mirrorDir: opts.mirrorDir }, 'fleet worker started');
+  const metricsServer = opts.metricsPort !== undefined ? await serveMetrics(metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1') : undefined;
+  const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
+  log.info({ workers: workerIds, metricsPort, concurrency: opts.concurrency, mirrorDir: opts.mirrorDir }, 'fleet worker started');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(beat);
       await runner.stop();
+      await new Promise((r) => (metricsServer ? metricsServer.close(r) : r(undefined)));
       await db.query('DELETE FROM fleet_workers WHERE worker_id = ANY($1::text[])', [workerIds]).catch(() => undefined);
       await queue.close();
       await db.close();
     })());
-  return { workerIds, stop, done: runner.promise };
+  return { workerIds, metricsPort, stop, done: runner.promise };
 }
