@@ -26,7 +26,7 @@ export interface AppOptions {
   /** Host the shared webview bundle on the dashboard page (default: when dist/webview.js exists). */
   dashboardBundle?: boolean;
   /** The fleet's job queue and wake-up hook (org/fleet/routes.ts). */
-  fleet?: Pick<FleetRouteOptions, 'queue' | 'onQueued'>;
+  fleet?: Pick<FleetRouteOptions, 'queue' | 'onQueued' | 'allowLocalPaths'>;
 }
 
 declare module 'fastify' {

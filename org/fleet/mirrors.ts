@@ -22,7 +22,8 @@ export function runGit(args: string[], opts: { cwd?: string; signal?: AbortSigna
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: opts.cwd,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true', GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes' },
+      // Only transports that fetch data: never ext:: (runs a command) or fd::, whatever git's config says.
+      env: { ...process.env, GIT_ALLOW_PROTOCOL: process.env.GIT_ALLOW_PROTOCOL ?? 'https:http:ssh:git:file', GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true', GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes' },
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: opts.signal,
     });

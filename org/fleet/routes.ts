@@ -13,6 +13,7 @@ import {
 } from '../../protocol/fleet';
 import type { OrgDb } from '../db';
 import { OrgError, type Principal, type Scope } from '../store';
+import { repoRef } from './identity';
 import type { FleetQueue } from './queue';
 import { addRepos, createInsights, FleetDefinitionsError, fleetStatus, listRepos, removeRepos, retryFailed, type RunKey } from './store';
 
@@ -25,6 +26,10 @@ export interface FleetRouteOptions {
   queue?: FleetQueue;
   /** Told when runs were queued (the in-process runner of `org serve` on PGlite wakes up). */
   onQueued?: (runs: RunKey[]) => void;
+  /** Accept local paths and file:// URLs over the API (tests, one machine). Off by default: a
+   *  worker would read any repository on its machine — another org's mirror included — for
+   *  whoever holds a write token. The CLI (database access: the operator) always accepts them. */
+  allowLocalPaths?: boolean;
 }
 
 function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
@@ -45,6 +50,10 @@ export function registerFleetRoutes(app: FastifyInstance, opts: FleetRouteOption
   app.post('/api/v1/fleet/repos', { preHandler: guard('write') }, async (req, reply) => {
     const v = validateUrlList(req.body);
     if (!v.ok) return fail(reply, 400, 'INVALID_BODY', v.message);
+    const local = opts.allowLocalPaths ? -1 : v.value.findIndex((u) => repoRef(u).identity.startsWith('path:'));
+    if (local >= 0) {
+      return fail(reply, 400, 'INVALID_BODY', `body.urls[${local}] is a local path or file:// URL: over the API only network clone URLs are accepted (a worker would read any repository on its machine); add local repositories with \`code-insights org add-repos\``);
+    }
     const r = await addRepos(db, org(req).orgId, v.value);
     await queued(r.runs);
     const body: AddReposResponse = { added: r.added, existing: r.existing, queued: r.runs.length };

@@ -189,7 +189,7 @@ export async function markRunning(db: OrgDb, key: RunKey, attempt: number): Prom
   await withOrg(db, key.org, (q) =>
     q.query(
       `INSERT INTO fleet_runs AS r (org_id, insight_id, repo_id, state, attempts, started_at, queued_at) VALUES ($1, $2, $3, 'running', $4, clock_timestamp(), clock_timestamp() - interval '1 millisecond')
-       ON CONFLICT (org_id, insight_id, repo_id) DO UPDATE SET state = 'running', attempts = $4, started_at = clock_timestamp(), runs = r.runs`,
+       ON CONFLICT (org_id, insight_id, repo_id) DO UPDATE SET state = 'running', attempts = $4, started_at = clock_timestamp()`,
       [key.org, key.insight, key.repo, attempt],
     ),
   );

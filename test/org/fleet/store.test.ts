@@ -124,6 +124,11 @@ for (const backend of backends()) {
       const bad = await send(srv.base, '/api/v1/fleet/repos', b.write, { urls: ['--upload-pack=touch /tmp/x'] });
       assert.equal(bad.status, 400);
       assert.match(bad.json.error.message, /starts with "-", which git would read as an option/);
+      for (const local of ['/srv/git/other-org-mirror.git', 'file:///srv/git/x.git', '../x']) {
+        const r = await send(srv.base, '/api/v1/fleet/repos', b.write, { urls: ['https://x.org/a/b', local] });
+        assert.equal(r.status, 400, local);
+        assert.match(r.json.error.message, /body\.urls\[1\] is a local path or file:\/\/ URL/);
+      }
       const ok = await send(srv.base, '/api/v1/fleet/repos', b.write, { urls: ['https://x.org/a/b', 'https://x.org/a/b.git'] });
       assert.equal(ok.status, 200);
       assert.equal(ok.json.added.length, 1);
