@@ -90,10 +90,17 @@ export class MirrorStore {
     readonly dir: string,
     /** Bytes; 0 = no bound. */
     readonly budget: number,
-  ) {
-    mkdirSync(dir, { recursive: true });
+  ) {}
+
+  private ready = false;
+
+  /** Made at first use, not at start: a service that never computes leaves no folder behind. */
+  private ensureDir(): void {
+    if (this.ready) return;
+    mkdirSync(this.dir, { recursive: true });
     // A clone interrupted by a crash left a temporary folder: nothing can finish it.
-    for (const name of readdirSync(dir)) if (name.endsWith('.tmp')) rmSync(join(dir, name), { recursive: true, force: true });
+    for (const name of readdirSync(this.dir)) if (name.endsWith('.tmp')) rmSync(join(this.dir, name), { recursive: true, force: true });
+    this.ready = true;
   }
 
   pathOf(url: string): string {
@@ -110,6 +117,7 @@ export class MirrorStore {
   /** Fetches (or clones) the mirror of `url`, then runs `fn` on it while no eviction can remove it.
    *  Jobs of one worker on one repository take turns (git fetch into one mirror is not concurrent). */
   async use<T>(url: string, fn: (m: MirrorUse) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    this.ensureDir();
     const path = this.pathOf(url);
     const prev = this.busy.get(path) ?? Promise.resolve();
     const mine = prev.catch(() => undefined).then(async () => {
@@ -158,7 +166,7 @@ export class MirrorStore {
 
   /** Removes the least recently used mirrors not in use until the folder fits its budget. */
   async evict(): Promise<string[]> {
-    if (this.budget <= 0) return [];
+    if (this.budget <= 0 || !existsSync(this.dir)) return [];
     const mirrors: { path: string; used: number; size: number }[] = [];
     for (const name of readdirSync(this.dir)) {
       if (!name.endsWith('.git')) continue;
