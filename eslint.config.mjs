@@ -19,8 +19,9 @@ const folders = [
     deny: ['extension/', 'webview/', 'org/', 'server/store/', 'server/sync/', 'server/lsp/', 'server/cli/', 'server/runs/'],
     denyPackages: ['vscode'],
   },
-  // Org workers compute through the run layer; types of the engine's results may be named.
-  { from: 'org/', allow: ['org/', 'protocol/', 'server/runs/'], allowTypes: ['server/'], denyPackages: ['vscode'] },
+  // Org workers compute through the run layer; they validate definitions and name repositories as
+  // the CLI does (definitions, repoIdentity); types of the engine's results may be named.
+  { from: 'org/', allow: ['org/', 'protocol/', 'server/runs/', 'server/engine/definitions', 'server/engine/repoIdentity'], allowTypes: ['server/'], denyPackages: ['vscode'] },
 ];
 
 /** Imports that break a boundary today, one line each; each must be in use (a stale one fails). */

@@ -20,6 +20,7 @@ import { compileRepoFilter } from './repoFilter';
 import { PrincipalCache } from './principalCache';
 import { authenticate, ingest, listSeries, readSeries, type Principal, type RepoFilterQuery, type Scope } from './store';
 import { dashboardAssets, dashboardHtml } from './dashboard/page';
+import { registerFleetRoutes, type FleetRouteOptions } from './fleet/routes';
 
 export interface AppOptions {
   db: OrgDb;
@@ -33,6 +34,8 @@ export interface AppOptions {
   authCacheMs?: number;
   /** Timeouts and the connection limit (defaults: DEFAULT_SERVER_LIMITS). */
   limits?: Partial<ServerLimits>;
+  /** The fleet's job queue and wake-up hook (org/fleet/routes.ts). */
+  fleet?: Pick<FleetRouteOptions, 'queue' | 'onQueued' | 'allowLocalPaths'>;
 }
 
 /** What one client can hold of the service: a connection that sends nothing, a request that
@@ -275,6 +278,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     if (!out) return send(reply, 404, 'NOT_FOUND', `this org has no series ${id}`);
     return reply.send(out);
   });
+
+  registerFleetRoutes(app, { db, guard, ...opts.fleet });
 
   app.get('/', async (_req, reply) => {
     const { html, csp } = dashboardHtml(assets.has('webview.js'));

@@ -5,6 +5,8 @@ import { buildApp, DEFAULT_SERVER_LIMITS } from './app';
 import { createLogger } from './logging';
 import { adminCall, startAdminSocket } from './adminSocket';
 import { DataDirInUseError, lockHolder } from './dataDirLock';
+import { FLEET_COMMANDS, FLEET_USAGE, runFleetCommand } from './fleet/cli';
+import { startServeFleet } from './fleet/serve';
 import { openDb, type OrgDb } from './db';
 import { migrate } from './migrate';
 import { defaultDataDir } from './paths';
@@ -14,6 +16,7 @@ const USAGE = `usage:
   code-insights org serve [--port N] [--host ADDR] [--database-url URL] [--data DIR] [--rate-limit PER_SECOND] [--max-connections N]
   code-insights org create-org NAME [--database-url URL] [--data DIR]
   code-insights org create-token --org NAME --scope read|write [--database-url URL] [--data DIR]
+${FLEET_USAGE}
 
 The database is PostgreSQL when --database-url or DATABASE_URL is given, else embedded PGlite in
 --data DIR (default ${defaultDataDir()}). A PGlite folder is opened by one process at a time:
@@ -132,6 +135,7 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return cmd === undefined ? 2 : 0;
       default:
+        if (FLEET_COMMANDS.has(cmd)) return await runFleetCommand(cmd, rest);
         throw new UsageError(`unknown org command "${cmd}"`);
     }
   } catch (e) {
@@ -161,7 +165,8 @@ async function serve(p: Parsed): Promise<number> {
   const maxConnections = intFlag(p, 'max-connections', DEFAULT_SERVER_LIMITS.maxConnections, 1, 1_000_000);
   const log = createLogger();
   const db = await open(p, log);
-  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 }, limits: { maxConnections } });
+  const fleet = await startServeFleet(db, p.flags.get('database-url') ?? process.env.DATABASE_URL, log);
+  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 }, limits: { maxConnections }, fleet: fleet.options });
   await app.listen({ port, host });
   // PGlite: this process owns the folder; admin commands run meanwhile come in through here.
   const dataDir = db.kind === 'pglite' ? (p.flags.get('data') ?? defaultDataDir()) : undefined;
@@ -181,6 +186,7 @@ async function serve(p: Parsed): Promise<number> {
       app
         .close()
         .then(() => admin?.close())
+        .then(() => fleet.close())
         .then(() => db.close())
         .then(
           () => {

@@ -16,6 +16,7 @@ export function dashboardAssets(): Map<string, Asset> {
   const assets = new Map<string, Asset>([
     ['dashboard.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(dir, 'dashboard.js')) }],
     ['dashboard.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(dir, 'dashboard.css')) }],
+    ['fleet.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(dir, 'fleet.js')) }],
   ]);
   const chart = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
   assets.set('chart.umd.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(chart) });
@@ -24,6 +25,27 @@ export function dashboardAssets(): Map<string, Asset> {
   if (existsSync(bundle)) assets.set('webview.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(bundle) });
   return assets;
 }
+
+/** The org-defined insights: backfill status and a form to create one (org/dashboard/fleet.js). */
+const FLEET_SECTION = `<section id="fleet" class="fleet">
+    <h2>Computed by the org</h2>
+    <p id="fleet-summary"></p>
+    <table><thead><tr><th>Insight</th><th>Done</th><th>Queued</th><th>Running</th><th>Failed</th><th>Backfill started</th><th>ETA</th></tr></thead>
+    <tbody id="fleet-rows"></tbody></table>
+    <form id="fleet-form">
+      <h3>New org insight</h3>
+      <label>Title <input id="fleet-title" type="text" required></label>
+      <label>Id <input id="fleet-id" type="text" required placeholder="old-logger"></label>
+      <label>Queries, one a line <textarea id="fleet-queries" rows="3" required spellcheck="false"></textarea></label>
+      <label class="check"><input id="fleet-literal" type="checkbox"> Literal text (not regular expressions)</label>
+      <label>Step <select id="fleet-step"><option>week</option><option>day</option><option>month</option><option>quarter</option><option>year</option></select></label>
+      <label>Points <input id="fleet-points" type="number" min="1" max="10000" value="52"></label>
+      <label>Repositories matching (empty: all) <input id="fleet-scope" type="text" spellcheck="false" placeholder="^github\\.com/acme/"></label>
+      <label>Write token (used for this action only, not kept) <input id="fleet-token" type="password" autocomplete="off" required></label>
+      <div><button type="submit">Create and compute</button> <button id="fleet-retry" type="button">Retry failed repositories</button></div>
+      <p id="fleet-message" role="status"></p>
+    </form>
+  </section>`;
 
 /** `bundle`: host the shared webview bundle (dist/webview.js) through its page message channel;
  *  otherwise the page draws with Chart.js itself (when the bundle has not been built). */
@@ -72,10 +94,12 @@ export function dashboardHtml(bundle: boolean): { html: string; csp: string } {
     <button id="export" type="button">Export CSV (all insights)</button>
   </form>
   ${bundle ? '<main id="code-insights-dashboard"></main>' : '<div id="insights" class="grid"></div>'}
+  ${FLEET_SECTION}
 </section>
 <p id="status" role="status" aria-live="polite"></p>
 ${bundle ? `<script nonce="${nonce}" src="/assets/webview.js"></script>` : `<script nonce="${nonce}" src="/assets/chart.umd.min.js"></script>`}
 <script nonce="${nonce}" src="/assets/dashboard.js"></script>
+<script nonce="${nonce}" src="/assets/fleet.js"></script>
 </body>
 </html>
 `;

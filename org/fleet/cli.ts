@@ -1,0 +1,284 @@
+// `code-insights org add-repos | list-repos | remove-repos | create-insight | status |
+// retry-failed | worker`: the fleet's commands, against the same database as the other org
+// commands (--database-url / DATABASE_URL for PostgreSQL, else PGlite in --data DIR).
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import pino from 'pino';
+import type { FleetScope, FleetStatusResponse } from '../../protocol/fleet';
+import { repoUrlProblem, scopeRegexProblem } from '../../protocol/fleet';
+import { openDb, type OrgDb } from '../db';
+import { migrate } from '../migrate';
+import { defaultDataDir } from '../paths';
+import { OrgError } from '../store';
+import { openQueue } from './queue';
+import { addRepos, createInsights, FleetDefinitionsError, fleetStatus, listRepos, orgIdByName, removeRepos, retryFailed, type RunKey } from './store';
+import { startWorker } from './worker';
+
+export const FLEET_USAGE = `  code-insights org add-repos --org NAME URL|PATH... [--from-file FILE]
+  code-insights org list-repos --org NAME [--format table|json]
+  code-insights org remove-repos --org NAME URL|IDENTITY...
+  code-insights org create-insight --org NAME --config insights.json [--scope-regex REGEX | --scope-repos URL,URL...]
+  code-insights org status --org NAME [--format table|json]
+  code-insights org retry-failed --org NAME
+  code-insights org worker [--concurrency N] [--mirror-dir DIR] [--mirror-budget BYTES] [--refresh-interval SECONDS]
+                           [--lock-timeout SECONDS] [--poll-interval MS] [--metrics-port N [--metrics-host ADDR]]
+                           [--database-url URL]     (PostgreSQL only)
+  (each also takes --database-url URL or --data DIR)`;
+
+export const FLEET_COMMANDS = new Set(['add-repos', 'list-repos', 'remove-repos', 'create-insight', 'status', 'retry-failed', 'worker']);
+
+class FleetUsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string>;
+}
+
+function parse(argv: string[], known: string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (!known.includes(name)) throw new FleetUsageError(`unknown option --${name}`);
+      const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new FleetUsageError(`--${name} needs a value`);
+      flags.set(name, value);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function intFlag(p: Parsed, name: string, def: number, min: number, max: number): number {
+  const v = p.flags.get(name);
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new FleetUsageError(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  return Number(v);
+}
+
+/** Bytes with an optional K/M/G/T suffix (powers of 1024): 500M, 20G. */
+function bytesFlag(p: Parsed, name: string, def: number): number {
+  const v = p.flags.get(name);
+  if (v === undefined) return def;
+  const m = /^(\d+)([KMGT]?)i?B?$/i.exec(v);
+  if (!m) throw new FleetUsageError(`--${name} must be a number of bytes such as 5000000000, 500M or 20G, got "${v}"`);
+  return Number(m[1]) * 1024 ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase());
+}
+
+function databaseUrl(p: Parsed): string | undefined {
+  return p.flags.get('database-url') ?? (process.env.DATABASE_URL || undefined);
+}
+
+async function open(p: Parsed): Promise<OrgDb> {
+  const url = databaseUrl(p);
+  const db = await openDb({ databaseUrl: url, dataDir: url ? undefined : (p.flags.get('data') ?? defaultDataDir()) });
+  await migrate(db);
+  return db;
+}
+
+function needOrg(p: Parsed, cmd: string): string {
+  const org = p.flags.get('org');
+  if (!org) throw new FleetUsageError(`${cmd} needs --org NAME`);
+  return org;
+}
+
+/** Hands the runs to the queue (PostgreSQL), or says who computes them (PGlite). */
+async function enqueue(db: OrgDb, p: Parsed, runs: RunKey[], err: (s: string) => void): Promise<void> {
+  if (runs.length === 0) return;
+  if (db.kind !== 'postgres') {
+    err(`${runs.length} computation(s) recorded as queued; on the embedded database they are computed by \`code-insights org serve\`. Workers on other machines need PostgreSQL (--database-url).\n`);
+    return;
+  }
+  const queue = await openQueue(databaseUrl(p)!);
+  try {
+    await queue.add(runs);
+  } finally {
+    await queue.close();
+  }
+}
+
+function readUrls(p: Parsed): string[] {
+  const urls = [...p.positional];
+  const file = p.flags.get('from-file');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new OrgError('FILE_UNREADABLE', `cannot read --from-file ${file}: ${(e as Error).message}`);
+    }
+    // One URL a line; blank lines and lines starting with # are skipped.
+    for (const line of text.split(/\r?\n/)) if (line.trim() && !line.trim().startsWith('#')) urls.push(line.trim());
+  }
+  urls.forEach((u, i) => {
+    const problem = repoUrlProblem(u);
+    if (problem) throw new OrgError('BAD_REPO_URL', `repository ${i + 1} ${problem}`);
+  });
+  return urls;
+}
+
+function statusTable(s: FleetStatusResponse): string {
+  const lines = [`org ${s.org}: ${s.repos} repositories`];
+  if (s.insights.length === 0) lines.push('no org-defined insights: add one with `code-insights org create-insight`');
+  for (const i of s.insights) {
+    const eta = i.etaSeconds === null ? '' : `, ETA ${i.etaSeconds < 120 ? `${i.etaSeconds} s` : `${Math.round(i.etaSeconds / 60)} min`}`;
+    lines.push(`${i.name} (${i.title}): ${i.done}/${i.total} done, ${i.queued} queued, ${i.running} running, ${i.failed} failed${i.pending ? `, ${i.pending} not queued` : ''}; backfill started ${i.backfillStartedAt}${eta}`);
+    for (const f of i.failures) lines.push(`  failed ${f.repo}: ${f.error}`);
+  }
+  return lines.join('\n');
+}
+
+export interface FleetIo {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+const stdio: FleetIo = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) };
+
+export async function runFleetCommand(cmd: string, argv: string[], io: FleetIo = stdio): Promise<number> {
+  try {
+    return await fleetCommand(cmd, argv, io);
+  } catch (e) {
+    if (e instanceof FleetUsageError) {
+      io.err(`code-insights org: ${e.message}\nusage:\n${FLEET_USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof FleetDefinitionsError) {
+      io.err(`code-insights org: ${e.code}: the insights file has errors; nothing was created\n`);
+      return 1;
+    }
+    const err = e as { code?: string; message?: string };
+    io.err(`code-insights org: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+async function fleetCommand(cmd: string, argv: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  const common = ['org', 'database-url', 'data'];
+  if (cmd === 'worker') return worker(parse(argv, ['database-url', 'concurrency', 'mirror-dir', 'mirror-budget', 'refresh-interval', 'lock-timeout', 'poll-interval', 'metrics-port', 'metrics-host']), io);
+  const p = parse(argv, cmd === 'add-repos' ? [...common, 'from-file'] : cmd === 'create-insight' ? [...common, 'config', 'scope-regex', 'scope-repos'] : cmd === 'status' || cmd === 'list-repos' ? [...common, 'format'] : common);
+  const orgName = needOrg(p, cmd);
+  const format = p.flags.get('format') ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new FleetUsageError(`--format must be table or json, got "${format}"`);
+  let urls: string[] = [];
+  let config: { path: string; text: string } | undefined;
+  let scope: FleetScope = { kind: 'all' };
+  if (cmd === 'add-repos' || cmd === 'remove-repos') {
+    urls = cmd === 'add-repos' ? readUrls(p) : p.positional;
+    if (urls.length === 0) throw new FleetUsageError(`${cmd} needs at least one repository URL or path${cmd === 'add-repos' ? ' (or --from-file FILE)' : ''}`);
+  } else if (p.positional.length) throw new FleetUsageError(`unexpected argument "${p.positional[0]}"`);
+  if (cmd === 'create-insight') {
+    const path = p.flags.get('config');
+    if (!path) throw new FleetUsageError('create-insight needs --config FILE (an insights.json file, the format of .vscode/insights.json)');
+    try {
+      config = { path: resolve(path), text: readFileSync(path, 'utf8') };
+    } catch (e) {
+      throw new OrgError('DEF_NOT_FOUND', `cannot read --config ${path}: ${(e as Error).message}`);
+    }
+    const re = p.flags.get('scope-regex');
+    const list = p.flags.get('scope-repos');
+    if (re !== undefined && list !== undefined) throw new FleetUsageError('give --scope-regex or --scope-repos, not both');
+    if (re !== undefined) {
+      const problem = scopeRegexProblem(re);
+      if (problem) throw new FleetUsageError(`--scope-regex ${problem}`);
+      scope = { kind: 'regex', regex: re };
+    } else if (list !== undefined) {
+      const repos = list.split(',').map((r) => r.trim()).filter(Boolean);
+      if (repos.length === 0) throw new FleetUsageError('--scope-repos needs a comma-separated list of repository URLs or identities');
+      scope = { kind: 'list', repos };
+    }
+  }
+
+  const db = await open(p);
+  try {
+    const orgId = await orgIdByName(db, orgName);
+    switch (cmd) {
+      case 'add-repos': {
+        const r = await addRepos(db, orgId, urls);
+        await enqueue(db, p, r.runs, io.err);
+        for (const x of r.added) io.out(`added ${x.identity}\n`);
+        for (const x of r.existing) io.out(`already there ${x.identity}\n`);
+        io.err(`${r.added.length} added, ${r.existing.length} already in org ${orgName}; ${r.runs.length} computation(s) queued\n`);
+        return 0;
+      }
+      case 'list-repos': {
+        const repos = await listRepos(db, orgId);
+        if (format === 'json') io.out(`${JSON.stringify({ org: orgName, repos }, null, 2)}\n`);
+        else for (const x of repos) io.out(`${x.identity}\t${x.url}\t${x.status}${x.headSeen ? `\t${x.headSeen.slice(0, 12)}` : ''}${x.lastError ? `\t${x.lastError}` : ''}\n`);
+        return 0;
+      }
+      case 'remove-repos': {
+        const r = await removeRepos(db, orgId, urls);
+        io.err(`${r.removed} removed from org ${orgName}\n`);
+        for (const u of r.unknown) io.err(`not in org ${orgName}: ${u}\n`);
+        return r.unknown.length ? 1 : 0;
+      }
+      case 'create-insight': {
+        let r;
+        try {
+          r = await createInsights(db, orgId, config!.text, scope);
+        } catch (e) {
+          if (e instanceof FleetDefinitionsError) {
+            for (const x of e.problems) io.err(`${config!.path}:${x.line}:${x.column}: ${x.severity}: ${x.message}\n`);
+          }
+          throw e;
+        }
+        for (const x of r.problems) io.err(`${config!.path}:${x.line}:${x.column}: ${x.severity}: ${x.message}\n`);
+        await enqueue(db, p, r.runs, io.err);
+        for (const i of r.insights) io.out(`created insight ${i.name} (${i.title})\n`);
+        io.err(`${r.runs.length} computation(s) queued\n`);
+        return 0;
+      }
+      case 'status': {
+        const s = await fleetStatus(db, orgId);
+        const body: FleetStatusResponse = { org: orgName, ...s };
+        io.out(format === 'json' ? `${JSON.stringify(body, null, 2)}\n` : `${statusTable(body)}\n`);
+        return 0;
+      }
+      case 'retry-failed': {
+        const runs = await retryFailed(db, orgId);
+        await enqueue(db, p, runs, io.err);
+        io.err(`${runs.length} failed computation(s) queued again\n`);
+        return 0;
+      }
+    }
+    throw new FleetUsageError(`unknown org command "${cmd}"`);
+  } finally {
+    await db.close();
+  }
+}
+
+async function worker(p: Parsed, io: { err: (s: string) => void }): Promise<number> {
+  if (p.positional.length) throw new FleetUsageError(`unexpected argument "${p.positional[0]}"`);
+  const url = databaseUrl(p);
+  if (!url) throw new FleetUsageError('a worker needs PostgreSQL: give --database-url URL or set DATABASE_URL (on the embedded database, `org serve` computes the org\'s insights itself)');
+  const log = pino({ name: 'code-insights-worker' });
+  const w = await startWorker({
+    databaseUrl: url,
+    concurrency: intFlag(p, 'concurrency', 1, 1, 256),
+    mirrorDir: resolve(p.flags.get('mirror-dir') ?? join(dirname(defaultDataDir()), 'mirrors')),
+    mirrorBudget: bytesFlag(p, 'mirror-budget', 10 * 1024 ** 3),
+    refreshInterval: intFlag(p, 'refresh-interval', 300, 1, 7 * 86400),
+    lockTimeout: intFlag(p, 'lock-timeout', 60, 1, 86400),
+    pollInterval: intFlag(p, 'poll-interval', 2000, 50, 600_000),
+    metricsPort: p.flags.has('metrics-port') ? intFlag(p, 'metrics-port', 0, 0, 65535) : undefined,
+    metricsHost: p.flags.get('metrics-host'),
+    log,
+  });
+  return new Promise<number>((done) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping: finishing running jobs');
+      w.stop().then(
+        () => done(0),
+        (err) => {
+          io.err(`code-insights org worker: ${(err as Error).message}\n`);
+          done(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,59 @@
+// One job: an org-defined insight over one repository. Fetch the mirror, compute with the engine,
+// store the points through ingest (newer commit wins, in the org's row-level-security
+// transaction: a job of org A cannot write a row of org B), and record the outcome for status.
+import type pino from 'pino';
+import { ORG_LIMITS } from '../../protocol/org';
+import type { OrgDb } from '../db';
+import { ingest } from '../store';
+import { computeOverMirror } from './compute';
+import { runGit, type MirrorStore } from './mirrors';
+import { loadRun, markDone, markError, markRunning, type RunKey } from './store';
+
+export interface TaskContext {
+  db: OrgDb;
+  mirrors: MirrorStore;
+  /** This worker's engine cache (per-blob counts: a second insight over a repository is cheap). */
+  cacheFile: string | null;
+  log: pino.Logger;
+  onFetched?: (bytes: number, cloned: boolean) => void;
+}
+
+export function isRunKey(v: unknown): v is RunKey {
+  const o = v as Record<string, unknown>;
+  return typeof o === 'object' && o !== null && ['org', 'repo', 'insight'].every((k) => typeof o[k] === 'string' && /^\d{1,19}$/.test(o[k] as string));
+}
+
+export type RunOutcome = { outcome: 'done'; points: number; inserted: number; updated: number } | { outcome: 'gone' };
+
+export async function runComputeJob(ctx: TaskContext, key: RunKey, attempt: { n: number; max: number }, signal?: AbortSignal): Promise<RunOutcome> {
+  const run = await loadRun(ctx.db, key);
+  if (!run) return { outcome: 'gone' }; // removed since it was queued: nothing to do
+  await markRunning(ctx.db, key, attempt.n);
+  try {
+    const res = await ctx.mirrors.use(
+      run.url,
+      async (m) => {
+        ctx.onFetched?.(m.fetchedBytes, m.cloned);
+        const headRes = await runGit(['--git-dir', m.gitDir, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { signal });
+        const head = headRes.code === 0 ? headRes.stdout.trim() : null;
+        const batch = await computeOverMirror(run.definition, m.gitDir, { cacheFile: ctx.cacheFile, signal });
+        return { ...batch, head };
+      },
+      signal,
+    );
+    let inserted = 0;
+    let updated = 0;
+    // Definitions go with every slice: ingest needs each point's series defined in its batch.
+    for (let i = 0; i === 0 || i < res.points.length; i += ORG_LIMITS.maxPointsPerBatch) {
+      const r = await ingest(ctx.db, key.org, res.definitions, res.points.slice(i, i + ORG_LIMITS.maxPointsPerBatch));
+      inserted += r.inserted;
+      updated += r.updated;
+    }
+    await markDone(ctx.db, key, res.head);
+    return { outcome: 'done', points: res.points.length, inserted, updated };
+  } catch (err) {
+    const message = (err as Error).message ?? String(err);
+    await markError(ctx.db, key, message, attempt.n >= attempt.max).catch((e) => ctx.log.error({ err: e }, 'could not record the failure'));
+    throw err;
+  }
+}

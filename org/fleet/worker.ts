@@ -1,0 +1,168 @@
+// `code-insights org worker`: a graphile-worker runner over the org's PostgreSQL with the fleet's
+// two tasks (compute one run; refresh heads on an interval), a folder of bare mirrors, its own
+// engine cache file, and a heartbeat so the jobs of a worker killed mid-job are freed quickly.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { run, type Job, type JobHelpers, type Runner, type WorkerUtils } from 'graphile-worker';
+import type pino from 'pino';
+import { openDb, type OrgDb } from '../db';
+import { migrate } from '../migrate';
+import { createWorkerMetrics, serveMetrics } from './metrics';
+import { MirrorStore } from './mirrors';
+import { COMPUTE_TASK, REFRESH_JOB_KEY, REFRESH_TASK, graphileLogger, jobKey, openQueue, type FleetQueue } from './queue';
+import { refreshHeads } from './refresh';
+import { isRunKey, runComputeJob } from './task';
+
+export interface WorkerOptions {
+  databaseUrl: string;
+  concurrency: number;
+  mirrorDir: string;
+  /** Bytes; 0 = unbounded. */
+  mirrorBudget: number;
+  /** Seconds between head checks. */
+  refreshInterval: number;
+  /** Seconds without a heartbeat after which a worker's jobs are freed for others. */
+  lockTimeout: number;
+  /** Milliseconds between polls for new jobs when idle (LISTEN/NOTIFY wakes it sooner). */
+  pollInterval: number;
+  /** Serve Prometheus metrics on this port (0: any free port; undefined: not served). */
+  metricsPort?: number;
+  metricsHost?: string;
+  log: pino.Logger;
+}
+
+export interface FleetWorker {
+  /** The port /metrics is served on, when asked. */
+  readonly metricsPort?: number;
+  readonly workerIds: string[];
+  stop(): Promise<void>;
+  readonly done: Promise<void>;
+}
+
+async function heartbeat(db: OrgDb, ids: string[], lockTimeout: number, utils: WorkerUtils, log: pino.Logger): Promise<void> {
+  if (ids.length) await db.query('UPDATE fleet_workers SET heartbeat_at = now() WHERE worker_id = ANY($1::text[])', [ids]);
+  const stale = await db.query<{ worker_id: string }>(
+    `SELECT worker_id FROM fleet_workers WHERE heartbeat_at < now() - make_interval(secs => $1) AND NOT (worker_id = ANY($2::text[]))`,
+    [lockTimeout, ids],
+  );
+  if (stale.length === 0) return;
+  const gone = stale.map((s) => s.worker_id);
+  // graphile-worker's own way to free a dead worker's jobs: they run again at once, elsewhere.
+  await utils.forceUnlockWorkers(gone);
+  await db.query('DELETE FROM fleet_workers WHERE worker_id = ANY($1::text[])', [gone]);
+  log.warn({ workers: gone }, 'freed the jobs of workers whose heartbeat stopped');
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
+  const { log } = opts;
+  const db = await openDb({ databaseUrl: opts.databaseUrl, poolSize: Math.max(4, opts.concurrency + 2), onPoolError: (err) => log.warn({ err: err.message }, 'idle database connection lost') });
+  await migrate(db);
+  const queue: FleetQueue = await openQueue(opts.databaseUrl, log);
+  const mirrors = new MirrorStore(opts.mirrorDir, opts.mirrorBudget);
+  const metrics = createWorkerMetrics({
+    mirrorBytes: () => mirrors.totalBytes(),
+    queueDepth: async () =>
+      Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM graphile_worker.jobs WHERE task_identifier = $1 AND locked_at IS NULL AND run_at <= now() AND attempts < max_attempts`, [COMPUTE_TASK]))[0].n),
+  });
+  const ctx = {
+    db,
+    mirrors,
+    cacheFile: join(opts.mirrorDir, `engine-cache-${hostname()}-${process.pid}.sqlite`),
+    log,
+    onFetched: (bytes: number, cloned: boolean) => metrics.fetched.inc({ kind: cloned ? 'clone' : 'fetch' }, bytes),
+  };
+  /** Counts and times a task, by outcome. */
+  const measured = (task: string, fn: (payload: unknown, helpers: JobHelpers) => Promise<void>) => async (payload: unknown, helpers: JobHelpers) => {
+    metrics.jobs.inc({ task, event: 'started' });
+    const end = metrics.duration.startTimer({ task });
+    try {
+      await fn(payload, helpers);
+      metrics.jobs.inc({ task, event: 'succeeded' });
+      end({ outcome: 'succeeded' });
+    } catch (err) {
+      metrics.jobs.inc({ task, event: 'failed' });
+      end({ outcome: 'failed' });
+      throw err;
+    }
+  };
+
+  // Jobs are locked by the worker pool's id (one per process): that id carries the heartbeat.
+  const workerIds: string[] = [];
+  const events = new EventEmitter() as NonNullable<Parameters<typeof run>[0]['events']>;
+  events.on('pool:create', ({ workerPool }) => {
+    workerIds.push(workerPool.id);
+    db.query('INSERT INTO fleet_workers (worker_id, host, pid) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [workerPool.id, hostname(), process.pid]).catch((err) =>
+      log.error({ err }, 'could not record the worker heartbeat'),
+    );
+  });
+
+  const compute = async (payload: unknown, helpers: JobHelpers) => {
+    if (!isRunKey(payload)) throw new Error(`not a fleet job payload: ${JSON.stringify(payload).slice(0, 200)}`);
+    const job: Job = helpers.job;
+    const jobLog = log.child({ job: job.id, org: payload.org, insight: payload.insight, repo: payload.repo, attempt: job.attempts });
+    jobLog.info('job started');
+    const t0 = performance.now();
+    try {
+      const r = await runComputeJob({ ...ctx, log: jobLog }, payload, { n: job.attempts, max: job.max_attempts }, helpers.abortSignal);
+      jobLog.info({ ...r, ms: Math.round(performance.now() - t0) }, 'job finished');
+    } catch (err) {
+      jobLog.warn({ err: (err as Error).message, final: job.attempts >= job.max_attempts }, 'job failed');
+      throw err;
+    }
+  };
+
+  const refresh = async (_payload: unknown, helpers: JobHelpers) => {
+    try {
+      const r = await refreshHeads(db, log, helpers.abortSignal);
+      await queue.add(r.moved);
+      // Runs marked queued whose job does not exist (an enqueue lost after its commit). Only
+      // those: adding a job again resets its attempts, which would undo its backoff.
+      const moved = new Set(r.moved.map(jobKey));
+      const rest = r.waiting.filter((w) => !moved.has(jobKey(w)));
+      if (rest.length) {
+        const known = await db.query<{ key: string }>('SELECT key FROM graphile_worker.jobs WHERE key = ANY($1::text[])', [rest.map(jobKey)]);
+        const have = new Set(known.map((k) => k.key));
+        await queue.add(rest.filter((w) => !have.has(jobKey(w))));
+      }
+      log.info({ checked: r.checked, queued: r.moved.length }, 'refresh done');
+    } finally {
+      await helpers.addJob(REFRESH_TASK, {}, { jobKey: REFRESH_JOB_KEY, runAt: new Date(Date.now() + opts.refreshInterval * 1000), maxAttempts: 1 });
+    }
+  };
+
+  const runner: Runner = await run({
+    connectionString: opts.databaseUrl,
+    concurrency: opts.concurrency,
+    noHandleSignals: true,
+    pollInterval: opts.pollInterval,
+    logger: graphileLogger(log),
+    events,
+    // No cron items: graphile-worker would otherwise read a file named crontab in the current folder.
+    parsedCronItems: [],
+    taskList: { [COMPUTE_TASK]: measured(COMPUTE_TASK, compute), [REFRESH_TASK]: measured(REFRESH_TASK, refresh) },
+  });
+  // The schedule: one job for every worker of the database (the key), first run one interval from now.
+  await queue.utils.addJob(REFRESH_TASK, {}, { jobKey: REFRESH_JOB_KEY, jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + opts.refreshInterval * 1000), maxAttempts: 1 });
+
+  const beatEvery = Math.max(200, (opts.lockTimeout * 1000) / 3);
+  const beat = setInterval(() => {
+    heartbeat(db, workerIds, opts.lockTimeout, queue.utils, log).catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed'));
+  }, beatEvery);
+  beat.unref();
+  const metricsServer = opts.metricsPort !== undefined ? await serveMetrics(metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1') : undefined;
+  const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
+  log.info({ workers: workerIds, metricsPort, concurrency: opts.concurrency, mirrorDir: opts.mirrorDir }, 'fleet worker started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(beat);
+      await runner.stop();
+      await new Promise((r) => (metricsServer ? metricsServer.close(r) : r(undefined)));
+      await db.query('DELETE FROM fleet_workers WHERE worker_id = ANY($1::text[])', [workerIds]).catch(() => undefined);
+      await queue.close();
+      await db.close();
+    })());
+  return { workerIds, metricsPort, stop, done: runner.promise };
+}

@@ -1,0 +1,28 @@
+// The org workers' door into the run layer: one org-defined insight over one repository, run as
+// the CLI runs it (runInsights, with the worker's cache), returned as the points and definitions
+// that the org service's ingest takes: the same conversion the sync client queues (syncableSeries).
+import type { InsightDefinition } from '../../protocol/insights';
+import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
+import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
+import { syncableSeries } from '../sync/fromResults';
+import { runInsights } from './runInsights';
+
+export interface IngestBatch {
+  points: OrgPoint[];
+  definitions: SeriesDefinition[];
+}
+
+/** Throws the repository's or a series' error: a worker fails the job with it. */
+export async function runForIngest(def: InsightDefinition, gitDir: string, opts: { cacheFile: string | null; signal?: AbortSignal }): Promise<IngestBatch> {
+  const res = await runInsights(toComputeRequest(def, [gitDir]), { cacheFile: opts.cacheFile, queueForSync: false, concurrency: 1, signal: opts.signal });
+  const failed = res.repos.find((r) => r.error);
+  if (failed) throw new Error(failed.error);
+  const seriesError = res.series.find((s) => s.error);
+  if (seriesError) throw new Error(`${seriesError.label}: ${seriesError.error}`);
+  const batch: IngestBatch = { points: [], definitions: [] };
+  for (const s of syncableSeries(res.series, toSeriesSpecs(def))) {
+    batch.definitions.push(s.definition);
+    batch.points.push(...s.points);
+  }
+  return batch;
+}

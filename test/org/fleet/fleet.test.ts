@@ -1,0 +1,219 @@
+// The worker fleet end to end, with real processes, real git and real PostgreSQL: a generated org
+// served by `git daemon` on loopback, the org CLI queuing work, two `code-insights org worker`
+// processes computing it. Every repository's points equal what `code-insights series` says over
+// a clone of the same repository; a worker killed with SIGKILL mid-job loses nothing (its job is
+// freed by the other worker's heartbeat check and retried); a repository that cannot be cloned
+// fails with git's reason while the rest complete; after a commit in 3 repositories, one refresh
+// interval recomputes those 3 and no other.
+// PostgreSQL only (graphile-worker needs it): skipped without DATABASE_URL.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
+import type { FleetStatusResponse } from '../../../protocol/fleet';
+import { BIN, ensureBuilt } from '../../cli/cliHarness';
+import { GIT_ENV } from '../../helpers/gitRepo';
+import { freshPostgresDatabase } from '../helpers';
+import { addCommit, generateRepos, INSIGHT, SERIES_ARGS, startGitDaemon } from './fleetOrg';
+
+/** Repositories in the generated org. The issue asks for ≥ 200: `FLEET_TEST_REPOS=200` runs that
+ *  (see org/README.md for its time); CI keeps a count that runs in well under a minute. */
+const REPOS = Number(process.env.FLEET_TEST_REPOS) || 16;
+const REFRESH_SECONDS = 3;
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...GIT_ENV, ...env }, maxBuffer: 256 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL (graphile-worker runs on PostgreSQL)' }, () => {
+  let work: string;
+  let db: { url: string; drop(): Promise<void> };
+  let daemon: Awaited<ReturnType<typeof startGitDaemon>>;
+  let pg: Client;
+  const workers: ChildProcess[] = [];
+  const logs: string[] = [];
+  let names: string[];
+  const BAD = 'repo-missing.git';
+  let env: Record<string, string>;
+
+  const startWorker = (tag: string, extra: string[] = []): ChildProcess => {
+    const child = spawn(process.execPath, [BIN, 'org', 'worker', '--concurrency', '2', '--mirror-dir', join(work, `mirrors-${tag}`), '--refresh-interval', String(REFRESH_SECONDS), '--lock-timeout', '1', '--poll-interval', '200', ...extra], {
+      env: { ...GIT_ENV, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => logs.push(`[${tag}] ${d}`));
+    child.stderr!.on('data', (d: Buffer) => logs.push(`[${tag} err] ${d}`));
+    workers.push(child);
+    return child;
+  };
+  const status = async (): Promise<FleetStatusResponse> => {
+    const r = await run(['org', 'status', '--org', 'fleet', '--format', 'json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const runsOf = async () =>
+    new Map(
+      (await pg.query<{ identity: string; runs: number; attempts: number; state: string }>('SELECT r.identity, f.runs, f.attempts, f.state FROM fleet_runs f JOIN fleet_repos r ON r.org_id = f.org_id AND r.id = f.repo_id')).rows.map((r) => [
+        r.identity,
+        r,
+      ]),
+    );
+  /** Points stored per (series, repo, bucket) → "value@commit". */
+  const stored = async (): Promise<Map<string, string>> => {
+    const rows = await pg.query<{ k: string; v: string }>(
+      `SELECT s.series_key || ' ' || r.identity || ' ' || to_char(p.bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS k, p.value || '@' || encode(p.commit_sha, 'hex') AS v
+       FROM points p JOIN series s ON s.org_id = p.org_id AND s.id = p.series_id JOIN repos r ON r.org_id = p.org_id AND r.id = p.repo_id`,
+    );
+    return new Map(rows.rows.map((r) => [r.k, r.v]));
+  };
+  /** What `code-insights series` says over fresh clones of the repositories (the oracle). */
+  const oracle = async (repoNames: string[]): Promise<Map<string, string>> => {
+    const dir = mkdtempSync(join(work, 'clones-'));
+    const paths = await Promise.all(
+      repoNames.map(
+        (n) =>
+          new Promise<string>((resolve, reject) =>
+            execFile('git', ['clone', '-q', '--bare', daemon.url(n), join(dir, n)], { env: GIT_ENV }, (err) => (err ? reject(err) : resolve(join(dir, n)))),
+          ),
+      ),
+    );
+    const r = await run(['series', ...paths, ...SERIES_ARGS, '--format', 'json', '--no-cache']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = new Map<string, string>();
+    for (const s of JSON.parse(r.stdout).series) {
+      for (const p of s.points.slice(0, -1)) for (const rp of p.repos) out.set(`${s.id} ${rp.repo} ${p.time}`, `${rp.value}@${rp.commit}`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    return out;
+  };
+  const subset = (m: Map<string, string>, ids: Set<string>) => new Map([...m].filter(([k]) => ids.has(k.split(' ')[1])));
+
+  before(async () => {
+    ensureBuilt();
+    work = mkdtempSync(join(tmpdir(), 'ci-fleet-'));
+    names = generateRepos(join(work, 'served'), REPOS);
+    daemon = await startGitDaemon(join(work, 'served'));
+    db = await freshPostgresDatabase();
+    env = { DATABASE_URL: db.url, CODE_INSIGHTS_FLEET_MAX_ATTEMPTS: '2' };
+    assert.equal((await run(['org', 'create-org', 'fleet'], env)).code, 0);
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+  });
+  after(async () => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await pg?.end();
+    await daemon?.stop();
+    await db?.drop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('computes every repository with two workers, survives kill -9 of one, fails only the repository that cannot be cloned', async () => {
+    const list = join(work, 'repos.txt');
+    writeFileSync(list, [...names, BAD].map((n) => daemon.url(n)).join('\n') + '\n');
+    const added = await run(['org', 'add-repos', '--org', 'fleet', '--from-file', list], env);
+    assert.equal(added.code, 0, added.stderr);
+    const config = join(work, 'insights.json');
+    writeFileSync(config, JSON.stringify({ insights: [INSIGHT] }));
+    const created = await run(['org', 'create-insight', '--org', 'fleet', '--config', config], env);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stderr, new RegExp(`${REPOS + 1} computation\\(s\\) queued`));
+    // Adding the same repositories again queues nothing twice.
+    const again = await run(['org', 'add-repos', '--org', 'fleet', '--from-file', list], env);
+    assert.match(again.stderr, /0 added/);
+    const jobs = await pg.query<{ n: string }>("SELECT count(*) AS n FROM graphile_worker.jobs WHERE task_identifier = 'fleet_compute'");
+    assert.equal(Number(jobs.rows[0].n), REPOS + 1);
+
+    const victim = startWorker('a');
+    startWorker('b', ['--metrics-port', '0']);
+    // Kill worker a while it holds a compute job.
+    const held = await waitFor('worker a to hold a job', async () => {
+      const r = await pg.query<{ key: string }>(
+        "SELECT j.key FROM graphile_worker.jobs j JOIN fleet_workers w ON w.worker_id = j.locked_by WHERE w.pid = $1 AND j.task_identifier = 'fleet_compute' LIMIT 1",
+        [victim.pid],
+      );
+      return r.rows[0]?.key;
+    });
+    victim.kill('SIGKILL');
+    const [, , insightId, repoId] = held.split(':');
+    startWorker('c');
+
+    // Polled in SQL (a CLI process per poll would take the CPU the workers need); then the CLI.
+    await waitFor(
+      'every repository done or failed',
+      async () => {
+        const r = await pg.query<{ n: string }>("SELECT count(*) AS n FROM fleet_runs WHERE state IN ('done', 'failed')");
+        return Number(r.rows[0].n) === REPOS + 1;
+      },
+      120_000 + REPOS * 5_000,
+    );
+    const final = await status();
+    const ins = final.insights[0];
+    assert.deepEqual([ins.total, ins.done, ins.failed], [REPOS + 1, REPOS, 1], logs.join(''));
+    assert.match(ins.failures[0].repo, /repo-missing$/);
+    assert.match(ins.failures[0].error, /git clone git:\/\/127\.0\.0\.1:\d+\/repo-missing\.git: fatal: remote error: .*repo-missing/);
+
+    // The killed job was freed and retried, and completed.
+    const killed = await pg.query<{ state: string; attempts: number }>('SELECT state, attempts FROM fleet_runs WHERE insight_id = $1 AND repo_id = $2', [insightId, repoId]);
+    assert.equal(killed.rows[0].state, 'done');
+    assert.ok(killed.rows[0].attempts >= 2, `the killed job ran again (attempts ${killed.rows[0].attempts})`);
+
+    // Every point equals the CLI's, none missing, none extra; the aggregate equals the re-sum.
+    const want = await oracle(names);
+    assert.ok(want.size >= REPOS * 2 * 5);
+    assert.deepEqual(await stored(), want);
+    const agg = await pg.query<{ n: string }>(
+      `SELECT count(*) AS n FROM series_buckets a FULL JOIN (SELECT series_id, bucket, sum(value) AS t, count(*) AS c FROM points GROUP BY 1, 2) p
+         ON p.series_id = a.series_id AND p.bucket = a.bucket WHERE a.total IS DISTINCT FROM p.t OR a.repos IS DISTINCT FROM p.c`,
+    );
+    assert.equal(Number(agg.rows[0].n), 0, 'series_buckets equals the sum of the points');
+
+    // Worker b's metrics: jobs it ran, bytes it cloned, its mirror folder, an empty queue.
+    const port = Number(/"metricsPort":(\d+)/.exec(logs.filter((l) => l.startsWith('[b]')).join(''))?.[1]);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metric = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    assert.ok(metric(/^code_insights_worker_jobs_total\{task="fleet_compute",event="succeeded"\} (\d+)/m) > 0, text);
+    assert.ok(metric(/^code_insights_worker_fetched_bytes_total\{kind="clone"\} (\d+)/m) > 0);
+    assert.ok(metric(/^code_insights_worker_mirror_bytes (\d+)/m) > 0);
+    assert.equal(metric(/^code_insights_worker_queue_depth (\d+)/m), 0);
+    assert.match(text, /^code_insights_worker_job_duration_seconds_bucket\{le="1",task="fleet_compute",outcome="succeeded"\} \d+/m);
+  });
+
+  it('after a commit in 3 repositories, one refresh interval recomputes those 3 only', async () => {
+    const before = await runsOf();
+    const moved = names.slice(1, 4);
+    const movedIds = new Set(moved.map((n) => `127.0.0.1/${n.replace(/\.git$/, '')}`));
+    for (const n of moved) addCommit(join(work, 'served', n), new Date('2026-02-25T12:00:00Z'), 7);
+    const changedAt = (await pg.query<{ now: Date }>('SELECT now()')).rows[0].now;
+    await waitFor('the 3 repositories recomputed', async () => {
+      const now = await runsOf();
+      return [...movedIds].every((id) => now.get(id)!.runs > before.get(id)!.runs && now.get(id)!.state === 'done');
+    });
+    // Then a whole refresh interval after the change: every head checked since, nothing else run.
+    await waitFor('a refresh after the change', async () => {
+      const r = await pg.query<{ n: string }>("SELECT count(*) AS n FROM fleet_repos WHERE head_checked_at IS NULL OR head_checked_at < $1", [changedAt]);
+      return Number(r.rows[0].n) === 0;
+    });
+    const now = await runsOf();
+    const rerun = [...now].filter(([id, r]) => r.runs !== before.get(id)!.runs).map(([id]) => id).sort();
+    assert.deepEqual(rerun, [...movedIds].sort());
+    const want = await oracle(moved);
+    assert.deepEqual(subset(await stored(), movedIds), want);
+  });
+});
