@@ -10,6 +10,7 @@ import type { Bucket } from '../engine/buckets';
 import { seriesId } from '../engine/seriesId';
 import { seriesDefinition } from '../sync/fromResults';
 import { ensureOutbox, enqueuePoints } from '../sync/outbox';
+import { recordWrite } from './writeJournal';
 
 /** A predicate: is this point already queued or sent with the same commit and value? */
 function alreadyKnown(db: Database): { has: (p: OrgPoint) => boolean; free: () => void } {
@@ -70,6 +71,12 @@ export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesRe
     const used = new Set(fresh.map((p) => p.series));
     enqueuePoints(db, fresh, defs.filter((d) => used.has(d.id)));
   }
+  putDigests(db, digests);
+  recordWrite(db, (other) => putDigests(other, digests));
+  return true;
+}
+
+function putDigests(db: Database, digests: [string, string][]): void {
   ensureOutbox(db);
   const put = db.prepare('INSERT OR REPLACE INTO sync_seen (series, digest) VALUES (?, ?)');
   try {
@@ -77,7 +84,6 @@ export function queueForSync(db: Database, specs: SeriesSpec[], series: SeriesRe
   } finally {
     put.free();
   }
-  return true;
 }
 
 function seenDigest(db: Database, series: string): string | undefined {
