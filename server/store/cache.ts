@@ -342,7 +342,11 @@ export class InsightsCache {
     const file = this.file;
     mkdirSync(dirname(file), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}`;
+    const asked = performance.now();
+    let got = asked;
+    let how = '';
     withFileLock(file, `the cache ${file}`, (held) => {
+      got = performance.now();
       const disk = diskState(file);
       const generation = newGeneration();
       const unchanged = disk === undefined || (this.inSync && disk.identity === this.identity && disk.generation === this.generation);
@@ -368,7 +372,12 @@ export class InsightsCache {
       }
       this.generation = generation;
       this.inSync = !merged;
+      how = `${merged ? `merged ${this.journal.length} writes into the file another process saved` : 'written'}, ${data.length} bytes`;
     });
+    // CODE_INSIGHTS_TRACE=1: what concurrency costs a save (for profiling, not for users).
+    if (process.env.CODE_INSIGHTS_TRACE) {
+      process.stderr.write(`[trace] cache save: waited ${(got - asked).toFixed(1)} ms for the lock, held it ${(performance.now() - got).toFixed(1)} ms: ${how}\n`);
+    }
     this.journal = [];
     this.dirty = false;
   }

@@ -8,6 +8,7 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isatty } from 'node:tty';
 import { InsightsError } from '../engine/errors';
 
 interface Holder {
@@ -32,7 +33,8 @@ export interface LockOptions {
 
 let waitReporter: (message: string) => void = (m) => {
   try {
-    writeSync(2, `${m}\n`);
+    // On a terminal, over the progress line (which the next update draws again).
+    writeSync(2, `${isatty(2) ? '\r\x1b[2K' : ''}${m}\n`);
   } catch {
     /* no stderr: nothing to tell */
   }

@@ -1,5 +1,6 @@
 // Several real processes on one cache file at once: `code-insights series` runs with different
-// queries and a `code-insights push` to a real org service (org/app.ts on PGlite), started
+// queries, a `code-insights push` to a real org service (org/app.ts on PGlite), and an insights
+// server (as a VS Code window runs it) that computes its own insight and syncs, started
 // together, round after round as new commits arrive. Each process loads the whole sql.js file
 // and writes it whole; none may drop what another saved. Afterwards every run's values are in
 // the cache (a rerun reads no blob), and every point a run queued is pending or acknowledged:
@@ -8,20 +9,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { ComputeInsightsRequest, SyncRequest } from '../../protocol/lsp';
 import type { OrgPoint } from '../../protocol/org';
 import { InsightsCache } from '../../server/store/cache';
 import { withFileLock } from '../../server/store/fileLock';
 import { GIT_ENV, TestRepo, tempDir } from '../helpers/gitRepo';
 import { makeOrg, openTestDb, startApp, type TestDb, type TestOrg } from '../org/helpers';
 import { BIN, ensureBuilt, ROOT, type SeriesOutput } from '../cli/cliHarness';
+import { startServer } from '../server/lspClient';
 
 const QUERIES = ['TODO[0-9]*', 'FIXME[0-9]*', 'HACK[0-9]*'];
+/** The insights server's query (the CLI reruns it to check its rows were kept). */
+const WINDOW_QUERY = 'TODO[0-9] [a-z]';
 const ROUNDS = 3;
-const window = (round: number) => ['--step', 'day', '--points', '12', '--end', `2026-03-${String(11 + round).padStart(2, '0')}T12:00:00Z`];
+const endOf = (round: number) => `2026-03-${String(11 + round).padStart(2, '0')}T12:00:00Z`;
+const window = (round: number) => ['--step', 'day', '--points', '12', '--end', endOf(round)];
 
 let tdb: TestDb;
 let org: TestOrg;
@@ -69,7 +75,29 @@ before(async () => {
     for (let i = d; i < 40; i += 7) change[`src/f${i}.ts`] = `// day ${d}\n${'TODO1 a\n'.repeat(d % 4)}${'HACK3 b\n'.repeat(i % 3)}${'FIXME2\n'.repeat(d % 2)}`;
     repo.commit(`2026-03-0${d}T10:00:00Z`, change);
   }
+  // The insights server's definitions file lives in the working tree, outside the history.
+  writeFileSync(join(repo.dir, '.git', 'info', 'exclude'), '.vscode/\n');
 });
+
+/** A VS Code window's insights server: computes its insight into the cache, then syncs it. */
+async function windowRound(cache: string, round: number): Promise<[string, number][]> {
+  mkdirSync(join(repo.dir, '.vscode'), { recursive: true });
+  writeFileSync(join(repo.dir, '.vscode', 'insights.json'), JSON.stringify({
+    insights: [{ id: 'markers', title: 'Markers', queries: [{ query: WINDOW_QUERY, label: 'markers' }], step: 'day', points: 12, end: endOf(round) }],
+  }));
+  const s = await startServer([repo.dir], { cacheFile: cache });
+  try {
+    const { results } = await s.conn.sendRequest(ComputeInsightsRequest.type, {});
+    assert.equal(results[0]?.error, undefined, `round ${round}: the window's compute: ${JSON.stringify(results[0]?.error)}`);
+    const sync = await s.conn.sendRequest(SyncRequest.type, { serverUrl: proxyBase, token: org.write });
+    assert.equal(sync.error, undefined, `round ${round}: the window's sync: ${JSON.stringify(sync.error)}`);
+    return results[0].series[0].points.map((p) => [p.time, p.value]);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nserver stderr: ${s.stderr()}`);
+  } finally {
+    await s.stop();
+  }
+}
 
 after(async () => {
   proxy?.close();
@@ -138,14 +166,21 @@ function boundaryPoints(o: SeriesOutput): string[] {
 
 test('series runs and a push started together, round after round: no process drops another\'s rows', async () => {
   const cache = join(tempDir('ci-conc-'), 'cache.sqlite');
+  // What the last round's processes answered (each computed it, mostly fresh): the oracle for the reruns.
+  let lastOutputs: SeriesOutput[] = [];
+  let lastWindow: [string, number][] = [];
   for (let round = 0; round < ROUNDS; round++) {
     if (round > 0) repo.commit(`2026-03-${String(10 + round).padStart(2, '0')}T10:00:00Z`, { [`src/new${round}.ts`]: `TODO${round}\nFIXME${round}\nHACK${round}\n` });
     const runs = QUERIES.map((q) => start(['series', repo.dir, '-q', q, ...window(round), '--cache', cache, '--format', 'json']));
     const push = start(['push', '--server', proxyBase, '--token', org.write, '--cache', cache]);
-    for (const [i, r] of (await Promise.all(runs.map((x) => x.done))).entries()) assert.equal(r.code, 0, `round ${round}: series -q ${QUERIES[i]}: ${r.stderr}`);
+    const windowDone = windowRound(cache, round);
+    const outs = await Promise.all(runs.map((x) => x.done));
+    for (const [i, r] of outs.entries()) assert.equal(r.code, 0, `round ${round}: series -q ${QUERIES[i]}: ${r.stderr}`);
+    lastOutputs = outs.map((r) => JSON.parse(r.stdout) as SeriesOutput);
     const p = await push.done;
     assert.ok(p.code === 0 || p.code === 1, `round ${round}: push exited ${p.code}: ${p.stderr}`);
     assert.doesNotMatch(p.stderr, /rejected|not accepted|NETWORK|Error/, `round ${round}: push: ${p.stderr}`);
+    lastWindow = await windowDone;
   }
   assert.ok(acknowledged.size > 0, 'the pushes sent points while runs saved');
 
@@ -153,12 +188,18 @@ test('series runs and a push started together, round after round: no process dro
   const state = await outbox(cache);
   assert.equal(state.failed, 0);
   rmSync(`${cache}.runs.json`, { force: true });
-  const reruns = await Promise.all(QUERIES.map((q) => series(cache, q, last)));
-  const exact = await Promise.all(QUERIES.map((q) => series(cache, q, last, ['--no-cache'])));
-  for (const [i, q] of QUERIES.entries()) {
+  const all = [...QUERIES, WINDOW_QUERY];
+  const reruns = await Promise.all(all.map((q) => series(cache, q, last)));
+  // One run without the cache computes every query from git: the independent oracle.
+  const exact = await start(['series', repo.dir, ...all.flatMap((q) => ['-q', q]), ...window(last), '--no-cache', '--format', 'json']).done;
+  assert.equal(exact.code, 0, exact.stderr);
+  const fresh = (JSON.parse(exact.stdout) as SeriesOutput).series;
+  for (const [i, q] of all.entries()) {
     const again = reruns[i];
     assert.equal(again.stats?.blobsRead, 0, `-q ${q}: every value of its runs is in the cache, so a rerun reads no blob`);
-    assert.deepEqual(values(again), values(exact[i]), `-q ${q}: the cached values are exact`);
+    assert.deepEqual(values(again), values({ series: [fresh[i]] }), `-q ${q}: the cached values are exact`);
+    if (i < QUERIES.length) assert.deepEqual(values(again), values(lastOutputs[i]), `-q ${q}: and the ones its last concurrent run answered`);
+    else assert.deepEqual(again.series[0].points.map((p) => [p.time, p.value]), lastWindow, 'the window\'s cached values are the ones it computed');
     for (const k of boundaryPoints(again)) {
       assert.ok(state.pending.has(k) || state.acked.has(k), `-q ${q}: point ${k} was queued and is neither pending nor acknowledged: lost`);
     }
@@ -210,9 +251,12 @@ test('a run that waits for another process writing the cache says so on stderr, 
   await until('the holder to hold the lock', () => said.includes('held'));
 
   const run = start(['series', repo.dir, '-q', QUERIES[1], ...window(0), '--cache', cache, '--format', 'json']);
-  await until('the wait message', () => run.stderr().includes('waiting for another code-insights process'));
+  try {
+    await until('the wait message', () => run.stderr().includes('waiting for another code-insights process'));
+  } finally {
+    writeFileSync(release, ''); // a failing test leaves no process behind
+  }
   assert.match(run.stderr(), new RegExp(`code-insights: waiting for another code-insights process \\(pid ${holder.pid}\\) writing the cache .*cache\\.sqlite`));
-  writeFileSync(release, '');
   const r = await run.done;
   await holderDone;
   assert.equal(r.code, 0, r.stderr);
