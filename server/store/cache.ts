@@ -7,7 +7,7 @@
 // lock (fileLock.ts), and when another process saved since this one loaded the file, it loads
 // that newer file and replays into it the writes this process made (writeJournal.ts), instead of
 // overwriting it: no process drops another's rows.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { InsightsError } from '../engine/errors';
 import { withFileLock } from './fileLock';
@@ -70,39 +70,32 @@ function moveAside(file: string, why: string): string {
   return aside;
 }
 
-/** Which file is at `file` now, in which state (device, inode, size, modification time); undefined when none. */
-export function fileIdentity(file: string): string | undefined {
-  try {
-    const s = statSync(file, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * Which save wrote a cache file: a random number in SQLite's header (PRAGMA user_version, bytes
- * 60-63), set at every save. With fileIdentity() it tells for certain whether the file is still
- * the one this process loaded or last wrote (an inode reused at the same size and time would not).
+ * Which file is at `file` now, in which state (device, inode, size, modification time, and the
+ * number the save that wrote it put in its header: an inode reused at the same size and time is
+ * still another file); undefined when none. The run memo is keyed on it too.
  */
-function generationOf(header: Uint8Array): number | undefined {
-  return header.length >= 64 ? Buffer.from(header.buffer, header.byteOffset, header.byteLength).readInt32BE(60) : undefined;
-}
-
-function diskState(file: string): { identity: string; generation: number | undefined } | undefined {
-  const identity = fileIdentity(file);
-  if (!identity) return undefined;
-  const header = Buffer.alloc(64);
+export function fileIdentity(file: string): string | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
+    const s = fstatSync(fd, { bigint: true });
+    const header = Buffer.alloc(64);
     const n = readSync(fd, header, 0, 64, 0);
-    return { identity, generation: generationOf(header.subarray(0, n)) };
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${generationOf(header.subarray(0, n)) ?? ''}`;
   } catch {
     return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * Which save wrote a cache file: a random number in SQLite's header (PRAGMA user_version, bytes
+ * 60-63), set at every save; part of fileIdentity().
+ */
+function generationOf(header: Uint8Array): number | undefined {
+  return header.length >= 64 ? Buffer.from(header.buffer, header.byteOffset, header.byteLength).readInt32BE(60) : undefined;
 }
 
 const newGeneration = () => randomBytes(4).readInt32BE(0) || 1;
@@ -152,8 +145,6 @@ export class InsightsCache {
    * fileIdentity() says of the path.
    */
   identity: string | undefined;
-  /** The header's save number of the file this cache holds (generationOf). */
-  private generation: number | undefined;
   /**
    * Whether `db` is the file as loaded or last written plus this process's writes. After a save
    * merged other processes' rows into the file, `db` lacks those: every later save merges too.
@@ -204,7 +195,6 @@ export class InsightsCache {
         if (version === SCHEMA_VERSION) {
           const cache = new InsightsCache(db, file, SQL);
           cache.identity = identity;
-          cache.generation = generationOf(data);
           return { cache };
         }
         if (version === '1') {
@@ -347,9 +337,9 @@ export class InsightsCache {
     let how = '';
     withFileLock(file, `the cache ${file}`, (held) => {
       got = performance.now();
-      const disk = diskState(file);
+      const disk = fileIdentity(file);
       const generation = newGeneration();
-      const unchanged = disk === undefined || (this.inSync && disk.identity === this.identity && disk.generation === this.generation);
+      const unchanged = disk === undefined || (this.inSync && disk === this.identity);
       let data = unchanged ? undefined : this.mergedInto(readFileSync(file), generation);
       const merged = data !== undefined;
       if (!data) {
@@ -370,7 +360,6 @@ export class InsightsCache {
         }
         throw e;
       }
-      this.generation = generation;
       this.inSync = !merged;
       how = `${merged ? `merged ${this.journal.length} writes into the file another process saved` : 'written'}, ${data.length} bytes`;
     });
