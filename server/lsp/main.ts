@@ -42,6 +42,7 @@ import { drillDownInsight } from '../engine/drillDown';
 import { languagesCsv, seriesCsv } from '../cli/format';
 import { folderFromUri, InsightsWorkspace, type LoadedInsight } from './insightsWorkspace';
 import { defaultCacheFile } from '../store/cache';
+import { onCacheLockWait } from '../store/fileLock';
 import { outboxStatus, PushAbortedError, syncCacheFile, verifyOrg } from '../sync/session';
 
 /** A user-facing refusal: the client shows `message`; the typed `data.code` says which. */
@@ -56,6 +57,12 @@ let settings: ServerSettings = { insights: [], autoCompute: true, trusted: true 
 let canCreateProgress = false;
 const running = new Set<AbortController>();
 const log = (msg: string) => connection.console.log(msg);
+// A save waiting for another process's (the wait blocks this process): stderr shows it in the
+// output channel at once, the log once the wait is over.
+onCacheLockWait((m) => {
+  process.stderr.write(`${m}\n`);
+  log(m);
+});
 
 /**
  * Reloads run one after another, and requests wait for the ones already queued: a request sent

@@ -1,9 +1,18 @@
 // The local cache (sql.js): per-blob results per matcher and per-commit values per series.
 // Every row is a fact about content-addressed objects (a blob id, a commit id), so rows are
 // valid for every repository and stay valid after an interrupted run. Saved atomically.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+//
+// Several processes may use one cache file at once (CLI runs, push, the insights server of each
+// VS Code window): each loads the whole file and writes it whole. So a save takes the file's
+// lock (fileLock.ts), and when another process saved since this one loaded the file, it loads
+// that newer file and replays into it the writes this process made (writeJournal.ts), instead of
+// overwriting it: no process drops another's rows.
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { InsightsError } from '../engine/errors';
 import type { BlobFacts, InsightsStore } from '../engine/store';
+import { withFileLock } from './fileLock';
+import { forgetWritesOf, journalWritesOf, type Replay } from './writeJournal';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
@@ -62,15 +71,45 @@ function moveAside(file: string, why: string): string {
   return aside;
 }
 
-/** Which file is at `file` now, in which state (device, inode, size, modification time); undefined when none. */
+/**
+ * Which file is at `file` now, in which state (device, inode, size, modification time, and the
+ * number the save that wrote it put in its header: an inode reused at the same size and time is
+ * still another file); undefined when none. The run memo is keyed on it too.
+ */
 export function fileIdentity(file: string): string | undefined {
+  let fd: number | undefined;
   try {
-    const s = statSync(file, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
+    fd = openSync(file, 'r');
+    const s = fstatSync(fd, { bigint: true });
+    const header = Buffer.alloc(64);
+    const n = readSync(fd, header, 0, 64, 0);
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${generationOf(header.subarray(0, n)) ?? ''}`;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
+
+/**
+ * Which save wrote a cache file: a random number in SQLite's header (PRAGMA user_version, bytes
+ * 60-63), set at every save; part of fileIdentity().
+ */
+function generationOf(header: Uint8Array): number | undefined {
+  return header.length >= 64 ? Buffer.from(header.buffer, header.byteOffset, header.byteLength).readInt32BE(60) : undefined;
+}
+
+const newGeneration = () => randomBytes(4).readInt32BE(0) || 1;
+
+/** One write this process made, as it can be made again on the file another process saved. */
+type JournalEntry =
+  | [0, string, BlobFacts]
+  | [1, string, string, string]
+  | [2, string, string, string]
+  | [3, string, string]
+  | [4, Replay];
+
+const owners = new WeakMap<Database, InsightsCache>();
 
 export function defaultCacheFile(): string {
   const base =
@@ -102,11 +141,31 @@ export class InsightsCache implements InsightsStore {
    * fileIdentity() says of the path.
    */
   identity: string | undefined;
+  /**
+   * Whether `db` is the file as loaded or last written plus this process's writes. After a save
+   * merged other processes' rows into the file, `db` lacks those: every later save merges too.
+   */
+  private inSync = true;
+  /** This process's writes since it loaded or last saved the file (file-backed caches only). */
+  private journal: JournalEntry[] = [];
 
   private constructor(
     readonly db: Database,
     readonly file: string | undefined,
-  ) {}
+    private readonly sql: SqlJsStatic,
+  ) {
+    if (file === undefined) return;
+    owners.set(db, this);
+    journalWritesOf(db, (replay) => {
+      this.journal.push([4, replay]);
+      this.dirty = true;
+    });
+  }
+
+  /** The cache that owns a database opened by open(), if any. */
+  static of(db: Database): InsightsCache | undefined {
+    return owners.get(db);
+  }
 
   /**
    * Opens (or creates) the cache. A corrupt or foreign file, or one a newer version wrote, is
@@ -123,19 +182,20 @@ export class InsightsCache implements InsightsStore {
     const identity = file ? fileIdentity(file) : undefined;
     if (file && existsSync(file)) {
       try {
-        const db = new SQL.Database(readFileSync(file));
+        const data = readFileSync(file);
+        const db = new SQL.Database(data);
         const meta = db.exec(`SELECT value FROM meta WHERE key = 'app'`);
         const ver = db.exec(`SELECT value FROM meta WHERE key = 'schema'`);
         if (meta[0]?.values[0]?.[0] !== APP_ID) throw new Error('not a Code Insights cache');
         const version = String(ver[0]?.values[0]?.[0]);
         if (version === SCHEMA_VERSION) {
-          const cache = new InsightsCache(db, file);
+          const cache = new InsightsCache(db, file, SQL);
           cache.identity = identity;
           return { cache };
         }
         if (version === '1') {
           db.run(`BEGIN; DROP TABLE IF EXISTS blobs; DROP TABLE IF EXISTS blob_counts; DROP TABLE IF EXISTS commit_values; ${RESULT_TABLES} UPDATE meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema'; COMMIT;`);
-          const cache = new InsightsCache(db, file);
+          const cache = new InsightsCache(db, file, SQL);
           cache.dirty = true;
           return { cache, warning: `cache ${file} was written by an earlier version: its results are computed again once; its sync queue is kept` };
         }
@@ -150,7 +210,7 @@ export class InsightsCache implements InsightsStore {
     const db = new SQL.Database();
     db.run(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); ${RESULT_TABLES}`);
     db.run(`INSERT INTO meta VALUES ('app', ?), ('schema', ?)`, [APP_ID, SCHEMA_VERSION]);
-    const cache = new InsightsCache(db, file);
+    const cache = new InsightsCache(db, file, SQL);
     cache.dirty = true;
     return { cache, warning };
   }
@@ -202,6 +262,7 @@ export class InsightsCache implements InsightsStore {
   }
 
   putBlob(oid: string, f: BlobFacts): void {
+    if (this.file) this.journal.push([0, oid, f]);
     this.write('INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?)', [oidBytes(oid), f.size, f.binary ? 1 : 0, f.lines ?? null]);
   }
 
@@ -212,6 +273,7 @@ export class InsightsCache implements InsightsStore {
   }
 
   putCount(matcher: string, oid: string, value: string): void {
+    if (this.file) this.journal.push([1, matcher, oid, value]);
     this.write('INSERT OR REPLACE INTO blob_counts VALUES (?, ?, ?)', [this.keyId(matcher, true)!, oidBytes(oid), value]);
   }
 
@@ -222,6 +284,7 @@ export class InsightsCache implements InsightsStore {
   }
 
   putCommitValue(unit: string, commit: string, value: string): void {
+    if (this.file) this.journal.push([2, unit, commit, value]);
     this.write('INSERT OR REPLACE INTO commit_values VALUES (?, ?, ?)', [this.keyId(unit, true)!, oidBytes(commit), value]);
   }
 
@@ -230,6 +293,7 @@ export class InsightsCache implements InsightsStore {
   }
 
   putMeta(key: string, value: string): void {
+    if (this.file) this.journal.push([3, key, value]);
     this.write('INSERT OR REPLACE INTO meta VALUES (?, ?)', [key, value]);
   }
 
@@ -245,24 +309,102 @@ export class InsightsCache implements InsightsStore {
     this.db.run('COMMIT');
   }
 
-  /** Writes to a temporary file and renames it over the cache, so a reader never sees half a file. */
+  private freeStatements(): void {
+    for (const s of this.stmts.values()) s.free();
+    this.stmts.clear();
+  }
+
+  /**
+   * Writes the cache to a temporary file and renames it over the cache (a reader never sees half
+   * a file), holding the cache's lock. When another process saved the file since this one loaded
+   * (or last saved) it, this process's writes are replayed into that newer file instead, so the
+   * other's rows stay: facts are written again as they are, outbox changes decided again against
+   * what the file holds now. Waits while another process saves (saying so after a moment).
+   */
   save(): void {
     this.commitWrites();
     if (!this.file || !this.dirty) return;
-    for (const s of this.stmts.values()) s.free();
-    this.stmts.clear();
-    const data = this.db.export();
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    writeFileSync(tmp, data);
-    this.identity = fileIdentity(tmp);
-    renameSync(tmp, this.file);
+    this.freeStatements();
+    const file = this.file;
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    const asked = performance.now();
+    let got = asked;
+    let how = '';
+    withFileLock(file, `the cache ${file}`, (held) => {
+      got = performance.now();
+      const disk = fileIdentity(file);
+      const generation = newGeneration();
+      const unchanged = disk === undefined || (this.inSync && disk === this.identity);
+      let data = unchanged ? undefined : this.mergedInto(readFileSync(file), generation);
+      const merged = data !== undefined;
+      if (!data) {
+        this.db.run(`PRAGMA user_version = ${generation}`);
+        data = this.db.export();
+      }
+      try {
+        writeFileSync(tmp, data);
+        const identity = fileIdentity(tmp);
+        held.check();
+        renameSync(tmp, file);
+        this.identity = identity;
+      } catch (e) {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          /* not written */
+        }
+        throw e;
+      }
+      this.inSync = !merged;
+      how = `${merged ? `merged ${this.journal.length} writes into the file another process saved` : 'written'}, ${data.length} bytes`;
+    });
+    // CODE_INSIGHTS_TRACE=1: what concurrency costs a save (for profiling, not for users).
+    if (process.env.CODE_INSIGHTS_TRACE) {
+      process.stderr.write(`[trace] cache save: waited ${(got - asked).toFixed(1)} ms for the lock, held it ${(performance.now() - got).toFixed(1)} ms: ${how}\n`);
+    }
+    this.journal = [];
     this.dirty = false;
   }
 
+  /**
+   * The file another process saved, with this process's writes replayed into it, exported; or
+   * undefined when that file is no cache of this layout (then this process's copy replaces it,
+   * as open() would have set it aside).
+   */
+  private mergedInto(bytes: Uint8Array, generation: number): Uint8Array | undefined {
+    let db: Database | undefined;
+    try {
+      db = new this.sql.Database(bytes);
+      const app = db.exec(`SELECT value FROM meta WHERE key = 'app'`)[0]?.values[0]?.[0];
+      const schema = db.exec(`SELECT value FROM meta WHERE key = 'schema'`)[0]?.values[0]?.[0];
+      if (app !== APP_ID || String(schema) !== SCHEMA_VERSION) throw new Error('another layout');
+    } catch {
+      db?.close();
+      return undefined;
+    }
+    const into = new InsightsCache(db, undefined, this.sql);
+    try {
+      for (const e of this.journal) {
+        if (e[0] === 0) into.putBlob(e[1], e[2]);
+        else if (e[0] === 1) into.putCount(e[1], e[2], e[3]);
+        else if (e[0] === 2) into.putCommitValue(e[1], e[2], e[3]);
+        else if (e[0] === 3) into.putMeta(e[1], e[2]);
+        else e[1](db);
+      }
+      into.commitWrites();
+      into.freeStatements();
+      db.run(`PRAGMA user_version = ${generation}`);
+      return db.export();
+    } finally {
+      into.close();
+    }
+  }
+
   close(): void {
-    for (const s of this.stmts.values()) s.free();
-    this.stmts.clear();
+    forgetWritesOf(this.db);
+    owners.delete(this.db);
+    this.freeStatements();
     this.db.close();
   }
 }

@@ -1,7 +1,6 @@
 // `code-insights push --server URL --token TOKEN [--cache FILE] [--retry-failed]`: sends the
 // outbox of the local cache to the org service. The CLI entry calls runPush(argv).
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Database } from 'sql.js';
 import { defaultCacheFile, InsightsCache } from '../store/cache';
 import { dropFailed, outboxCounts, outboxFailures, retryFailed } from './outbox';
@@ -11,12 +10,14 @@ const USAGE = `usage: code-insights push --server URL --token TOKEN [--cache FIL
   --token may be left out when CODE_INSIGHTS_ORG_TOKEN is set (keeps it out of the process list).
   --drop-refused removes the points the service refused (shown by push) from the outbox.`;
 
-/** Writes the database next to the file and renames it over, so a reader never sees half a file. */
+/**
+ * Saves the cache `db` was opened from (InsightsCache.save: atomic, under the file's lock, merged
+ * with what other processes saved meanwhile). `file` must be the file it was opened from.
+ */
 export function saveAtomically(db: Database, file: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, db.export());
-  renameSync(tmp, file);
+  const cache = InsightsCache.of(db);
+  if (!cache || cache.file !== file) throw new Error(`saveAtomically: this database was not opened from ${file} by InsightsCache.open`);
+  cache.save();
 }
 
 export async function runPush(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = {
@@ -81,7 +82,7 @@ export async function runPush(argv: string[], io: { out: (s: string) => void; er
         // A wrong, revoked or read-only token fails every batch alike: stop and keep them
         // pending, so fixing the token is all it takes (no --retry-failed).
         stopOnAuthError: true,
-        onBatch: () => saveAtomically(db, file),
+        onBatch: () => cache.save(),
         onRetry: (r) => io.err(`push: ${r.reason}; retrying in ${(r.delayMs / 1000).toFixed(1)} s (attempt ${r.attempt + 1})\n`),
       });
       io.out(`pushed ${res.sent} points in ${res.batches} batches${res.failed ? `; ${res.failed} points rejected` : ''}${res.pending ? `; ${res.pending} still pending` : ''}\n`);
@@ -91,7 +92,7 @@ export async function runPush(argv: string[], io: { out: (s: string) => void; er
       }
       if (res.gaveUp) io.err(`code-insights push: NETWORK: ${res.gaveUp}; the points stay in the outbox, run push again later\n`);
     }
-    saveAtomically(db, file);
+    cache.save();
     const after = outboxCounts(db);
     for (const f of outboxFailures(db)) io.err(`code-insights push: ${f.points} points not accepted: ${f.error}\n`);
     if (after.failed && drop) {
@@ -102,7 +103,11 @@ export async function runPush(argv: string[], io: { out: (s: string) => void; er
     if (after.failed) io.err('code-insights push: the refused points stay in the outbox: fix their definition and run the insight again, or drop them with `code-insights push --drop-refused`\n');
     return after.pending === 0 && after.failed === 0 ? 0 : 1;
   } catch (e) {
-    saveAtomically(db, file);
+    try {
+      cache.save();
+    } catch (saveError) {
+      io.err(`code-insights push: ${(saveError as Error).message}\n`);
+    }
     if (e instanceof PushAbortedError) {
       io.err('code-insights push: cancelled; unsent points stay in the outbox\n');
       return 130;

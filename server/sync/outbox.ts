@@ -3,8 +3,14 @@
 //
 // Only what protocol/org.ts allows is ever stored here (each point and definition goes through
 // the same validator the service applies), so nothing but ids, times and numbers can leave.
+//
+// Each change is also recorded (recordWrite) as the same call on another database: when another
+// process saved the cache file meanwhile, the save replays it there, deciding again against what
+// that file holds (a point another process acknowledged stays acknowledged; one it queued stays
+// queued; the newer commit wins).
 import type { Database } from 'sql.js';
 import { validateOrgPoint, validateSeriesDefinition, type OrgPoint, type SeriesDefinition } from '../../protocol/org';
+import { recordWrite } from '../store/writeJournal';
 
 export function ensureOutbox(db: Database): void {
   db.run(`
@@ -52,17 +58,21 @@ export function enqueuePoints(db: Database, points: OrgPoint[], definitions: Ser
   ensureOutbox(db);
   const defs = definitions.map((d, i) => validateSeriesDefinition(d, `definitions[${i}]`));
   const ids = new Set(defs.map((d) => d.id));
-  const known = db.prepare('SELECT 1 FROM sync_definitions WHERE id = ?');
+  const known = db.prepare('SELECT json FROM sync_definitions WHERE id = ?');
+  // Definitions this database already had for the points: a replay elsewhere passes them along.
+  const stored: SeriesDefinition[] = [];
   const pts = points.map((p, i) => {
     const v = validateOrgPoint(p, `points[${i}]`);
     if (!ids.has(v.series)) {
       known.bind([v.series]);
       const has = known.step();
+      if (has) stored.push(JSON.parse(String(known.get()[0])) as SeriesDefinition);
       known.reset();
       if (!has) {
         known.free();
         throw new Error(`points[${i}].series ${v.series} has no definition: pass it in definitions`);
       }
+      ids.add(v.series);
     }
     return v;
   });
@@ -103,6 +113,7 @@ export function enqueuePoints(db: Database, points: OrgPoint[], definitions: Ser
       res.queued++;
     }
     db.run('RELEASE enqueue');
+    recordWrite(db, (other) => enqueuePoints(other, pts, [...defs, ...stored]));
   } catch (e) {
     db.run('ROLLBACK TO enqueue');
     db.run('RELEASE enqueue');
@@ -137,8 +148,22 @@ export function outboxFailures(db: Database): { error: string; points: number }[
 /** Puts failed points back in line (after the cause was fixed). */
 export function retryFailed(db: Database): number {
   ensureOutbox(db);
+  const failed = (db.exec(`SELECT series, repo, time, commit_sha FROM sync_outbox WHERE state = 'failed'`)[0]?.values ?? []).map((v) => v.map(String));
   db.run(`UPDATE sync_outbox SET state = 'pending', error = NULL WHERE state = 'failed'`);
-  return db.getRowsModified();
+  const n = db.getRowsModified();
+  if (failed.length > 0) {
+    // Elsewhere, exactly these points go back in line (not points another process saw fail since).
+    recordWrite(db, (other) => {
+      ensureOutbox(other);
+      const upd = other.prepare(`UPDATE sync_outbox SET state = 'pending', error = NULL WHERE series = ? AND repo = ? AND time = ? AND commit_sha = ? AND state = 'failed'`);
+      try {
+        for (const k of failed) upd.run(k);
+      } finally {
+        upd.free();
+      }
+    });
+  }
+  return n;
 }
 
 /** The next batch of pending points and the definitions of their series. */
@@ -167,30 +192,50 @@ export function nextBatch(db: Database, size: number): { points: OrgPoint[]; def
   return { points, definitions };
 }
 
-/** After a 2xx: the points leave the outbox and are remembered as acknowledged. */
+/**
+ * After a 2xx: the points leave the outbox and are remembered as acknowledged. A newer point
+ * queued for the same key meanwhile stays queued; a newer one acknowledged stays the one known.
+ */
 export function markSent(db: Database, points: OrgPoint[]): void {
+  ensureOutbox(db);
   const del = db.prepare('DELETE FROM sync_outbox WHERE series = ? AND repo = ? AND time = ? AND commit_sha = ? AND value = ?');
+  const getAcked = db.prepare('SELECT commit_sha, commit_time, value FROM sync_acked WHERE series = ? AND repo = ? AND time = ?');
   const ack = db.prepare('INSERT OR REPLACE INTO sync_acked (series, repo, time, commit_sha, commit_time, value) VALUES (?, ?, ?, ?, ?, ?)');
   db.run('SAVEPOINT sent');
   try {
     for (const p of points) {
       del.run([p.series, p.repo, p.time, p.commit, p.value]);
+      getAcked.bind([p.series, p.repo, p.time]);
+      const r = getAcked.step() ? getAcked.get() : undefined;
+      getAcked.reset();
+      if (r && newer({ commit: String(r[0]), commitTime: String(r[1]), value: Number(r[2]) }, p)) continue;
       ack.run([p.series, p.repo, p.time, p.commit, p.commitTime, p.value]);
     }
     db.run('RELEASE sent');
+    const sent = points.slice();
+    recordWrite(db, (other) => markSent(other, sent));
   } finally {
     del.free();
+    getAcked.free();
     ack.free();
   }
 }
 
-/** After a 4xx other than 429: the points stay, marked failed with the service's message. */
+/**
+ * After a 4xx other than 429: the points stay, marked failed with the service's message. Only
+ * the very points sent: a newer one queued for the same key meanwhile stays pending.
+ */
 export function markFailed(db: Database, points: OrgPoint[], error: string): void {
-  const upd = db.prepare(`UPDATE sync_outbox SET state = 'failed', error = ? WHERE series = ? AND repo = ? AND time = ?`);
+  const upd = db.prepare(`UPDATE sync_outbox SET state = 'failed', error = ? WHERE series = ? AND repo = ? AND time = ? AND commit_sha = ? AND value = ?`);
   db.run('SAVEPOINT failed');
   try {
-    for (const p of points) upd.run([error, p.series, p.repo, p.time]);
+    for (const p of points) upd.run([error, p.series, p.repo, p.time, p.commit, p.value]);
     db.run('RELEASE failed');
+    const failed = points.slice();
+    recordWrite(db, (other) => {
+      ensureOutbox(other);
+      markFailed(other, failed, error);
+    });
   } finally {
     upd.free();
   }

@@ -9,6 +9,7 @@ import type { SeriesSpec } from '../engine/api';
 import { validateSeriesDefinition } from '../../protocol/org';
 import { syncableSeries } from './fromResults';
 import { ensureOutbox, enqueuePoints } from './outbox';
+import { recordWrite } from '../store/writeJournal';
 
 /** A predicate: is this point already queued or sent with the same commit and value? */
 function alreadyKnown(db: Database): { has: (p: OrgPoint) => boolean; free: () => void } {
@@ -74,6 +75,12 @@ function queueChecked(db: Database, defs: SeriesDefinition[], points: OrgPoint[]
     const used = new Set(fresh.map((p) => p.series));
     enqueuePoints(db, fresh, defs.filter((d) => used.has(d.id)));
   }
+  putDigests(db, digests);
+  recordWrite(db, (other) => putDigests(other, digests));
+  return true;
+}
+
+function putDigests(db: Database, digests: [string, string][]): void {
   ensureOutbox(db);
   const put = db.prepare('INSERT OR REPLACE INTO sync_seen (series, digest) VALUES (?, ?)');
   try {
@@ -81,7 +88,6 @@ function queueChecked(db: Database, defs: SeriesDefinition[], points: OrgPoint[]
   } finally {
     put.free();
   }
-  return true;
 }
 
 function seenDigest(db: Database, series: string): string | undefined {

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import type { OrgConnection, OrgSyncError, SyncResult, SyncStatus } from '../../protocol/lsp';
 import type { ApiError, PushPointsResponse } from '../../protocol/org';
 import { InsightsCache } from '../store/cache';
-import { saveAtomically } from './cli';
 import { outboxCounts, outboxFailures } from './outbox';
 import { pointsUrl, pushOutbox, PushAbortedError } from './push';
 
@@ -130,12 +129,12 @@ export async function syncCacheFile(file: string, conn: OrgConnection, opts: { s
       stopOnAuthError: true,
       onBatch: (b) => {
         sent += b.sent;
-        saveAtomically(db, file);
+        cache.save();
         opts.onProgress?.({ sent, total, message: `sent ${sent} of ${total} points` });
       },
       onRetry: (r) => opts.onProgress?.({ sent, total, message: `${r.reason}; retrying in ${(r.delayMs / 1000).toFixed(1)} s` }),
     });
-    saveAtomically(db, file);
+    cache.save();
     const out: SyncResult = { sent: res.sent, failed: res.failed, pending: res.pending };
     if (res.authError) out.error = authError(res.authError.status, res.authError.message, origin);
     else if (res.gaveUp) {
@@ -146,7 +145,7 @@ export async function syncCacheFile(file: string, conn: OrgConnection, opts: { s
     else out.syncedAt = new Date().toISOString();
     return out;
   } catch (e) {
-    saveAtomically(db, file);
+    cache.save();
     throw e;
   } finally {
     cache.close();

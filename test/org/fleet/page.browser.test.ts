@@ -3,19 +3,19 @@
 // insight from fields with a write token (refused definitions show the same message as
 // .vscode/insights.json gets), and "Retry failed repositories".
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { addRepos, createInsights, fleetStatus, markError, markRunning } from '../../../org/fleet/store';
 import { packageRoot } from '../../../org/paths';
 import { parseDefinitions } from '../../../server/engine/definitions';
+import { CHROMIUM, missingChromium, prerequisiteGate } from '../../helpers/prerequisites';
 import { makeOrg, openTestDb, startApp, type TestDb, type TestOrg } from '../helpers';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(packageRoot(), 'test-artifacts', 'org');
 
-describe('org page: fleet status and the new-insight form in Chromium', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, () => {
+describe('org page: fleet status and the new-insight form in Chromium', prerequisiteGate('org page fleet suite', missingChromium()), () => {
   let t: TestDb;
   let org: TestOrg;
   let browser: Browser;
