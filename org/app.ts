@@ -114,8 +114,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     // A URL that is not valid percent-encoded UTF-8 (/api/v1/series/%ff%fe) gets our error shape.
     frameworkErrors: (err, _req, reply) => {
       const e = err as { code?: string; statusCode?: number; message?: string };
-      if (e.code === 'FST_ERR_BAD_URL') return send(reply, 400, 'BAD_REQUEST', 'the URL is not valid: percent-encoding must spell UTF-8');
-      return send(reply, e.statusCode && e.statusCode < 500 ? e.statusCode : 400, 'BAD_REQUEST', (e.message ?? 'bad request').slice(0, 200));
+      // The reply is sent here; Fastify ignores the handler's return value.
+      if (e.code === 'FST_ERR_BAD_URL') void send(reply, 400, 'BAD_REQUEST', 'the URL is not valid: percent-encoding must spell UTF-8');
+      else void send(reply, e.statusCode && e.statusCode < 500 ? e.statusCode : 400, 'BAD_REQUEST', (e.message ?? 'bad request').slice(0, 200));
     },
     bodyLimit: ORG_LIMITS.maxBodyBytes,
     genReqId: (req) => {

@@ -49,7 +49,7 @@ before(async () => {
   proxy = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
+    req.on('end', () => void (async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       try {
         const up = await fetch(`${service.base}${req.url}`, { method: req.method, headers: { 'content-type': 'application/json', authorization: String(req.headers.authorization ?? '') }, body: req.method === 'POST' ? body : undefined });
@@ -61,7 +61,7 @@ before(async () => {
         res.writeHead(502);
         res.end(String(e));
       }
-    });
+    })());
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   proxyBase = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
