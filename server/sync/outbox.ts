@@ -244,6 +244,20 @@ export function markFailed(db: Database, points: OrgPoint[], error: string): voi
 /** Removes the points the service refused (push --drop-refused): the user gave up on them. */
 export function dropFailed(db: Database): number {
   ensureOutbox(db);
+  const failed = (db.exec(`SELECT series, repo, time, commit_sha FROM sync_outbox WHERE state = 'failed'`)[0]?.values ?? []).map((v) => v.map(String));
   db.run(`DELETE FROM sync_outbox WHERE state = 'failed'`);
-  return db.getRowsModified();
+  const n = db.getRowsModified();
+  if (failed.length > 0) {
+    // Elsewhere, exactly these refused points go (not a point another process queued since).
+    recordWrite(db, (other) => {
+      ensureOutbox(other);
+      const del = other.prepare(`DELETE FROM sync_outbox WHERE series = ? AND repo = ? AND time = ? AND commit_sha = ? AND state = 'failed'`);
+      try {
+        for (const k of failed) del.run(k);
+      } finally {
+        del.free();
+      }
+    });
+  }
+  return n;
 }

@@ -226,7 +226,7 @@ test('a process killed with -9, even while it holds the lock, blocks no one and 
   // Killed mid-run (after loading the cache) beside two runs that finish.
   const victim = start(['series', repo.dir, '-q', QUERIES[2], ...window(0), '--cache', cache, '--format', 'json'], { CODE_INSIGHTS_TRACE: '1' });
   const others = [QUERIES[0], QUERIES[1]].map((q) => start(['series', repo.dir, '-q', q, ...window(0), '--cache', cache, '--format', 'json']));
-  await until('the victim to load the cache', () => /cache open/.test(victim.stderr()));
+  await until('the victim to load the cache', () => /store open/.test(victim.stderr()));
   victim.child.kill('SIGKILL');
   for (const r of await Promise.all(others.map((o) => o.done))) assert.equal(r.code, 0, r.stderr);
   assert.equal((await victim.done).signal, 'SIGKILL');
