@@ -5,7 +5,7 @@ import { buildApp, DEFAULT_SERVER_LIMITS } from './app';
 import { createLogger } from './logging';
 import { adminCall, startAdminSocket } from './adminSocket';
 import { DataDirInUseError, lockHolder } from './dataDirLock';
-import { FLEET_COMMANDS, FLEET_USAGE, runFleetCommand } from './fleet/cli';
+import { FLEET_COMMANDS, FLEET_USAGE, runFleetCommand, serveFleetRequest } from './fleet/cli';
 import { startServeFleet } from './fleet/serve';
 import { openDb, type OrgDb } from './db';
 import { migrate } from './migrate';
@@ -20,8 +20,8 @@ ${FLEET_USAGE}
 
 The database is PostgreSQL when --database-url or DATABASE_URL is given, else embedded PGlite in
 --data DIR (default ${defaultDataDir()}). A PGlite folder is opened by one process at a time:
-while \`serve\` runs on it, create-org/create-token are sent to that service (its admin socket
-in the folder).`;
+while \`serve\` runs on it, create-org/create-token and the fleet commands (add-repos, status, …)
+are sent to that service (its admin socket in the folder).`;
 
 class UsageError extends Error {}
 
@@ -170,8 +170,8 @@ async function serve(p: Parsed): Promise<number> {
   await app.listen({ port, host });
   // PGlite: this process owns the folder; admin commands run meanwhile come in through here.
   const dataDir = db.kind === 'pglite' ? (p.flags.get('data') ?? defaultDataDir()) : undefined;
-  const admin = dataDir ? await startAdminSocket(db, dataDir) : undefined;
-  if (admin) log.info({ socket: admin.path }, 'admin socket: create-org/create-token on this folder go through this service');
+  const admin = dataDir ? await startAdminSocket(db, dataDir, (request) => serveFleetRequest(db, request, fleet.options.onQueued)) : undefined;
+  if (admin) log.info({ socket: admin.path }, 'admin socket: create-org/create-token and the fleet commands on this folder go through this service');
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   log.info({ port: actualPort, host, db: db.kind }, 'listening');
