@@ -66,6 +66,9 @@ export interface FleetInsightStatus {
   name: string;
   title: string;
   scope: FleetScope;
+  /** Ids of the org series this insight's points go to (one per query): the org page marks their
+   *  charts incomplete while the backfill runs. */
+  series: string[];
   /** Repositories in scope. */
   total: number;
   done: number;

@@ -72,7 +72,11 @@
   function refresh() {
     var token = readToken();
     if (!token || $('main').hidden) return;
-    call('GET', '/api/v1/fleet/status', token).then(render, function (err) {
+    call('GET', '/api/v1/fleet/status', token).then(function (status) {
+      render(status);
+      // The charts (dashboard.js) mark the series of an insight whose backfill is not complete.
+      window.dispatchEvent(new CustomEvent('code-insights:fleet-status', { detail: status }));
+    }, function (err) {
       $('fleet-summary').textContent = err.message;
     });
   }
