@@ -3,8 +3,8 @@
 // (withOrg), so nothing here can read or write another org's rows.
 import type { InsightDefinition } from '../../protocol/insights';
 import type { FleetDefinitionProblem, FleetInsightStatus, FleetRepo, FleetScope } from '../../protocol/fleet';
-import { lineColumn, parseDefinitions, toSeriesSpecs } from '../../server/engine/definitions';
-import { seriesId } from '../../server/engine/seriesId';
+import { lineColumn, parseDefinitions } from '../../server/engine/definitions';
+import { syncedSeriesIds } from '../../server/runs/seriesIds';
 import { withOrg, type OrgDb, type Queryable } from '../db';
 import { OrgError } from '../store';
 import { repoRef } from './identity';
@@ -286,7 +286,7 @@ export async function fleetStatus(db: OrgDb, orgId: string, now = Date.now()): P
       const inScope = scopeMatcher(scope);
       const s: FleetInsightStatus = {
         id: String(ins.id), name: ins.name, title: ins.definition.title, scope,
-        series: toSeriesSpecs(ins.definition).filter((sp) => !sp.capture).map((sp) => seriesId(sp)),
+        series: syncedSeriesIds(ins.definition),
         total: 0, done: 0, queued: 0, running: 0, failed: 0, pending: 0, failures: [],
         backfillStartedAt: iso(ins.created_at)!, etaSeconds: null,
       };
