@@ -22,7 +22,7 @@ export function adminSocketPath(dataDir: string): string {
 
 type AdminCommand =
   | { op: 'create-org'; name: string }
-  | { op: 'create-token'; org: string; scope: 'read' | 'write' }
+  | { op: 'create-token'; org: string; scope: 'read' | 'write' | 'admin' }
   /** A fleet command, parsed where it was typed (org/fleet/cli.ts's FleetRequest). */
   | { op: 'fleet'; request: unknown };
 type AdminAnswer = { ok: true; name?: string; token?: string; out?: string; err?: string; code?: number } | { ok: false; code: string; message: string };

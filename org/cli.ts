@@ -15,7 +15,7 @@ import { createOrg, createToken, OrgError, type Scope } from './store';
 const USAGE = `usage:
   code-insights org serve [--port N] [--host ADDR] [--database-url URL] [--data DIR] [--rate-limit PER_SECOND] [--max-connections N]
   code-insights org create-org NAME [--database-url URL] [--data DIR]
-  code-insights org create-token --org NAME --scope read|write [--database-url URL] [--data DIR]
+  code-insights org create-token --org NAME --scope read|write|admin [--database-url URL] [--data DIR]
 ${FLEET_USAGE}
 
 The database is PostgreSQL when --database-url or DATABASE_URL is given, else embedded PGlite in
@@ -111,7 +111,7 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
         const org = p.flags.get('org');
         const scope = p.flags.get('scope');
         if (!org) throw new UsageError('create-token needs --org NAME');
-        if (scope !== 'read' && scope !== 'write') throw new UsageError('create-token needs --scope read or --scope write');
+        if (scope !== 'read' && scope !== 'write' && scope !== 'admin') throw new UsageError('create-token needs --scope read, write or admin (admin: the fleet\'s changes)');
         if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"`);
         const viaService = await throughRunningService(p, { op: 'create-token', org, scope: scope as Scope });
         if (viaService) {

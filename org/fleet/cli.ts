@@ -1,4 +1,5 @@
-// `code-insights org add-repos | list-repos | remove-repos | create-insight | status |
+// `code-insights org add-repos | list-repos | remove-repos | create-insight | update-insight |
+// delete-insight | status |
 // retry-failed | worker`: the fleet's commands, against the same database as the other org
 // commands (--database-url / DATABASE_URL for PostgreSQL, else PGlite in --data DIR).
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,13 +15,15 @@ import { defaultDataDir } from '../paths';
 import { OrgError } from '../store';
 import { repoRef } from './identity';
 import { openQueue } from './queue';
-import { addRepos, createInsights, FleetDefinitionsError, fleetStatus, listRepos, orgIdByName, removeRepos, retryFailed, type RunKey } from './store';
+import { addRepos, createInsights, deleteInsights, FleetDefinitionsError, updateInsights, fleetStatus, listRepos, orgIdByName, removeRepos, retryFailed, type RunKey } from './store';
 import { startWorker } from './worker';
 
 export const FLEET_USAGE = `  code-insights org add-repos --org NAME URL|PATH... [--from-file FILE]
   code-insights org list-repos --org NAME [--format table|json]
   code-insights org remove-repos --org NAME URL|IDENTITY...
   code-insights org create-insight --org NAME --config insights.json [--scope-regex REGEX | --scope-repos URL,URL...]
+  code-insights org update-insight --org NAME --config insights.json [--scope-all | --scope-regex REGEX | --scope-repos URL,URL...]
+  code-insights org delete-insight --org NAME ID...
   code-insights org status --org NAME [--format table|json]
   code-insights org retry-failed --org NAME
   code-insights org worker [--concurrency N] [--mirror-dir DIR] [--mirror-budget BYTES] [--refresh-interval SECONDS]
@@ -28,7 +31,7 @@ export const FLEET_USAGE = `  code-insights org add-repos --org NAME URL|PATH...
                            [--database-url URL]     (PostgreSQL only)
   (each also takes --database-url URL or --data DIR)`;
 
-export const FLEET_COMMANDS = new Set(['add-repos', 'list-repos', 'remove-repos', 'create-insight', 'status', 'retry-failed', 'worker']);
+export const FLEET_COMMANDS = new Set(['add-repos', 'list-repos', 'remove-repos', 'create-insight', 'update-insight', 'delete-insight', 'status', 'retry-failed', 'worker']);
 
 class FleetUsageError extends Error {}
 
@@ -37,7 +40,8 @@ interface Parsed {
   flags: Map<string, string>;
 }
 
-function parse(argv: string[], known: string[]): Parsed {
+/** `switches`: options that take no value (recorded as "true"). */
+function parse(argv: string[], known: string[], switches: string[] = []): Parsed {
   const positional: string[] = [];
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -45,6 +49,11 @@ function parse(argv: string[], known: string[]): Parsed {
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (switches.includes(name)) {
+        if (eq > 0) throw new FleetUsageError(`--${name} takes no value`);
+        flags.set(name, 'true');
+        continue;
+      }
       if (!known.includes(name)) throw new FleetUsageError(`unknown option --${name}`);
       const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
       if (value === undefined) throw new FleetUsageError(`--${name} needs a value`);
@@ -149,7 +158,10 @@ export interface FleetRequest {
   format: 'table' | 'json';
   urls: string[];
   config?: { path: string; text: string };
-  scope: FleetScope;
+  /** Absent for update-insight without a scope flag: each insight keeps its own. */
+  scope?: FleetScope;
+  /** delete-insight: the insight ids. */
+  names?: string[];
 }
 
 /** What a command's database part does with the runs it queued. */
@@ -238,21 +250,29 @@ function absolutise(input: string): string {
 
 function prepare(cmd: string, argv: string[]): { p: Parsed; req: FleetRequest } {
   const common = ['org', 'database-url', 'data'];
-  const p = parse(argv, cmd === 'add-repos' ? [...common, 'from-file'] : cmd === 'create-insight' ? [...common, 'config', 'scope-regex', 'scope-repos'] : cmd === 'status' || cmd === 'list-repos' ? [...common, 'format'] : common);
+  const p = parse(
+    argv,
+    cmd === 'add-repos' ? [...common, 'from-file'] : cmd === 'create-insight' || cmd === 'update-insight' ? [...common, 'config', 'scope-regex', 'scope-repos'] : cmd === 'status' || cmd === 'list-repos' ? [...common, 'format'] : common,
+    cmd === 'update-insight' ? ['scope-all'] : [],
+  );
   const orgName = needOrg(p, cmd);
   const format = p.flags.get('format') ?? 'table';
   if (format !== 'table' && format !== 'json') throw new FleetUsageError(`--format must be table or json, got "${format}"`);
   let urls: string[] = [];
+  let names: string[] | undefined;
   let config: { path: string; text: string } | undefined;
-  let scope: FleetScope = { kind: 'all' };
+  let scope: FleetScope | undefined = cmd === 'create-insight' ? { kind: 'all' } : undefined;
   if (cmd === 'add-repos' || cmd === 'remove-repos') {
     // add-repos: what the database would store (repoRef resolves a path against this folder).
     urls = cmd === 'add-repos' ? readUrls(p).map((u) => repoRef(u).url) : p.positional.map(absolutise);
     if (urls.length === 0) throw new FleetUsageError(`${cmd} needs at least one repository URL or path${cmd === 'add-repos' ? ' (or --from-file FILE)' : ''}`);
+  } else if (cmd === 'delete-insight') {
+    names = p.positional;
+    if (names.length === 0) throw new FleetUsageError('delete-insight needs the id of at least one org-defined insight (see `code-insights org status`)');
   } else if (p.positional.length) throw new FleetUsageError(`unexpected argument "${p.positional[0]}"`);
-  if (cmd === 'create-insight') {
+  if (cmd === 'create-insight' || cmd === 'update-insight') {
     const path = p.flags.get('config');
-    if (!path) throw new FleetUsageError('create-insight needs --config FILE (an insights.json file, the format of .vscode/insights.json)');
+    if (!path) throw new FleetUsageError(`${cmd} needs --config FILE (an insights.json file, the format of .vscode/insights.json${cmd === 'update-insight' ? '; its ids name the insights to replace' : ''})`);
     try {
       config = { path: resolve(path), text: readFileSync(path, 'utf8') };
     } catch (e) {
@@ -260,8 +280,11 @@ function prepare(cmd: string, argv: string[]): { p: Parsed; req: FleetRequest } 
     }
     const re = p.flags.get('scope-regex');
     const list = p.flags.get('scope-repos');
-    if (re !== undefined && list !== undefined) throw new FleetUsageError('give --scope-regex or --scope-repos, not both');
-    if (re !== undefined) {
+    const all = p.flags.get('scope-all');
+    if ([re, list, all].filter((x) => x !== undefined).length > 1) throw new FleetUsageError('give one of --scope-all, --scope-regex, --scope-repos');
+    if (all !== undefined) {
+      scope = { kind: 'all' };
+    } else if (re !== undefined) {
       const problem = scopeRegexProblem(re);
       if (problem) throw new FleetUsageError(`--scope-regex ${problem}`);
       scope = { kind: 'regex', regex: re };
@@ -271,7 +294,7 @@ function prepare(cmd: string, argv: string[]): { p: Parsed; req: FleetRequest } 
       scope = { kind: 'list', repos };
     }
   }
-  return { p, req: { cmd, org: orgName, format, urls, config, scope } };
+  return { p, req: { cmd, org: orgName, format, urls, config, scope, names } };
 }
 
 /** The `org serve` end of the admin socket: runs a fleet command sent by the CLI on the
@@ -301,9 +324,10 @@ function checkRequest(v: unknown): FleetRequest {
   if (r.format !== 'table' && r.format !== 'json') throw bad('format must be table or json');
   if (!Array.isArray(r.urls) || r.urls.some((u) => repoUrlProblem(u) !== null)) throw bad('urls must be clone URLs or paths');
   if (r.config !== undefined && (typeof r.config?.path !== 'string' || typeof r.config.text !== 'string')) throw bad('config must be {path, text}');
-  const scope = validateScope(r.scope);
-  if (!scope.ok) throw bad(scope.message);
-  return { cmd: r.cmd, org: r.org, format: r.format, urls: r.urls, config: r.config, scope: scope.value };
+  const scope = r.scope === undefined ? undefined : validateScope(r.scope);
+  if (scope && !scope.ok) throw bad(scope.message);
+  if (r.names !== undefined && (!Array.isArray(r.names) || r.names.some((n) => typeof n !== 'string'))) throw bad('names must be insight ids');
+  return { cmd: r.cmd, org: r.org, format: r.format, urls: r.urls, config: r.config, scope: scope?.value, names: r.names };
 }
 
 /** The database part of a fleet command: the same wherever it runs. */
@@ -335,7 +359,7 @@ async function execute(db: OrgDb, req: FleetRequest, io: FleetIo, enqueue: Enque
     case 'create-insight': {
       let r;
       try {
-        r = await createInsights(db, orgId, config!.text, scope);
+        r = await createInsights(db, orgId, config!.text, scope ?? { kind: 'all' });
       } catch (e) {
         if (e instanceof FleetDefinitionsError) {
           for (const x of e.problems) io.err(`${config!.path}:${x.line}:${x.column}: ${x.severity}: ${x.message}\n`);
@@ -347,6 +371,29 @@ async function execute(db: OrgDb, req: FleetRequest, io: FleetIo, enqueue: Enque
       for (const i of r.insights) io.out(`created insight ${i.name} (${i.title})\n`);
       io.err(`${r.runs.length} computation(s) queued\n`);
       return 0;
+    }
+    case 'update-insight': {
+      let r;
+      try {
+        r = await updateInsights(db, orgId, config!.text, scope);
+      } catch (e) {
+        if (!(e instanceof FleetDefinitionsError)) throw e;
+        for (const x of e.problems) io.err(`${config!.path}:${x.line}:${x.column}: ${x.severity}: ${x.message}\n`);
+        io.err(`code-insights org: ${e.code}: the insights file has errors; nothing was changed\n`);
+        return 1;
+      }
+      for (const x of r.problems) io.err(`${config!.path}:${x.line}:${x.column}: ${x.severity}: ${x.message}\n`);
+      await enqueue(r.runs, io.err);
+      for (const i of r.insights) io.out(`updated insight ${i.name} (${i.title})${i.recomputed ? '' : ': definition unchanged'}\n`);
+      io.err(`${r.runs.length} computation(s) queued\n`);
+      return 0;
+    }
+    case 'delete-insight': {
+      const r = await deleteInsights(db, orgId, req.names ?? []);
+      for (const n of r.deleted) io.out(`deleted insight ${n}\n`);
+      for (const n of r.unknown) io.err(`no insight ${n} in org ${orgName}\n`);
+      io.err(`${r.deleted.length} deleted; the points they computed stay\n`);
+      return r.unknown.length ? 1 : 0;
     }
     case 'status': {
       const s = await fleetStatus(db, orgId);

@@ -1,6 +1,6 @@
 // The README's "try it on one machine" flow with the service running: `org serve` holds its PGlite
 // folder, and the fleet's commands typed beside it (add-repos, create-insight, status,
-// list-repos, remove-repos, retry-failed) reach it through its admin socket instead of being
+// list-repos, remove-repos, retry-failed, update-insight, delete-insight) reach it through its admin socket instead of being
 // refused. Their output and exit codes are the ones the same commands give on the folder
 // directly once the service is stopped. Real processes: a running `org serve` and the CLI.
 import assert from 'node:assert/strict';
@@ -102,6 +102,30 @@ describe('fleet commands while `org serve` runs on PGlite', () => {
     const removed = orgCli(['remove-repos', '--org', 'acme', 'repos/nowhere.git', 'github.com/acme/never']);
     assert.equal(removed.status, 1);
     assert.equal(removed.stderr, '1 removed from org acme\nnot in org acme: github.com/acme/never\n');
+
+    // Edit (a changed query: both repositories queued again, computed by the service) and delete.
+    writeFileSync(join(work, 'insights2.json'), JSON.stringify({ insights: [{ ...INSIGHT, queries: [{ query: 'FIXME' }] }] }, null, 2));
+    const upd = orgCli(['update-insight', '--org', 'acme', '--config', 'insights2.json', '--scope-all']);
+    assert.equal(upd.status, 0, upd.stderr);
+    assert.equal(upd.stdout, 'updated insight debt (Debt markers)\n');
+    assert.match(upd.stderr, /2 computation\(s\) queued/);
+    const noFile = orgCli(['update-insight', '--org', 'acme', '--config', 'missing.json']);
+    assert.equal(noFile.status, 1);
+    assert.match(noFile.stderr, /DEF_NOT_FOUND: cannot read --config missing\.json/);
+    const del = orgCli(['delete-insight', '--org', 'acme', 'debt', 'nope']);
+    assert.equal(del.status, 1);
+    assert.equal(del.stdout, 'deleted insight debt\n');
+    assert.match(del.stderr, /no insight nope in org acme\n1 deleted; the points they computed stay/);
+    const none = orgCli(['status', '--org', 'acme']);
+    assert.match(none.stdout, /no org-defined insights/);
+    const remade = orgCli(['create-insight', '--org', 'acme', '--config', 'insights.json']);
+    assert.equal(remade.status, 0, remade.stderr);
+    for (;;) {
+      const st = JSON.parse(orgCli(['status', '--org', 'acme', '--format', 'json']).stdout).insights[0];
+      if (st.done === st.total) break;
+      assert.ok(Date.now() < deadline, `timed out: ${JSON.stringify(st)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
 
     const table = orgCli(['status', '--org', 'acme']);
     assert.equal(table.status, 0, table.stderr);
