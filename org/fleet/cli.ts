@@ -13,12 +13,14 @@ import { openDb, type OrgDb } from '../db';
 import { migrate } from '../migrate';
 import { defaultDataDir } from '../paths';
 import { OrgError } from '../store';
+import { listCodeHostRepos, TOKEN_ENV, tokenFromEnv, type CodeHostKind } from './codeHost';
 import { repoRef } from './identity';
 import { openQueue } from './queue';
 import { addRepos, createInsights, deleteInsights, FleetDefinitionsError, updateInsights, fleetStatus, listRepos, orgIdByName, removeRepos, retryFailed, type RunKey } from './store';
 import { startWorker } from './worker';
 
 export const FLEET_USAGE = `  code-insights org add-repos --org NAME URL|PATH... [--from-file FILE]
+                              [--github-org NAME | --gitlab-group PATH] [--api-url URL] [--max-pages N]
   code-insights org list-repos --org NAME [--format table|json]
   code-insights org remove-repos --org NAME URL|IDENTITY...
   code-insights org create-insight --org NAME --config insights.json [--scope-regex REGEX | --scope-repos URL,URL...]
@@ -131,6 +133,32 @@ function readUrls(p: Parsed): string[] {
   return urls;
 }
 
+/** `--github-org NAME` / `--gitlab-group PATH`: the clone URLs of the organisation's or group's
+ *  repositories, listed over the host's API (token from the environment). */
+async function hostRepos(p: Parsed, io: FleetIo): Promise<string[]> {
+  const gh = p.flags.get('github-org');
+  const gl = p.flags.get('gitlab-group');
+  if (gh !== undefined && gl !== undefined) throw new FleetUsageError('give --github-org or --gitlab-group, not both');
+  if (gh === undefined && gl === undefined) {
+    if (p.flags.has('api-url') || p.flags.has('max-pages')) throw new FleetUsageError('--api-url and --max-pages go with --github-org or --gitlab-group');
+    return [];
+  }
+  const kind: CodeHostKind = gh !== undefined ? 'github' : 'gitlab';
+  const name = (gh ?? gl)!;
+  const token = tokenFromEnv(kind);
+  const repos = await listCodeHostRepos({ kind, name, apiUrl: p.flags.get('api-url'), token, maxPages: intFlag(p, 'max-pages', 1000, 1, 100_000) });
+  const archived = repos.filter((r) => r.archived).length;
+  io.err(
+    `listed ${repos.length} repositories of ${kind === 'github' ? 'GitHub organisation' : 'GitLab group'} ${name}${archived ? ` (${archived} archived)` : ''}` +
+      `${token ? '' : `; no token in ${TOKEN_ENV[kind].join(' or ')}: public repositories only`}\n`,
+  );
+  for (const r of repos) {
+    const problem = repoUrlProblem(r.url);
+    if (problem) throw new OrgError('BAD_REPO_URL', `the code host listed a repository whose URL ${problem}`);
+  }
+  return repos.map((r) => r.url);
+}
+
 function statusTable(s: FleetStatusResponse): string {
   const lines = [`org ${s.org}: ${s.repos} repositories`];
   if (s.insights.length === 0) lines.push('no org-defined insights: add one with `code-insights org create-insight`');
@@ -189,7 +217,7 @@ async function reported(io: FleetIo, fn: () => Promise<number>): Promise<number>
 export async function runFleetCommand(cmd: string, argv: string[], io: FleetIo = stdio): Promise<number> {
   return reported(io, async () => {
     if (cmd === 'worker') return worker(parse(argv, ['database-url', 'concurrency', 'mirror-dir', 'mirror-budget', 'refresh-interval', 'lock-timeout', 'poll-interval', 'metrics-port', 'metrics-host']), io);
-    const { p, req } = prepare(cmd, argv);
+    const { p, req } = await prepare(cmd, argv, io);
     const viaService = await throughRunningService(p, req);
     if (viaService) {
       io.out(viaService.out);
@@ -248,11 +276,11 @@ function absolutise(input: string): string {
   return s;
 }
 
-function prepare(cmd: string, argv: string[]): { p: Parsed; req: FleetRequest } {
+async function prepare(cmd: string, argv: string[], io: FleetIo): Promise<{ p: Parsed; req: FleetRequest }> {
   const common = ['org', 'database-url', 'data'];
   const p = parse(
     argv,
-    cmd === 'add-repos' ? [...common, 'from-file'] : cmd === 'create-insight' || cmd === 'update-insight' ? [...common, 'config', 'scope-regex', 'scope-repos'] : cmd === 'status' || cmd === 'list-repos' ? [...common, 'format'] : common,
+    cmd === 'add-repos' ? [...common, 'from-file', 'github-org', 'gitlab-group', 'api-url', 'max-pages'] : cmd === 'create-insight' || cmd === 'update-insight' ? [...common, 'config', 'scope-regex', 'scope-repos'] : cmd === 'status' || cmd === 'list-repos' ? [...common, 'format'] : common,
     cmd === 'update-insight' ? ['scope-all'] : [],
   );
   const orgName = needOrg(p, cmd);
@@ -264,8 +292,8 @@ function prepare(cmd: string, argv: string[]): { p: Parsed; req: FleetRequest } 
   let scope: FleetScope | undefined = cmd === 'create-insight' ? { kind: 'all' } : undefined;
   if (cmd === 'add-repos' || cmd === 'remove-repos') {
     // add-repos: what the database would store (repoRef resolves a path against this folder).
-    urls = cmd === 'add-repos' ? readUrls(p).map((u) => repoRef(u).url) : p.positional.map(absolutise);
-    if (urls.length === 0) throw new FleetUsageError(`${cmd} needs at least one repository URL or path${cmd === 'add-repos' ? ' (or --from-file FILE)' : ''}`);
+    urls = cmd === 'add-repos' ? [...readUrls(p), ...(await hostRepos(p, io))].map((u) => repoRef(u).url) : p.positional.map(absolutise);
+    if (urls.length === 0) throw new FleetUsageError(`${cmd} needs at least one repository URL or path${cmd === 'add-repos' ? ' (or --from-file FILE, --github-org NAME, --gitlab-group PATH)' : ''}`);
   } else if (cmd === 'delete-insight') {
     names = p.positional;
     if (names.length === 0) throw new FleetUsageError('delete-insight needs the id of at least one org-defined insight (see `code-insights org status`)');
