@@ -208,9 +208,16 @@
     });
     var key = status.insights.map(function (i) { return i.name + ':' + i.done + '/' + i.failed + '/' + i.total; }).join(',');
     if (key === state.fleetKey) return;
+    var first = state.fleetKey === '';
     state.fleetKey = key;
     state.fleet = fleet;
-    if (state.token) reload();
+    if (!state.token) return;
+    // The first status only marks the charts already loaded; a later change brought new points.
+    if (first) {
+      if (state.series.length) view.update(model());
+    } else {
+      reload();
+    }
   });
 
   function filterText() {
