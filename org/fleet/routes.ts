@@ -32,7 +32,7 @@ export interface FleetRouteOptions {
   onQueued?: (runs: RunKey[]) => void;
   /** Accept local paths and file:// URLs over the API (tests, one machine). Off by default: a
    *  worker would read any repository on its machine — another org's mirror included — for
-   *  whoever holds a write token. The CLI (database access: the operator) always accepts them. */
+   *  whoever holds an admin token. The CLI (database access: the operator) always accepts them. */
   allowLocalPaths?: boolean;
 }
 
