@@ -1,6 +1,7 @@
 // The administrator's door into a running service on PGlite: `org serve` owns its PGlite folder
-// (one process at a time, see dataDirLock.ts), so `org create-org` / `create-token` run while it
-// serves are sent to it over a Unix socket in that folder (a named pipe on Windows), readable
+// (one process at a time, see dataDirLock.ts), so `org create-org` / `create-token` and the
+// fleet's commands (`add-repos`, `status`, … : org/fleet/cli.ts) run while it serves are sent to
+// it over a Unix socket in that folder (a named pipe on Windows), readable
 // by the folder's owner only. Whoever can use the socket could open the folder itself, so it
 // grants nothing new. On PostgreSQL no socket is needed: every process opens the database.
 import { createHash } from 'node:crypto';
@@ -19,13 +20,25 @@ export function adminSocketPath(dataDir: string): string {
   return Buffer.byteLength(inDir) <= 100 ? inDir : join(tmpdir(), `code-insights-org-${hash}.sock`);
 }
 
-type AdminCommand = { op: 'create-org'; name: string } | { op: 'create-token'; org: string; scope: 'read' | 'write' };
-type AdminAnswer = { ok: true; name?: string; token?: string } | { ok: false; code: string; message: string };
+type AdminCommand =
+  | { op: 'create-org'; name: string }
+  | { op: 'create-token'; org: string; scope: 'read' | 'write' | 'admin' }
+  /** A fleet command, parsed where it was typed (org/fleet/cli.ts's FleetRequest). */
+  | { op: 'fleet'; request: unknown };
+type AdminAnswer = { ok: true; name?: string; token?: string; out?: string; err?: string; code?: number } | { ok: false; code: string; message: string };
 
-async function run(db: OrgDb, cmd: AdminCommand): Promise<AdminAnswer> {
+/** What the service does with a fleet command: its output and exit code, as the CLI's. */
+export type FleetHandler = (request: unknown) => Promise<{ out: string; err: string; code: number }>;
+
+/** The largest command accepted: a fleet command carries an insights file (1 MiB at most) or a
+ *  list of clone URLs (`add-repos --from-file`). */
+export const ADMIN_MAX_BODY = 32 * 1024 * 1024;
+
+async function run(db: OrgDb, cmd: AdminCommand, fleet?: FleetHandler): Promise<AdminAnswer> {
   try {
     if (cmd.op === 'create-org') return { ok: true, name: (await createOrg(db, String(cmd.name))).name };
     if (cmd.op === 'create-token') return { ok: true, token: (await createToken(db, String(cmd.org), cmd.scope)).token };
+    if (cmd.op === 'fleet' && fleet) return { ok: true, ...(await fleet(cmd.request)) };
     return { ok: false, code: 'BAD_COMMAND', message: 'unknown admin command' };
   } catch (e) {
     if (e instanceof OrgError) return { ok: false, code: e.code, message: e.message };
@@ -34,17 +47,24 @@ async function run(db: OrgDb, cmd: AdminCommand): Promise<AdminAnswer> {
 }
 
 /** Serves admin commands on the folder's socket until the returned close() is called. */
-export async function startAdminSocket(db: OrgDb, dataDir: string): Promise<{ path: string; close(): Promise<void> }> {
+export async function startAdminSocket(db: OrgDb, dataDir: string, fleet?: FleetHandler): Promise<{ path: string; close(): Promise<void> }> {
   const path = adminSocketPath(dataDir);
   if (process.platform !== 'win32') rmSync(path, { force: true }); // left by a killed service (we hold the folder's lock)
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
+    let tooLarge = false;
     req.setEncoding('utf8');
     req.on('data', (c: string) => {
+      if (tooLarge) return;
       body += c;
-      if (body.length > 10_000) req.destroy();
+      if (body.length > ADMIN_MAX_BODY) {
+        tooLarge = true;
+        body = '';
+        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ ok: false, code: 'TOO_LARGE', message: `the command is larger than ${ADMIN_MAX_BODY} bytes; split it (for add-repos, several --from-file files)` }));
+      }
     });
     req.on('end', () => {
+      if (tooLarge) return;
       let cmd: AdminCommand;
       try {
         cmd = JSON.parse(body) as AdminCommand;
@@ -52,7 +72,7 @@ export async function startAdminSocket(db: OrgDb, dataDir: string): Promise<{ pa
         res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, code: 'BAD_COMMAND', message: 'not JSON' }));
         return;
       }
-      run(db, cmd).then(
+      run(db, cmd, fleet).then(
         (a) => res.writeHead(a.ok ? 200 : 400, { 'content-type': 'application/json' }).end(JSON.stringify(a)),
         (e) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, code: 'INTERNAL', message: (e as Error).message })),
       );
@@ -74,7 +94,7 @@ export async function startAdminSocket(db: OrgDb, dataDir: string): Promise<{ pa
 }
 
 /** Sends one command to the service holding `dataDir`. Rejects when no service answers there. */
-export function adminCall(dataDir: string, cmd: AdminCommand): Promise<AdminAnswer> {
+export function adminCall(dataDir: string, cmd: AdminCommand, timeoutMs = 30_000): Promise<AdminAnswer> {
   const body = JSON.stringify(cmd);
   return new Promise((ok, fail) => {
     const req = request({ socketPath: adminSocketPath(dataDir), method: 'POST', path: '/', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -90,7 +110,7 @@ export function adminCall(dataDir: string, cmd: AdminCommand): Promise<AdminAnsw
       });
     });
     req.on('error', fail);
-    req.setTimeout(30_000, () => req.destroy(new Error('the service did not answer on its admin socket within 30 s')));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`the service did not answer on its admin socket within ${Math.round(timeoutMs / 1000)} s`)));
     req.end(body);
   });
 }

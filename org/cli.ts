@@ -5,7 +5,7 @@ import { buildApp, DEFAULT_SERVER_LIMITS } from './app';
 import { createLogger } from './logging';
 import { adminCall, startAdminSocket } from './adminSocket';
 import { DataDirInUseError, lockHolder } from './dataDirLock';
-import { FLEET_COMMANDS, FLEET_USAGE, runFleetCommand } from './fleet/cli';
+import { FLEET_COMMANDS, FLEET_USAGE, runFleetCommand, serveFleetRequest } from './fleet/cli';
 import { startServeFleet } from './fleet/serve';
 import { openDb, type OrgDb } from './db';
 import { migrate } from './migrate';
@@ -15,13 +15,13 @@ import { createOrg, createToken, OrgError, type Scope } from './store';
 const USAGE = `usage:
   code-insights org serve [--port N] [--host ADDR] [--database-url URL] [--data DIR] [--rate-limit PER_SECOND] [--max-connections N]
   code-insights org create-org NAME [--database-url URL] [--data DIR]
-  code-insights org create-token --org NAME --scope read|write [--database-url URL] [--data DIR]
+  code-insights org create-token --org NAME --scope read|write|admin [--database-url URL] [--data DIR]
 ${FLEET_USAGE}
 
 The database is PostgreSQL when --database-url or DATABASE_URL is given, else embedded PGlite in
 --data DIR (default ${defaultDataDir()}). A PGlite folder is opened by one process at a time:
-while \`serve\` runs on it, create-org/create-token are sent to that service (its admin socket
-in the folder).`;
+while \`serve\` runs on it, create-org/create-token and the fleet commands (add-repos, status, …)
+are sent to that service (its admin socket in the folder).`;
 
 class UsageError extends Error {}
 
@@ -111,7 +111,7 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
         const org = p.flags.get('org');
         const scope = p.flags.get('scope');
         if (!org) throw new UsageError('create-token needs --org NAME');
-        if (scope !== 'read' && scope !== 'write') throw new UsageError('create-token needs --scope read or --scope write');
+        if (scope !== 'read' && scope !== 'write' && scope !== 'admin') throw new UsageError('create-token needs --scope read, write or admin (admin: the fleet\'s changes)');
         if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"`);
         const viaService = await throughRunningService(p, { op: 'create-token', org, scope: scope as Scope });
         if (viaService) {
@@ -170,8 +170,8 @@ async function serve(p: Parsed): Promise<number> {
   await app.listen({ port, host });
   // PGlite: this process owns the folder; admin commands run meanwhile come in through here.
   const dataDir = db.kind === 'pglite' ? (p.flags.get('data') ?? defaultDataDir()) : undefined;
-  const admin = dataDir ? await startAdminSocket(db, dataDir) : undefined;
-  if (admin) log.info({ socket: admin.path }, 'admin socket: create-org/create-token on this folder go through this service');
+  const admin = dataDir ? await startAdminSocket(db, dataDir, (request) => serveFleetRequest(db, request, fleet.options.onQueued)) : undefined;
+  if (admin) log.info({ socket: admin.path }, 'admin socket: create-org/create-token and the fleet commands on this folder go through this service');
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   log.info({ port: actualPort, host, db: db.kind }, 'listening');

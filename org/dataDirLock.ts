@@ -17,7 +17,7 @@ export class DataDirInUseError extends Error {
   ) {
     super(
       `the PGlite folder ${dir} is in use by process ${pid} (probably \`code-insights org serve\`)${detail ? `, and ${detail}` : ''}; ` +
-        'a PGlite folder is opened by one process at a time. Run create-org/create-token while that service runs (they go through its admin socket), ' +
+        'a PGlite folder is opened by one process at a time. Run create-org/create-token and the fleet commands while that service runs (they go through its admin socket), ' +
         'or stop it first; for several processes on one database use PostgreSQL (--database-url)',
     );
   }

@@ -18,7 +18,8 @@ export const ORG_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const TOKEN_PREFIX = 'cit_';
 const TOKEN_PATTERN = /^cit_[A-Za-z0-9_-]{43}$/;
 
-export type Scope = 'read' | 'write';
+/** `read`: series and fleet status; `write`: push points; `admin`: change the fleet (and read). */
+export type Scope = 'read' | 'write' | 'admin';
 
 export interface Principal {
   orgId: string;
@@ -41,7 +42,7 @@ export async function createOrg(db: OrgDb, name: string): Promise<{ id: string; 
 
 /** Creates a token and returns it: the only time it exists outside the caller's hands is as a hash. */
 export async function createToken(db: OrgDb, orgName: string, scope: Scope): Promise<{ token: string; orgId: string }> {
-  if (scope !== 'read' && scope !== 'write') throw new OrgError('BAD_SCOPE', `scope must be read or write, got "${String(scope)}"`);
+  if (scope !== 'read' && scope !== 'write' && scope !== 'admin') throw new OrgError('BAD_SCOPE', `scope must be read, write or admin, got "${String(scope)}"`);
   const org = await db.query<{ id: string }>('SELECT id FROM orgs WHERE name = $1', [orgName]);
   if (org.length === 0) throw new OrgError('NO_SUCH_ORG', `org "${orgName}" does not exist: create it first with \`code-insights org create-org ${orgName}\``);
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');

@@ -1,6 +1,7 @@
 // Org-defined insights computed by the worker fleet (issue 13): the payloads of the fleet's API
 // under /api/v1 and of `code-insights org status --format json`, declared once for the service,
 // the CLI and the dashboard page, with the validators the service applies at its boundary.
+import type { InsightDefinition } from './insights';
 
 /** A repository the org computes. */
 export interface FleetRepo {
@@ -51,6 +52,23 @@ export interface CreateInsightResponse {
   queued: number;
 }
 
+/** `PUT /api/v1/fleet/insights`: the file's ids name the insights replaced; without `scope`, each
+ *  keeps its own. */
+export interface UpdateInsightRequest {
+  config: string;
+  scope?: FleetScope;
+}
+export interface UpdateInsightResponse {
+  /** `recomputed`: the definition changed, so every repository in scope was queued again. */
+  insights: { id: string; name: string; title: string; recomputed: boolean }[];
+  queued: number;
+}
+
+/** `DELETE /api/v1/fleet/insights/:name` */
+export interface DeleteInsightResponse {
+  deleted: string;
+}
+
 /** A problem of a definitions file, as `.vscode/insights.json` reports it. */
 export interface FleetDefinitionProblem {
   line: number;
@@ -66,6 +84,11 @@ export interface FleetInsightStatus {
   name: string;
   title: string;
   scope: FleetScope;
+  /** Ids of the org series this insight's points go to (one per query): the org page marks their
+   *  charts incomplete while the backfill runs. */
+  series: string[];
+  /** The definition as stored (the page's form edits it). */
+  definition: InsightDefinition;
   /** Repositories in scope. */
   total: number;
   done: number;
@@ -174,6 +197,14 @@ export function validateScope(v: unknown, where = 'scope'): FleetValidation<Flee
     return { ok: true, value: { kind: 'list', repos: (repos as string[]).map((r) => r.trim()) } };
   }
   return { ok: false, message: `${where}.kind must be "all", "regex" or "list"` };
+}
+
+export function validateUpdateInsightRequest(body: unknown): FleetValidation<UpdateInsightRequest> {
+  if (isObject(body) && body.scope === undefined) {
+    const v = validateCreateInsightRequest(body);
+    return v.ok ? { ok: true, value: { config: v.value.config } } : v;
+  }
+  return validateCreateInsightRequest(body);
 }
 
 export function validateCreateInsightRequest(body: unknown): FleetValidation<CreateInsightRequest> {

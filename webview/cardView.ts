@@ -153,6 +153,8 @@ export class CardView {
       parts.push(el('p', `${c.error ? `${c.error.code}: ${c.error.message}` : 'The computation failed.'}`, 'error'));
     }
     for (const s of c.series) if (s.error) parts.push(el('p', `${s.label}: ${s.error}`, 'error'));
+    // The org page: an org-defined insight whose backfill is still running (or has failures).
+    if (c.state === 'partial' && c.progress) parts.push(el('p', `Incomplete: ${c.progress.reposDone} of ${c.progress.reposTotal} repositories.`, 'incomplete'));
     if (c.missing.length) {
       const pending = c.missing.filter((m) => m.status === 'pending').length;
       const head = c.state === 'partial' || c.state === 'computing'

@@ -11,7 +11,7 @@
   // the strict CSP (nonce scripts only, no inline handlers) is what keeps foreign script out.
   var KEY = 'code-insights.org.readToken';
   var $ = function (id) { return document.getElementById(id); };
-  var state = { token: null, org: '', series: [], data: new Map(), repo: '', exclude: '', loadSeq: 0 };
+  var state = { token: null, org: '', series: [], data: new Map(), repo: '', exclude: '', loadSeq: 0, fleet: new Map(), fleetKey: '' };
 
   function storedToken() {
     return sessionStorage.getItem(KEY) || localStorage.getItem(KEY);
@@ -45,7 +45,30 @@
     });
   }
 
-  // ---- views: draw a model { org, repo, exclude, series: [{ id, label, query, points: [{time, value, repos}] }] }
+  // ---- views: draw a model { org, repo, exclude, series: [{ id, label, query, points: [{time, value, repos}], incomplete? }] }
+
+  // A series an org-defined insight computes while its backfill runs: `incomplete` is
+  // { done, total, failed, failures: [{repo, error}] } (from /api/v1/fleet/status).
+  function incompleteText(inc) {
+    return 'Incomplete: ' + inc.done + ' of ' + inc.total + ' repositories' +
+      (inc.failed ? '; ' + inc.failed + ' failed' : '') + (inc.total - inc.done - inc.failed > 0 ? '; ' + (inc.total - inc.done - inc.failed) + ' still computing' : '') + '.';
+  }
+  function incompleteNote(inc) {
+    var note = document.createElement('div');
+    note.className = 'incomplete';
+    note.setAttribute('role', 'note');
+    note.append(document.createTextNode(incompleteText(inc)));
+    if (inc.failures.length) {
+      var ul = document.createElement('ul');
+      inc.failures.forEach(function (f) {
+        var li = document.createElement('li');
+        li.textContent = f.repo + ' — failed: ' + f.error;
+        ul.append(li);
+      });
+      note.append(ul);
+    }
+    return note;
+  }
   var chartView = (function () {
     var charts = [];
     function fmtDate(iso) { return iso.slice(0, 10); }
@@ -68,6 +91,7 @@
         var last = s.points[s.points.length - 1];
         latest.textContent = last ? last.value.toLocaleString('en-US') + ' · ' + last.repos + ' repos' : '—';
         card.append(h, meta, latest);
+        if (s.incomplete) card.append(incompleteNote(s.incomplete));
         if (s.points.length === 0) {
           var empty = document.createElement('div');
           empty.className = 'empty';
@@ -113,14 +137,16 @@
     }
     function toMessage(model) {
       var cards = model.series.map(function (s) {
-        return {
+        var card = {
           key: s.id,
           title: s.label,
           kind: 'series',
-          state: 'done',
+          state: s.incomplete ? 'partial' : 'done',
           series: [{ id: s.id, label: s.label, query: s.query, points: s.points.map(function (p) { return { time: p.time, value: p.value, repos: [] }; }) }],
-          missing: [],
+          missing: s.incomplete ? s.incomplete.failures.map(function (f) { return { repo: f.repo, status: 'error', reason: 'failed: ' + f.error }; }) : [],
         };
+        if (s.incomplete) card.progress = { reposDone: s.incomplete.done, reposTotal: s.incomplete.total };
+        return card;
       });
       return {
         type: 'dashboard',
@@ -163,10 +189,36 @@
       exclude: state.exclude,
       series: state.series.map(function (s) {
         var d = state.data.get(s.id);
-        return { id: s.id, label: s.label, query: s.query, points: d ? d.points : [] };
+        return { id: s.id, label: s.label, query: s.query, points: d ? d.points : [], incomplete: state.fleet.get(s.id) };
       }),
     };
   }
+
+  // The fleet section (fleet.js) polls the backfill status: the series of an insight whose
+  // repositories are not all computed are marked, and any progress reloads the charts (new points
+  // arrived; the mark goes when the backfill completes).
+  window.addEventListener('code-insights:fleet-status', function (e) {
+    var status = e.detail;
+    if (!status || !Array.isArray(status.insights)) return;
+    var fleet = new Map();
+    status.insights.forEach(function (i) {
+      if (i.done === i.total) return;
+      var inc = { done: i.done, total: i.total, failed: i.failed, failures: i.failures };
+      (i.series || []).forEach(function (id) { if (!fleet.has(id)) fleet.set(id, inc); });
+    });
+    var key = status.insights.map(function (i) { return i.name + ':' + i.done + '/' + i.failed + '/' + i.total; }).join(',');
+    if (key === state.fleetKey) return;
+    var first = state.fleetKey === '';
+    state.fleetKey = key;
+    state.fleet = fleet;
+    if (!state.token) return;
+    // The first status only marks the charts already loaded; a later change brought new points.
+    if (first) {
+      if (state.series.length) view.update(model());
+    } else {
+      reload();
+    }
+  });
 
   function filterText() {
     var parts = [];

@@ -1,8 +1,8 @@
 // Org page: the fleet's part (served as /assets/fleet.js under the page's nonce CSP; plain browser
 // JavaScript). Shows each org-defined insight's backfill (done / queued / running / failed, the
 // errors, the ETA) with the read token the dashboard already holds, and a form that creates an
-// insight from fields (a team lead does not edit JSON) or retries failed repositories with a write
-// token typed for that action only (never stored).
+// insight from fields (a team lead does not edit JSON), edits or deletes one, or retries failed
+// repositories, with an admin token typed for that action only (never stored).
 (function () {
   'use strict';
   var KEY = 'code-insights.org.readToken';
@@ -56,23 +56,83 @@
         cell('td', String(i.failed), i.failed ? 'bad' : ''),
         cell('td', i.backfillStartedAt.slice(0, 16).replace('T', ' ')),
         cell('td', complete ? 'complete' : eta(i.etaSeconds) || '—'),
+        actions(i),
       );
       body.append(tr);
       i.failures.forEach(function (f) {
         var er = document.createElement('tr');
         er.className = 'failure';
         var td = cell('td', f.repo + ': ' + f.error);
-        td.colSpan = 7;
+        td.colSpan = 8;
         er.append(td);
         body.append(er);
       });
     });
   }
 
+  var editing = null; // the insight the form was filled from (its scope is kept unless changed)
+
+  function actions(i) {
+    var td = document.createElement('td');
+    var edit = cell('button', 'Edit', 'fleet-edit');
+    edit.type = 'button';
+    edit.addEventListener('click', function () { fill(i); });
+    var del = cell('button', 'Delete', 'fleet-delete');
+    del.type = 'button';
+    del.addEventListener('click', function () { remove(i); });
+    td.append(edit, ' ', del);
+    return td;
+  }
+
+  // Fills the form from a stored definition: "Save changes" then replaces it.
+  function fill(i) {
+    var d = i.definition || {};
+    editing = i;
+    $('fleet-title').value = d.title || '';
+    $('fleet-id').value = i.name;
+    $('fleet-queries').value = (d.queries || []).map(function (q) { return typeof q === 'string' ? q : q.query; }).join('\n');
+    $('fleet-literal').checked = Boolean(d.literal);
+    if (d.step) $('fleet-step').value = d.step;
+    if (d.points) $('fleet-points').value = String(d.points);
+    $('fleet-scope').value = i.scope.kind === 'regex' ? i.scope.regex : '';
+    $('fleet-update').hidden = false;
+    say('Editing ' + i.name + (i.scope.kind === 'list' ? ' (its list of ' + i.scope.repos.length + ' repositories is kept unless you type a pattern)' : '') + ': change the fields, then Save changes.');
+    $('fleet-title').focus();
+  }
+
+  function update() {
+    var f = fromForm();
+    if (!f) return;
+    var body = { config: f.config };
+    // A list scope (set from the CLI or the API) is kept when no pattern is typed.
+    if (f.regex || !(editing && editing.name === f.id && editing.scope.kind === 'list')) body.scope = f.scope;
+    say('Saving…');
+    call('PUT', '/api/v1/fleet/insights', $('fleet-token').value.trim(), body).then(function (r) {
+      say('Updated ' + r.insights.map(function (i) { return i.name; }).join(', ') + ': ' + r.queued + ' repositories queued.');
+      $('fleet-token').value = '';
+      refresh();
+    }, function (err) { say(err.message, true); });
+  }
+
+  function remove(i) {
+    if (!window.confirm('Delete the org insight "' + i.title + '" (' + i.name + ')? Points already computed stay.')) return;
+    say('Deleting…');
+    call('DELETE', '/api/v1/fleet/insights/' + encodeURIComponent(i.name), $('fleet-token').value.trim()).then(function () {
+      say('Deleted ' + i.name + '.');
+      $('fleet-token').value = '';
+      if (editing && editing.name === i.name) { editing = null; $('fleet-update').hidden = true; }
+      refresh();
+    }, function (err) { say(err.message, true); });
+  }
+
   function refresh() {
     var token = readToken();
     if (!token || $('main').hidden) return;
-    call('GET', '/api/v1/fleet/status', token).then(render, function (err) {
+    call('GET', '/api/v1/fleet/status', token).then(function (status) {
+      render(status);
+      // The charts (dashboard.js) mark the series of an insight whose backfill is not complete.
+      window.dispatchEvent(new CustomEvent('code-insights:fleet-status', { detail: status }));
+    }, function (err) {
       $('fleet-summary').textContent = err.message;
     });
   }
@@ -83,13 +143,20 @@
     el.className = bad ? 'error' : '';
   }
 
-  function create(ev) {
-    ev.preventDefault();
+  function fromForm() {
+    if (!$('fleet-form').reportValidity()) return null;
     var queries = $('fleet-queries').value.split('\n').map(function (q) { return q.trim(); }).filter(Boolean);
     var insight = { id: $('fleet-id').value.trim(), title: $('fleet-title').value.trim(), queries: queries.map(function (q) { return { query: q }; }), step: $('fleet-step').value, points: Number($('fleet-points').value) };
     if ($('fleet-literal').checked) insight.literal = true;
     var regex = $('fleet-scope').value.trim();
-    var body = { config: JSON.stringify({ insights: [insight] }), scope: regex ? { kind: 'regex', regex: regex } : { kind: 'all' } };
+    return { id: insight.id, regex: regex, config: JSON.stringify({ insights: [insight] }), scope: regex ? { kind: 'regex', regex: regex } : { kind: 'all' } };
+  }
+
+  function create(ev) {
+    ev.preventDefault();
+    var f = fromForm();
+    if (!f) return;
+    var body = { config: f.config, scope: f.scope };
     say('Creating…');
     call('POST', '/api/v1/fleet/insights', $('fleet-token').value.trim(), body).then(function (r) {
       say('Created ' + r.insights.map(function (i) { return i.name; }).join(', ') + ': ' + r.queued + ' repositories queued.');
@@ -110,6 +177,7 @@
     if (!$('fleet')) return;
     $('fleet-form').addEventListener('submit', create);
     $('fleet-retry').addEventListener('click', retry);
+    $('fleet-update').addEventListener('click', update);
     // The dashboard shows #main once a read token works; follow it, then poll while the tab shows.
     new MutationObserver(refresh).observe($('main'), { attributes: true, attributeFilter: ['hidden'] });
     refresh();

@@ -26,14 +26,14 @@ export function dashboardAssets(): Map<string, Asset> {
   return assets;
 }
 
-/** The org-defined insights: backfill status and a form to create one (org/dashboard/fleet.js). */
+/** The org-defined insights: backfill status, a form to create or edit one, delete (org/dashboard/fleet.js). */
 const FLEET_SECTION = `<section id="fleet" class="fleet">
     <h2>Computed by the org</h2>
     <p id="fleet-summary"></p>
-    <table><thead><tr><th>Insight</th><th>Done</th><th>Queued</th><th>Running</th><th>Failed</th><th>Backfill started</th><th>ETA</th></tr></thead>
+    <table><thead><tr><th>Insight</th><th>Done</th><th>Queued</th><th>Running</th><th>Failed</th><th>Backfill started</th><th>ETA</th><th></th></tr></thead>
     <tbody id="fleet-rows"></tbody></table>
     <form id="fleet-form">
-      <h3>New org insight</h3>
+      <h3>New org insight (or Edit one above)</h3>
       <label>Title <input id="fleet-title" type="text" required></label>
       <label>Id <input id="fleet-id" type="text" required placeholder="old-logger"></label>
       <label>Queries, one a line <textarea id="fleet-queries" rows="3" required spellcheck="false"></textarea></label>
@@ -41,8 +41,8 @@ const FLEET_SECTION = `<section id="fleet" class="fleet">
       <label>Step <select id="fleet-step"><option>week</option><option>day</option><option>month</option><option>quarter</option><option>year</option></select></label>
       <label>Points <input id="fleet-points" type="number" min="1" max="10000" value="52"></label>
       <label>Repositories matching (empty: all) <input id="fleet-scope" type="text" spellcheck="false" placeholder="^github\\.com/acme/"></label>
-      <label>Write token (used for this action only, not kept) <input id="fleet-token" type="password" autocomplete="off" required></label>
-      <div><button type="submit">Create and compute</button> <button id="fleet-retry" type="button">Retry failed repositories</button></div>
+      <label>Admin token (used for this action only, not kept) <input id="fleet-token" type="password" autocomplete="off" required></label>
+      <div><button type="submit">Create and compute</button> <button id="fleet-update" type="button" hidden>Save changes</button> <button id="fleet-retry" type="button">Retry failed repositories</button></div>
       <p id="fleet-message" role="status"></p>
     </form>
   </section>`;

@@ -1,9 +1,13 @@
 // The fleet's API under /api/v1/fleet: repositories, org-defined insights, status and retries.
-// Reads need a read token, changes a write token (the app's guard); every query runs in the
+// Reads need a read (or admin) token, changes an admin token (the app's guard; a write token
+// only pushes points); every query runs in the
 // token's org only (row-level security through withOrg in ./store).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   validateCreateInsightRequest,
+  validateUpdateInsightRequest,
+  type DeleteInsightResponse,
+  type UpdateInsightResponse,
   validateUrlList,
   type AddReposResponse,
   type CreateInsightResponse,
@@ -15,7 +19,7 @@ import type { OrgDb } from '../db';
 import { OrgError, type Principal, type Scope } from '../store';
 import { repoRef } from './identity';
 import type { FleetQueue } from './queue';
-import { addRepos, createInsights, FleetDefinitionsError, fleetStatus, listRepos, removeRepos, retryFailed, type RunKey } from './store';
+import { addRepos, createInsights, deleteInsights, FleetDefinitionsError, updateInsights, fleetStatus, listRepos, removeRepos, retryFailed, type RunKey } from './store';
 
 type Guard = (scope: Scope) => (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
@@ -28,7 +32,7 @@ export interface FleetRouteOptions {
   onQueued?: (runs: RunKey[]) => void;
   /** Accept local paths and file:// URLs over the API (tests, one machine). Off by default: a
    *  worker would read any repository on its machine — another org's mirror included — for
-   *  whoever holds a write token. The CLI (database access: the operator) always accepts them. */
+   *  whoever holds an admin token. The CLI (database access: the operator) always accepts them. */
   allowLocalPaths?: boolean;
 }
 
@@ -47,7 +51,7 @@ export function registerFleetRoutes(app: FastifyInstance, opts: FleetRouteOption
 
   app.get('/api/v1/fleet/repos', { preHandler: guard('read') }, async (req, reply) => reply.send({ org: org(req).orgName, repos: await listRepos(db, org(req).orgId) }));
 
-  app.post('/api/v1/fleet/repos', { preHandler: guard('write') }, async (req, reply) => {
+  app.post('/api/v1/fleet/repos', { preHandler: guard('admin') }, async (req, reply) => {
     const v = validateUrlList(req.body);
     if (!v.ok) return fail(reply, 400, 'INVALID_BODY', v.message);
     const local = opts.allowLocalPaths ? -1 : v.value.findIndex((u) => repoRef(u).identity.startsWith('path:'));
@@ -60,14 +64,14 @@ export function registerFleetRoutes(app: FastifyInstance, opts: FleetRouteOption
     return reply.send(body);
   });
 
-  app.post('/api/v1/fleet/repos/remove', { preHandler: guard('write') }, async (req, reply) => {
+  app.post('/api/v1/fleet/repos/remove', { preHandler: guard('admin') }, async (req, reply) => {
     const v = validateUrlList(req.body);
     if (!v.ok) return fail(reply, 400, 'INVALID_BODY', v.message);
     const body: RemoveReposResponse = await removeRepos(db, org(req).orgId, v.value);
     return reply.send(body);
   });
 
-  app.post('/api/v1/fleet/insights', { preHandler: guard('write') }, async (req, reply) => {
+  app.post('/api/v1/fleet/insights', { preHandler: guard('admin') }, async (req, reply) => {
     const v = validateCreateInsightRequest(req.body);
     if (!v.ok) return fail(reply, 400, 'INVALID_BODY', v.message);
     try {
@@ -84,12 +88,38 @@ export function registerFleetRoutes(app: FastifyInstance, opts: FleetRouteOption
     }
   });
 
+  app.put('/api/v1/fleet/insights', { preHandler: guard('admin') }, async (req, reply) => {
+    const v = validateUpdateInsightRequest(req.body);
+    if (!v.ok) return fail(reply, 400, 'INVALID_BODY', v.message);
+    try {
+      const r = await updateInsights(db, org(req).orgId, v.value.config, v.value.scope);
+      await queued(r.runs);
+      const body: UpdateInsightResponse = { insights: r.insights, queued: r.runs.length };
+      return reply.send(body);
+    } catch (e) {
+      if (e instanceof FleetDefinitionsError) {
+        return reply.code(400).send({ error: { code: 'INVALID_DEFINITIONS', message: e.message }, problems: e.problems });
+      }
+      if (e instanceof OrgError && e.code === 'NO_SUCH_INSIGHT') return fail(reply, 404, e.code, e.message);
+      throw e;
+    }
+  });
+
+  app.delete<{ Params: { name: string } }>('/api/v1/fleet/insights/:name', { preHandler: guard('admin') }, async (req, reply) => {
+    const name = req.params.name;
+    if (name.length > 200) return fail(reply, 400, 'INVALID_BODY', 'an insight id is at most 200 characters');
+    const r = await deleteInsights(db, org(req).orgId, [name]);
+    if (r.deleted.length === 0) return fail(reply, 404, 'NO_SUCH_INSIGHT', `the org has no insight "${name.slice(0, 100)}"`);
+    const body: DeleteInsightResponse = { deleted: name };
+    return reply.send(body);
+  });
+
   app.get('/api/v1/fleet/status', { preHandler: guard('read') }, async (req, reply) => {
     const body: FleetStatusResponse = { org: org(req).orgName, ...(await fleetStatus(db, org(req).orgId)) };
     return reply.send(body);
   });
 
-  app.post('/api/v1/fleet/retry-failed', { preHandler: guard('write') }, async (req, reply) => {
+  app.post('/api/v1/fleet/retry-failed', { preHandler: guard('admin') }, async (req, reply) => {
     const runs = await retryFailed(db, org(req).orgId);
     await queued(runs);
     const body: RetryFailedResponse = { requeued: runs.length };

@@ -4,6 +4,7 @@
 import type { InsightDefinition } from '../../protocol/insights';
 import type { FleetDefinitionProblem, FleetInsightStatus, FleetRepo, FleetScope } from '../../protocol/fleet';
 import { lineColumn, parseDefinitions } from '../../server/engine/definitions';
+import { syncedSeriesIds } from '../../server/runs/seriesIds';
 import { withOrg, type OrgDb, type Queryable } from '../db';
 import { OrgError } from '../store';
 import { repoRef } from './identity';
@@ -173,6 +174,70 @@ export async function createInsights(
   });
 }
 
+/** JSON with sorted keys: jsonb keeps its own key order, so a stored definition and the same one
+ *  parsed from a file compare equal only this way. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** Replaces org-defined insights by id (the file's ids name them; same checks as create). The
+ *  scope stays unless one is given. A changed definition is computed again over every repository
+ *  in scope; an unchanged one only over repositories new to its scope. Runs of repositories that
+ *  left the scope are dropped. Points already stored stay (history, as when a repository goes). */
+export async function updateInsights(
+  db: OrgDb,
+  orgId: string,
+  text: string,
+  scope: FleetScope | undefined,
+): Promise<{ insights: { id: string; name: string; title: string; recomputed: boolean }[]; runs: RunKey[]; problems: FleetDefinitionProblem[] }> {
+  const { insights, problems } = checkDefinitions(text);
+  if (problems.some((p) => p.severity === 'error')) throw new FleetDefinitionsError(problems);
+  return withOrg(db, orgId, async (q) => {
+    const existing = new Map((await insightsOf(q, orgId)).map((r) => [r.name, r]));
+    const missing = insights.find((d) => !existing.has(d.id));
+    if (missing) {
+      throw new OrgError('NO_SUCH_INSIGHT', `the org has no insight "${missing.id}" to update (create it with \`code-insights org create-insight\`); nothing was changed`);
+    }
+    const repos = await reposOf(q, orgId);
+    const out: { id: string; name: string; title: string; recomputed: boolean }[] = [];
+    const pairs: { insight: string; repo: string }[] = [];
+    for (const def of insights) {
+      const row = existing.get(def.id)!;
+      const newScope = scope ?? scopeFromRow(row);
+      const changed = canonical(row.definition) !== canonical(def);
+      await q.query('UPDATE fleet_insights SET definition = $3, scope_kind = $4, scope_regex = $5, scope_repos = $6 WHERE org_id = $1 AND id = $2', [
+        orgId, row.id, JSON.stringify(def), newScope.kind, newScope.kind === 'regex' ? newScope.regex : null, newScope.kind === 'list' ? newScope.repos : [],
+      ]);
+      const inScope = scopeMatcher(newScope);
+      const inIds = repos.filter((r) => inScope(r.identity)).map((r) => String(r.id));
+      await q.query('DELETE FROM fleet_runs WHERE org_id = $1 AND insight_id = $2 AND NOT (repo_id = ANY($3::bigint[]))', [orgId, row.id, inIds]);
+      const have = new Set((await q.query<{ repo_id: string }>('SELECT repo_id FROM fleet_runs WHERE org_id = $1 AND insight_id = $2', [orgId, row.id])).map((r) => String(r.repo_id)));
+      for (const repo of inIds) if (changed || !have.has(repo)) pairs.push({ insight: String(row.id), repo });
+      out.push({ id: String(row.id), name: def.id, title: def.title, recomputed: changed });
+    }
+    return { insights: out, runs: await markQueued(q, orgId, pairs), problems };
+  });
+}
+
+/** Deletes org-defined insights by id with their runs. Their points stay (history); a queued
+ *  job of a deleted insight does nothing. */
+export async function deleteInsights(db: OrgDb, orgId: string, names: string[]): Promise<{ deleted: string[]; unknown: string[] }> {
+  return withOrg(db, orgId, async (q) => {
+    const gone = await q.query<{ id: string; name: string }>('DELETE FROM fleet_insights WHERE org_id = $1 AND name = ANY($2::text[]) RETURNING id, name', [orgId, names]);
+    if (gone.length) await q.query('DELETE FROM fleet_runs WHERE org_id = $1 AND insight_id = ANY($2::bigint[])', [orgId, gone.map((g) => g.id)]);
+    const deleted = new Set(gone.map((g) => g.name));
+    return { deleted: names.filter((n) => deleted.has(n)), unknown: names.filter((n) => !deleted.has(n)) };
+  });
+}
+
 /** What a worker needs to compute a run; null when the repository or insight was removed since. */
 export async function loadRun(db: OrgDb, key: RunKey): Promise<{ url: string; identity: string; definition: InsightDefinition } | null> {
   return withOrg(db, key.org, async (q) => {
@@ -285,6 +350,7 @@ export async function fleetStatus(db: OrgDb, orgId: string, now = Date.now()): P
       const inScope = scopeMatcher(scope);
       const s: FleetInsightStatus = {
         id: String(ins.id), name: ins.name, title: ins.definition.title, scope,
+        series: syncedSeriesIds(ins.definition), definition: ins.definition,
         total: 0, done: 0, queued: 0, running: 0, failed: 0, pending: 0, failures: [],
         backfillStartedAt: iso(ins.created_at)!, etaSeconds: null,
       };

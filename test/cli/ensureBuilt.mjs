@@ -1,4 +1,5 @@
-// Builds dist/ unless dist/cli.js is already newer than every source it bundles. Test files run
+// Builds dist/ unless dist/cli.js is already newer than every source it bundles (server/, webview/,
+// protocol/ and org/, whose dist/org.js the `org` command loads). Test files run
 // in parallel processes, so cliHarness.ts calls this under a lock (flock) and only the first builds.
 // --force builds anyway (the snapshot of a build someone else was writing did not run).
 import { execFileSync } from 'node:child_process';
@@ -17,7 +18,7 @@ function newest(dir) {
   return t;
 }
 const out = join(root, 'dist', 'cli.js');
-const sources = Math.max(newest(join(root, 'server')), newest(join(root, 'protocol')), statSync(join(root, 'bin', 'code-insights.js')).mtimeMs, statSync(join(root, 'scripts', 'build.mjs')).mtimeMs);
+const sources = Math.max(newest(join(root, 'server')), newest(join(root, 'protocol')), newest(join(root, 'org')), newest(join(root, 'webview')), statSync(join(root, 'bin', 'code-insights.js')).mtimeMs, statSync(join(root, 'scripts', 'build.mjs')).mtimeMs);
 if (process.argv.includes('--force') || !existsSync(out) || statSync(out).mtimeMs <= sources) {
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -96,6 +96,8 @@ export interface TestOrg {
   name: string;
   read: string;
   write: string;
+  /** The fleet's changes (repositories, org-defined insights, retries). */
+  admin: string;
 }
 
 let orgSeq = 0;
@@ -103,7 +105,8 @@ export async function makeOrg(db: OrgDb, name = `org-${process.pid}-${++orgSeq}`
   const org = await createOrg(db, name);
   const read = (await createToken(db, name, 'read')).token;
   const write = (await createToken(db, name, 'write')).token;
-  return { id: org.id, name, read, write };
+  const admin = (await createToken(db, name, 'admin')).token;
+  return { id: org.id, name, read, write, admin };
 }
 
 export async function startApp(

@@ -49,9 +49,9 @@ describe('fleet in process on PGlite (org serve)', () => {
 
   it('computes queued runs with the engine; points equal the CLI; an unclonable repository fails with its reason', async () => {
     process.env.CODE_INSIGHTS_FLEET_MAX_ATTEMPTS = '1';
-    const added = await post(base, '/api/v1/fleet/repos', org.write, { urls: [...repos, join(work, 'nowhere.git')] });
+    const added = await post(base, '/api/v1/fleet/repos', org.admin, { urls: [...repos, join(work, 'nowhere.git')] });
     assert.equal(added.status, 200, JSON.stringify(added.json));
-    const made = await post(base, '/api/v1/fleet/insights', org.write, { config: JSON.stringify({ insights: [INSIGHT] }), scope: { kind: 'all' } });
+    const made = await post(base, '/api/v1/fleet/insights', org.admin, { config: JSON.stringify({ insights: [INSIGHT] }), scope: { kind: 'all' } });
     assert.equal(made.json.queued, 4);
     const deadline = Date.now() + 120_000;
     let s;

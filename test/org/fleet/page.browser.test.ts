@@ -61,7 +61,7 @@ describe('org page: fleet status and the new-insight form in Chromium', prerequi
       await page.fill('#fleet-title', 'Console calls');
       await page.fill('#fleet-id', 'console');
       await page.fill('#fleet-queries', 'console\\.log(');
-      await page.fill('#fleet-token', org.write);
+      await page.fill('#fleet-token', org.admin);
       await page.click('#fleet-form button[type=submit]');
       const expected = parseDefinitions(JSON.stringify({ insights: [{ id: 'console', title: 'Console calls', queries: [{ query: 'console\\.log(' }], step: 'week', points: 52 }] })).problems[0].message;
       await page.waitForFunction(() => document.getElementById('fleet-message')!.className === 'error');
@@ -70,7 +70,7 @@ describe('org page: fleet status and the new-insight form in Chromium', prerequi
       // Fixed, with a scope: created and queued over the two github.com/acme repositories.
       await page.fill('#fleet-queries', 'console\\.log\\(\nconsole\\.warn\\(');
       await page.fill('#fleet-scope', '^github\\.com/acme/');
-      await page.fill('#fleet-token', org.write);
+      await page.fill('#fleet-token', org.admin);
       await page.click('#fleet-form button[type=submit]');
       await page.waitForFunction(() => /Created console: 2 repositories queued/.test(document.getElementById('fleet-message')!.textContent ?? ''));
       await page.waitForSelector('#fleet-rows tr[data-insight="console"]');
@@ -80,11 +80,11 @@ describe('org page: fleet status and the new-insight form in Chromium', prerequi
       assert.deepEqual(made.scope, { kind: 'regex', regex: '^github\\.com/acme/' });
       assert.equal(made.total, 2);
 
-      // A read token cannot change anything; a write token retries the failed repository.
+      // A read token cannot change anything; an admin token retries the failed repository.
       await page.fill('#fleet-token', org.read);
       await page.click('#fleet-retry');
-      await page.waitForFunction(() => /needs a "write" token/.test(document.getElementById('fleet-message')!.textContent ?? ''));
-      await page.fill('#fleet-token', org.write);
+      await page.waitForFunction(() => /needs an "admin" token/.test(document.getElementById('fleet-message')!.textContent ?? ''));
+      await page.fill('#fleet-token', org.admin);
       await page.click('#fleet-retry');
       await page.waitForFunction(() => /1 failed repositories queued again/.test(document.getElementById('fleet-message')!.textContent ?? ''));
       assert.equal((await fleetStatus(t.db, org.id)).insights[0].failed, 0);

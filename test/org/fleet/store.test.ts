@@ -118,32 +118,36 @@ for (const backend of backends()) {
       assert.deepEqual(statusA.json.insights.map((i: { name: string }) => i.name), ['todo', 'todo2', 'todo3']);
     });
 
-    it('API: write token to change, read token to read, clear 400s', async () => {
+    it('API: admin token to change, read (or admin) token to read, clear 400s', async () => {
       assert.equal((await send(srv.base, '/api/v1/fleet/repos', undefined, { urls: ['https://x.org/a/b'] })).status, 401);
       assert.equal((await send(srv.base, '/api/v1/fleet/repos', b.read, { urls: ['https://x.org/a/b'] })).status, 403);
-      const bad = await send(srv.base, '/api/v1/fleet/repos', b.write, { urls: ['--upload-pack=touch /tmp/x'] });
+      const pushOnly = await send(srv.base, '/api/v1/fleet/repos', b.write, { urls: ['https://x.org/a/b'] });
+      assert.equal(pushOnly.status, 403);
+      assert.match(pushOnly.json.error.message, /this request needs an "admin" token/);
+      assert.equal((await get(srv.base, '/api/v1/fleet/status', b.admin)).status, 200);
+      const bad = await send(srv.base, '/api/v1/fleet/repos', b.admin, { urls: ['--upload-pack=touch /tmp/x'] });
       assert.equal(bad.status, 400);
       assert.match(bad.json.error.message, /starts with "-", which git would read as an option/);
       for (const local of ['/srv/git/other-org-mirror.git', 'file:///srv/git/x.git', '../x']) {
-        const r = await send(srv.base, '/api/v1/fleet/repos', b.write, { urls: ['https://x.org/a/b', local] });
+        const r = await send(srv.base, '/api/v1/fleet/repos', b.admin, { urls: ['https://x.org/a/b', local] });
         assert.equal(r.status, 400, local);
         assert.match(r.json.error.message, /body\.urls\[1\] is a local path or file:\/\/ URL/);
       }
-      const ok = await send(srv.base, '/api/v1/fleet/repos', b.write, { urls: ['https://x.org/a/b', 'https://x.org/a/b.git'] });
+      const ok = await send(srv.base, '/api/v1/fleet/repos', b.admin, { urls: ['https://x.org/a/b', 'https://x.org/a/b.git'] });
       assert.equal(ok.status, 200);
       assert.equal(ok.json.added.length, 1);
-      const defs = await send(srv.base, '/api/v1/fleet/insights', b.write, { config: '{"insights": [{"id": "x", "title": "X", "queries": ["(a"]}]}', scope: { kind: 'all' } });
+      const defs = await send(srv.base, '/api/v1/fleet/insights', b.admin, { config: '{"insights": [{"id": "x", "title": "X", "queries": ["(a"]}]}', scope: { kind: 'all' } });
       assert.equal(defs.status, 400);
       assert.equal(defs.json.error.code, 'INVALID_DEFINITIONS');
       assert.match(defs.json.problems[0].message, /query 1/);
-      const scope = await send(srv.base, '/api/v1/fleet/insights', b.write, { config: CONFIG, scope: { kind: 'regex', regex: '(' } });
+      const scope = await send(srv.base, '/api/v1/fleet/insights', b.admin, { config: CONFIG, scope: { kind: 'regex', regex: '(' } });
       assert.equal(scope.status, 400);
       assert.match(scope.json.error.message, /body\.scope\.regex is not a valid regular expression/);
-      const made = await send(srv.base, '/api/v1/fleet/insights', b.write, { config: CONFIG, scope: { kind: 'all' } });
+      const made = await send(srv.base, '/api/v1/fleet/insights', b.admin, { config: CONFIG, scope: { kind: 'all' } });
       assert.equal(made.status, 200, JSON.stringify(made.json));
       assert.equal(made.json.queued, 2);
-      assert.equal((await send(srv.base, '/api/v1/fleet/insights', b.write, { config: CONFIG, scope: { kind: 'all' } })).status, 409);
-      const retry = await send(srv.base, '/api/v1/fleet/retry-failed', b.write, {});
+      assert.equal((await send(srv.base, '/api/v1/fleet/insights', b.admin, { config: CONFIG, scope: { kind: 'all' } })).status, 409);
+      const retry = await send(srv.base, '/api/v1/fleet/retry-failed', b.admin, {});
       assert.deepEqual(retry.json, { requeued: 0 });
     });
   });
