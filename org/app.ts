@@ -21,6 +21,8 @@ import { PrincipalCache } from './principalCache';
 import { authenticate, ingest, listSeries, readSeries, type Principal, type RepoFilterQuery, type Scope } from './store';
 import { dashboardAssets, dashboardHtml } from './dashboard/page';
 import { registerFleetRoutes, type FleetRouteOptions } from './fleet/routes';
+import { registerAlertRoutes } from './alerts/routes';
+import { evaluateAfterIngest, type AlertDispatcher } from './alerts/store';
 
 export interface AppOptions {
   db: OrgDb;
@@ -36,6 +38,9 @@ export interface AppOptions {
   limits?: Partial<ServerLimits>;
   /** The fleet's job queue and wake-up hook (org/fleet/routes.ts). */
   fleet?: Pick<FleetRouteOptions, 'queue' | 'onQueued' | 'allowLocalPaths'>;
+  /** Sends the webhook deliveries of alert rules (org/alerts/runner.ts); without it they are
+   *  recorded pending and sent by whichever sender runs on the database. */
+  alerts?: { dispatcher?: AlertDispatcher };
 }
 
 /** What one client can hold of the service: a connection that sends nothing, a request that
@@ -252,6 +257,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     metrics.ingestPoints.inc({ outcome: 'unchanged' }, res.unchanged);
     metrics.ingestPoints.inc({ outcome: 'duplicate' }, res.received - res.accepted);
     req.stored = res; // logged with the request's line
+    if (res.inserted + res.updated > 0) {
+      // Alert rules of the series that changed, on the org-wide sums just committed. The points are
+      // stored whatever happens here: a failure is logged, never answered as a failed push.
+      const keys = [...new Set(v.value.points.map((p) => p.series))];
+      await evaluateAfterIngest(db, req.principal!.orgId, keys, opts.alerts?.dispatcher).catch((err: unknown) => req.log.error({ err }, 'alert evaluation failed'));
+    }
     return reply.send(res);
   });
 
@@ -281,6 +292,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   registerFleetRoutes(app, { db, guard, ...opts.fleet });
+  registerAlertRoutes(app, { db, guard, dispatcher: opts.alerts?.dispatcher });
 
   app.get('/', async (_req, reply) => {
     const { html, csp } = dashboardHtml(assets.has('webview.js'));
