@@ -22,7 +22,7 @@ import { authenticate, ingest, listSeries, readSeries, type Principal, type Repo
 import { dashboardAssets, dashboardHtml } from './dashboard/page';
 import { registerFleetRoutes, type FleetRouteOptions } from './fleet/routes';
 import { registerAlertRoutes } from './alerts/routes';
-import { evaluateAfterIngest, type AlertDispatcher } from './alerts/store';
+import { evaluateRules, type AlertDispatcher, type DeliveryRef } from './alerts/store';
 
 export interface AppOptions {
   db: OrgDb;
@@ -244,8 +244,14 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     }
     const end = metrics.ingestDuration.startTimer();
     let res;
+    let fired: DeliveryRef[] = [];
     try {
-      res = await ingest(db, req.principal!.orgId, v.value.definitions, v.value.points);
+      // Alert rules of the series that changed are evaluated in the push's own transaction, on
+      // the org-wide sums it just wrote (one statement when the org has no rule on them); the
+      // deliveries are handed to the sender once it committed.
+      res = await ingest(db, req.principal!.orgId, v.value.definitions, v.value.points, async (q, _stored, keys) => {
+        fired = await evaluateRules(q, req.principal!.orgId, keys);
+      });
     } catch (err) {
       metrics.ingestBatches.inc({ outcome: 'failed' });
       throw err;
@@ -257,11 +263,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     metrics.ingestPoints.inc({ outcome: 'unchanged' }, res.unchanged);
     metrics.ingestPoints.inc({ outcome: 'duplicate' }, res.received - res.accepted);
     req.stored = res; // logged with the request's line
-    if (res.inserted + res.updated > 0) {
-      // Alert rules of the series that changed, on the org-wide sums just committed. The points are
-      // stored whatever happens here: a failure is logged, never answered as a failed push.
-      const keys = [...new Set(v.value.points.map((p) => p.series))];
-      await evaluateAfterIngest(db, req.principal!.orgId, keys, opts.alerts?.dispatcher).catch((err: unknown) => req.log.error({ err }, 'alert evaluation failed'));
+    if (fired.length > 0) {
+      // Stored and committed: a sender that cannot take them now finds them pending later.
+      await opts.alerts?.dispatcher?.enqueue(fired).catch((err: unknown) => req.log.error({ err }, 'could not queue alert deliveries'));
     }
     return reply.send(res);
   });

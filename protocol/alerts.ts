@@ -57,10 +57,11 @@ export interface AlertRule {
   state: AlertState;
   /** The bucket time the current breach began (pending or firing). */
   since: string | null;
-  /** The last evaluated value and its bucket time. */
+  /** The series' latest value and its bucket time (null: no points yet). */
   value: number | null;
   time: string | null;
-  evaluatedAt: string | null;
+  /** When the state last changed. */
+  stateChangedAt: string | null;
   createdAt: string;
   /** Ratchet: points before this time do not count (the latest bucket when the rule was created). */
   from: string | null;

@@ -16,9 +16,9 @@ CREATE TABLE alert_rules (
   from_bucket     timestamptz,
   state           text NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'pending', 'firing')),
   since_bucket    timestamptz,
-  last_value      bigint,
-  last_bucket     timestamptz,
-  evaluated_at    timestamptz,
+  -- written only when the state or the breach changes (not on every push: the value shown with
+  -- a rule is read from the series)
+  state_changed_at timestamptz,
   created_at      timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (org_id, id)
 );

@@ -28,8 +28,11 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 describe('org alert commands', () => {
   let dir: string;
   let data: string[];
+  // The commands take DATABASE_URL over --data: this suite runs them on its PGlite folder.
+  const savedUrl = process.env.DATABASE_URL;
 
   before(async () => {
+    delete process.env.DATABASE_URL;
     dir = mkdtempSync(join(tmpdir(), 'ci-alerts-cli-'));
     cpSync(await pgliteTemplate(), dir, { recursive: true });
     data = ['--data', dir];
@@ -40,7 +43,10 @@ describe('org alert commands', () => {
     await ingest(db, org.id, [definition({ id: SERIES, label: 'Deprecated calls' })], values.map((v, i) => point({ series: SERIES, time: new Date(T0 + i * WEEK).toISOString(), commit: sha(i + 1), commitTime: new Date(T0 + i * WEEK).toISOString(), value: v })));
     await db.close();
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    if (savedUrl !== undefined) process.env.DATABASE_URL = savedUrl;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('previews, creates, lists with state and history, and deletes a rule', async () => {
     const preview = await cli('preview-alert', '--org', 'acme', '--series', SERIES, '--kind', 'threshold', '--above', '10', ...data);

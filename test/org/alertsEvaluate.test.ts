@@ -3,7 +3,8 @@
 // target date is missed by N weeks"), and the pending period in the series' own time.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkAt, linearFit, replay, type SeriesPoint } from '../../org/alerts/evaluate';
+import type { AlertCondition } from '../../protocol/alerts';
+import { brokenPoints, checkAt, linearFit, replay, type SeriesPoint } from '../../org/alerts/evaluate';
 
 const WEEK = 7 * 24 * 3600 * 1000;
 const T0 = Date.parse('2027-01-04T00:00:00.000Z');
@@ -62,5 +63,26 @@ describe('alert rule evaluation', () => {
     assert.equal(pending.state, 'ok');
     const now = replay(cond, 14 * 24 * 3600, weekly([5, 12, 13]), null);
     assert.deepEqual([now.state, now.since, now.firings.length], ['pending', 1, 0]);
+  });
+
+  it('one pass over a series says what the check of each point says', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    const conds: AlertCondition[] = [
+      { kind: 'threshold', above: 50, below: 10 },
+      { kind: 'threshold', above: null, below: 30 },
+      { kind: 'ratchet', baseline: 'lowest' },
+      { kind: 'ratchet', baseline: 'previous' },
+      { kind: 'target', target: 0, by: '2027-03-01', direction: 'down', window: 4 },
+      { kind: 'target', target: 90, by: '2027-06-01', direction: 'up', window: 2 },
+    ];
+    for (let round = 0; round < 200; round++) {
+      const pts = weekly(Array.from({ length: 1 + rnd(30) }, () => rnd(100)));
+      const from = rnd(3) === 0 ? null : T0 + rnd(10) * WEEK;
+      for (const c of conds) {
+        const fast = brokenPoints(c, pts, from);
+        pts.forEach((_, i) => assert.equal(fast[i], checkAt(c, pts, i, from).broken, `${JSON.stringify(c)} at ${i} of ${JSON.stringify(pts.map((p) => p.v))}`));
+      }
+    }
   });
 });
