@@ -43,7 +43,8 @@ export function deliveryTask(db: OrgDb, log: pino.Logger): Task {
     const final = helpers.job.attempts >= helpers.job.max_attempts;
     const r = await attemptDelivery(db, payload, final);
     log.info({ org: payload.org, delivery: payload.delivery, attempt: helpers.job.attempts, result: r }, 'alert delivery');
-    if (r === 'retry' || r === 'failed') throw new Error(`webhook delivery ${payload.delivery} failed (attempt ${helpers.job.attempts})`);
+    // A failure for good is recorded on the delivery row (its history); only a retry goes back to the queue.
+    if (r === 'retry') throw new Error(`webhook delivery ${payload.delivery} failed (attempt ${helpers.job.attempts})`);
   };
 }
 

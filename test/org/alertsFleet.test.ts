@@ -45,6 +45,7 @@ describe('alerts evaluated when fleet jobs finish (PGlite, in process)', () => {
   const got: any[] = [];
 
   before(async () => {
+    process.env.CODE_INSIGHTS_ALERT_ALLOW_PRIVATE = '1'; // the receiver is on loopback
     work = mkdtempSync(join(tmpdir(), 'ci-alerts-fleet-'));
     repos = generateRepos(join(work, 'repos'), 3).map((n) => join(work, 'repos', n));
     t = await openTestDb('pglite');
