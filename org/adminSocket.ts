@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { OrgDb } from './db';
 import { createOrg, createToken, OrgError } from './store';
+import { ALERT_COMMANDS, runAlertCommandOn } from './alerts/cli';
 
 export function adminSocketPath(dataDir: string): string {
   const hash = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16);
@@ -19,13 +20,23 @@ export function adminSocketPath(dataDir: string): string {
   return Buffer.byteLength(inDir) <= 100 ? inDir : join(tmpdir(), `code-insights-org-${hash}.sock`);
 }
 
-type AdminCommand = { op: 'create-org'; name: string } | { op: 'create-token'; org: string; scope: 'read' | 'write' };
-type AdminAnswer = { ok: true; name?: string; token?: string } | { ok: false; code: string; message: string };
+type AdminCommand =
+  | { op: 'create-org'; name: string }
+  | { op: 'create-token'; org: string; scope: 'read' | 'write' }
+  /** An alert command (org/alerts/cli.ts) run on the service's database; its output comes back. */
+  | { op: 'alert-command'; cmd: string; argv: string[] };
+type AdminAnswer = { ok: true; name?: string; token?: string; out?: string; err?: string; exit?: number } | { ok: false; code: string; message: string };
 
 async function run(db: OrgDb, cmd: AdminCommand): Promise<AdminAnswer> {
   try {
     if (cmd.op === 'create-org') return { ok: true, name: (await createOrg(db, String(cmd.name))).name };
     if (cmd.op === 'create-token') return { ok: true, token: (await createToken(db, String(cmd.org), cmd.scope)).token };
+    if (cmd.op === 'alert-command' && ALERT_COMMANDS.has(String(cmd.cmd)) && Array.isArray(cmd.argv) && cmd.argv.every((a) => typeof a === 'string')) {
+      let out = '';
+      let err = '';
+      const exit = await runAlertCommandOn(db, String(cmd.cmd), cmd.argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+      return { ok: true, out, err, exit };
+    }
     return { ok: false, code: 'BAD_COMMAND', message: 'unknown admin command' };
   } catch (e) {
     if (e instanceof OrgError) return { ok: false, code: e.code, message: e.message };

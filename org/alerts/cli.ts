@@ -7,6 +7,9 @@ import { openDb, type OrgDb } from '../db';
 import { migrate } from '../migrate';
 import { defaultDataDir } from '../paths';
 import { orgIdByName } from '../fleet/store';
+import { adminCall } from '../adminSocket';
+import { DataDirInUseError, lockHolder } from '../dataDirLock';
+import { OrgError } from '../store';
 import { graphileDispatcher } from './runner';
 import { createRule, deleteRule, listRules, previewRule, ruleHistory, type DeliveryRef } from './store';
 
@@ -108,8 +111,14 @@ async function hand(url: string | undefined, refs: DeliveryRef[], io: AlertIo): 
 }
 
 export async function runAlertCommand(cmd: string, argv: string[], io: AlertIo = stdio): Promise<number> {
+  return runAlertCommandOn(undefined, cmd, argv, io);
+}
+
+/** The command on an open database (the admin socket of a running `serve`), or on the one its
+ *  flags name (undefined). */
+export async function runAlertCommandOn(openDbHere: OrgDb | undefined, cmd: string, argv: string[], io: AlertIo = stdio): Promise<number> {
   try {
-    return await alertCommand(cmd, argv, io);
+    return await alertCommand(cmd, argv, io, openDbHere);
   } catch (e) {
     if (e instanceof AlertUsageError) {
       io.err(`code-insights org: ${e.message}\nusage:\n${ALERTS_USAGE}\n`);
@@ -121,7 +130,25 @@ export async function runAlertCommand(cmd: string, argv: string[], io: AlertIo =
   }
 }
 
-async function alertCommand(cmd: string, argv: string[], io: AlertIo): Promise<number> {
+/** On PGlite, when a live service holds the folder, the command runs in it (its admin socket). */
+async function throughRunningService(flags: Map<string, string>, cmd: string, argv: string[], io: AlertIo): Promise<number | undefined> {
+  if (flags.get('database-url') ?? (process.env.DATABASE_URL || undefined)) return undefined;
+  const dir = flags.get('data') ?? defaultDataDir();
+  const pid = lockHolder(dir);
+  if (pid === undefined) return undefined;
+  let answer;
+  try {
+    answer = await adminCall(dir, { op: 'alert-command', cmd, argv });
+  } catch (e) {
+    throw new DataDirInUseError(dir, pid, `its admin socket did not answer (${(e as Error).message})`);
+  }
+  if (!answer.ok) throw new OrgError(answer.code, answer.message);
+  io.out(answer.out ?? '');
+  io.err(answer.err ?? '');
+  return answer.exit ?? 1;
+}
+
+async function alertCommand(cmd: string, argv: string[], io: AlertIo, here?: OrgDb): Promise<number> {
   const common = ['org', 'database-url', 'data'];
   const ruleFlags = ['series', 'kind', 'above', 'below', 'baseline', 'target', 'by', 'direction', 'window', 'pending'];
   const known =
@@ -138,7 +165,11 @@ async function alertCommand(cmd: string, argv: string[], io: AlertIo): Promise<n
   const history = p.flags.has('history') ? Number(p.flags.get('history')) : 10;
   if (!Number.isInteger(history) || history < 0 || history > 1000) throw new AlertUsageError('--history must be an integer from 0 to 1000');
 
-  const { db, url } = await open(p.flags);
+  if (!here) {
+    const viaService = await throughRunningService(p.flags, cmd, argv, io);
+    if (viaService !== undefined) return viaService;
+  }
+  const { db, url } = here ? { db: here, url: undefined } : await open(p.flags);
   try {
     const orgId = await orgIdByName(db, orgName);
     switch (cmd) {
@@ -192,6 +223,6 @@ async function alertCommand(cmd: string, argv: string[], io: AlertIo): Promise<n
     }
     throw new AlertUsageError(`unknown command ${cmd}`);
   } finally {
-    await db.close();
+    if (!here) await db.close();
   }
 }
