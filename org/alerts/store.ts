@@ -234,7 +234,9 @@ export function webhookBody(format: 'json' | 'slack', b: AlertWebhookBody, cond:
   if (format === 'json') return b;
   const head = b.status === 'firing' ? '[FIRING]' : '[RESOLVED]';
   const link = b.links.page ? ` <${b.links.page}|open>` : '';
-  return { text: `${head} ${b.org} · ${b.series.label}: ${describe(cond, b.detail, b.value)} (alert rule ${b.rule.id}, ${b.time.slice(0, 10)})${link}` };
+  // Slack's control characters: a label such as "<!channel>" is shown as text, not as a mention.
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return { text: `${head} ${esc(b.org)} · ${esc(b.series.label)}: ${describe(cond, b.detail, b.value)} (alert rule ${b.rule.id}, ${b.time.slice(0, 10)})${link}` };
 }
 
 /**

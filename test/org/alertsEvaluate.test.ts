@@ -86,3 +86,25 @@ describe('alert rule evaluation', () => {
     }
   });
 });
+
+describe('webhook bodies', () => {
+  it('Slack text shows a label as text: no mention or link can be slipped in', async () => {
+    const { webhookBody } = await import('../../org/alerts/store');
+    const body = {
+      version: 1 as const,
+      status: 'firing' as const,
+      org: 'acme',
+      rule: { id: '3', kind: 'threshold' as const, pendingSeconds: 0 },
+      series: { id: 'a1e4700000000e01', label: '<!channel> & <https://evil.example|click>' },
+      event: '9',
+      time: '2027-01-04T00:00:00.000Z',
+      value: 12,
+      since: '2027-01-04T00:00:00.000Z',
+      detail: { above: 10, below: null },
+      links: {},
+    };
+    const out = webhookBody('slack', body, { kind: 'threshold', above: 10, below: null }) as { text: string };
+    assert.equal(out.text, '[FIRING] acme · &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;: 12 is above 10 (alert rule 3, 2027-01-04)');
+    assert.equal(webhookBody('json', body, { kind: 'threshold', above: 10, below: null }), body);
+  });
+});
