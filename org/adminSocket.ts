@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { OrgDb } from './db';
 import { createOrg, createToken, OrgError } from './store';
+import { ALERT_COMMANDS, runAlertCommandOn } from './alerts/cli';
 
 export function adminSocketPath(dataDir: string): string {
   const hash = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16);
@@ -24,8 +25,11 @@ type AdminCommand =
   | { op: 'create-org'; name: string }
   | { op: 'create-token'; org: string; scope: 'read' | 'write' | 'admin' }
   /** A fleet command, parsed where it was typed (org/fleet/cli.ts's FleetRequest). */
-  | { op: 'fleet'; request: unknown };
-type AdminAnswer = { ok: true; name?: string; token?: string; out?: string; err?: string; code?: number } | { ok: false; code: string; message: string };
+  | { op: 'fleet'; request: unknown }
+  /** An alert command (org/alerts/cli.ts) run on the service's database; its output comes back. */
+  | { op: 'alert-command'; cmd: string; argv: string[] };
+/** `code` is a fleet command's exit code, `exit` an alert command's. */
+type AdminAnswer = { ok: true; name?: string; token?: string; out?: string; err?: string; code?: number; exit?: number } | { ok: false; code: string; message: string };
 
 /** What the service does with a fleet command: its output and exit code, as the CLI's. */
 export type FleetHandler = (request: unknown) => Promise<{ out: string; err: string; code: number }>;
@@ -39,6 +43,12 @@ async function run(db: OrgDb, cmd: AdminCommand, fleet?: FleetHandler): Promise<
     if (cmd.op === 'create-org') return { ok: true, name: (await createOrg(db, String(cmd.name))).name };
     if (cmd.op === 'create-token') return { ok: true, token: (await createToken(db, String(cmd.org), cmd.scope)).token };
     if (cmd.op === 'fleet' && fleet) return { ok: true, ...(await fleet(cmd.request)) };
+    if (cmd.op === 'alert-command' && ALERT_COMMANDS.has(String(cmd.cmd)) && Array.isArray(cmd.argv) && cmd.argv.every((a) => typeof a === 'string')) {
+      let out = '';
+      let err = '';
+      const exit = await runAlertCommandOn(db, String(cmd.cmd), cmd.argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+      return { ok: true, out, err, exit };
+    }
     return { ok: false, code: 'BAD_COMMAND', message: 'unknown admin command' };
   } catch (e) {
     if (e instanceof OrgError) return { ok: false, code: e.code, message: e.message };

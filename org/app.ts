@@ -21,6 +21,8 @@ import { PrincipalCache } from './principalCache';
 import { authenticate, ingest, listSeries, readSeries, type Principal, type RepoFilterQuery, type Scope } from './store';
 import { dashboardAssets, dashboardHtml } from './dashboard/page';
 import { registerFleetRoutes, type FleetRouteOptions } from './fleet/routes';
+import { registerAlertRoutes } from './alerts/routes';
+import { evaluateRules, type AlertDispatcher, type DeliveryRef } from './alerts/store';
 
 export interface AppOptions {
   db: OrgDb;
@@ -36,6 +38,9 @@ export interface AppOptions {
   limits?: Partial<ServerLimits>;
   /** The fleet's job queue and wake-up hook (org/fleet/routes.ts). */
   fleet?: Pick<FleetRouteOptions, 'queue' | 'onQueued' | 'allowLocalPaths'>;
+  /** Sends the webhook deliveries of alert rules (org/alerts/runner.ts); without it they are
+   *  recorded pending and sent by whichever sender runs on the database. */
+  alerts?: { dispatcher?: AlertDispatcher };
 }
 
 /** What one client can hold of the service: a connection that sends nothing, a request that
@@ -240,8 +245,14 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     }
     const end = metrics.ingestDuration.startTimer();
     let res;
+    let fired: DeliveryRef[] = [];
     try {
-      res = await ingest(db, req.principal!.orgId, v.value.definitions, v.value.points);
+      // Alert rules of the series that changed are evaluated in the push's own transaction, on
+      // the org-wide sums it just wrote (one statement when the org has no rule on them); the
+      // deliveries are handed to the sender once it committed.
+      res = await ingest(db, req.principal!.orgId, v.value.definitions, v.value.points, async (q, _stored, keys) => {
+        fired = await evaluateRules(q, req.principal!.orgId, keys);
+      });
     } catch (err) {
       metrics.ingestBatches.inc({ outcome: 'failed' });
       throw err;
@@ -253,6 +264,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     metrics.ingestPoints.inc({ outcome: 'unchanged' }, res.unchanged);
     metrics.ingestPoints.inc({ outcome: 'duplicate' }, res.received - res.accepted);
     req.stored = res; // logged with the request's line
+    if (fired.length > 0) {
+      // Stored and committed: a sender that cannot take them now finds them pending later.
+      await opts.alerts?.dispatcher?.enqueue(fired).catch((err: unknown) => req.log.error({ err }, 'could not queue alert deliveries'));
+    }
     return reply.send(res);
   });
 
@@ -282,6 +297,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   registerFleetRoutes(app, { db, guard, ...opts.fleet });
+  registerAlertRoutes(app, { db, guard, dispatcher: opts.alerts?.dispatcher });
 
   app.get('/', async (_req, reply) => {
     const { html, csp } = dashboardHtml(assets.has('webview.js'));

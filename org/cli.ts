@@ -7,6 +7,9 @@ import { adminCall, startAdminSocket } from './adminSocket';
 import { DataDirInUseError, lockHolder } from './dataDirLock';
 import { FLEET_COMMANDS, FLEET_USAGE, runFleetCommand, serveFleetRequest } from './fleet/cli';
 import { startServeFleet } from './fleet/serve';
+import { ALERT_COMMANDS, ALERTS_USAGE, runAlertCommand } from './alerts/cli';
+import { startAlertSender } from './alerts/runner';
+import { evaluateAfterIngest } from './alerts/store';
 import { openDb, type OrgDb } from './db';
 import { migrate } from './migrate';
 import { defaultDataDir } from './paths';
@@ -17,6 +20,7 @@ const USAGE = `usage:
   code-insights org create-org NAME [--database-url URL] [--data DIR]
   code-insights org create-token --org NAME --scope read|write|admin [--database-url URL] [--data DIR]
 ${FLEET_USAGE}
+${ALERTS_USAGE}
 
 The database is PostgreSQL when --database-url or DATABASE_URL is given, else embedded PGlite in
 --data DIR (default ${defaultDataDir()}). A PGlite folder is opened by one process at a time:
@@ -136,6 +140,7 @@ export async function runOrgCommand(argv: string[]): Promise<number> {
         return cmd === undefined ? 2 : 0;
       default:
         if (FLEET_COMMANDS.has(cmd)) return await runFleetCommand(cmd, rest);
+        if (ALERT_COMMANDS.has(cmd)) return await runAlertCommand(cmd, rest);
         throw new UsageError(`unknown org command "${cmd}"`);
     }
   } catch (e) {
@@ -165,8 +170,16 @@ async function serve(p: Parsed): Promise<number> {
   const maxConnections = intFlag(p, 'max-connections', DEFAULT_SERVER_LIMITS.maxConnections, 1, 1_000_000);
   const log = createLogger();
   const db = await open(p, log);
-  const fleet = await startServeFleet(db, p.flags.get('database-url') ?? process.env.DATABASE_URL, log);
-  const { app } = await buildApp({ db, logger: log, rateLimit: { perSecond: rate, burst: rate * 2 }, limits: { maxConnections }, fleet: fleet.options });
+  const alerts = await startAlertSender(db, p.flags.get('database-url') ?? process.env.DATABASE_URL, log);
+  const fleet = await startServeFleet(db, p.flags.get('database-url') ?? process.env.DATABASE_URL, log, (org, keys) => evaluateAfterIngest(db, org, keys, alerts.dispatcher));
+  const { app } = await buildApp({
+    db,
+    logger: log,
+    rateLimit: { perSecond: rate, burst: rate * 2 },
+    limits: { maxConnections },
+    fleet: fleet.options,
+    alerts: { dispatcher: alerts.dispatcher },
+  });
   await app.listen({ port, host });
   // PGlite: this process owns the folder; admin commands run meanwhile come in through here.
   const dataDir = db.kind === 'pglite' ? (p.flags.get('data') ?? defaultDataDir()) : undefined;
@@ -187,6 +200,7 @@ async function serve(p: Parsed): Promise<number> {
         .close()
         .then(() => admin?.close())
         .then(() => fleet.close())
+        .then(() => alerts.stop())
         .then(() => db.close())
         .then(
           () => {

@@ -92,8 +92,16 @@ export function comparePoints(a: OrgPoint, b: OrgPoint): number {
   return a.value - b.value;
 }
 
-/** Stores one validated batch in one transaction. Idempotent: a retry changes nothing. */
-export async function ingest(db: OrgDb, orgId: string, definitions: SeriesDefinition[], rawPoints: OrgPoint[]): Promise<PushPointsResponse> {
+/** Stores one validated batch in one transaction. Idempotent: a retry changes nothing.
+ *  `afterStore` runs in the same transaction once the points are written (alert evaluation:
+ *  org/alerts), with the counts; it is told the ids of the series in the batch. */
+export async function ingest(
+  db: OrgDb,
+  orgId: string,
+  definitions: SeriesDefinition[],
+  rawPoints: OrgPoint[],
+  afterStore?: (q: Queryable, stored: { inserted: number; updated: number }, seriesKeys: string[]) => Promise<void>,
+): Promise<PushPointsResponse> {
   const points = dedupePoints(rawPoints);
   return withOrg(db, orgId, async (q) => {
     // Ingest of one org is serialised: the aggregate deltas below read the points they replace,
@@ -107,6 +115,7 @@ export async function ingest(db: OrgDb, orgId: string, definitions: SeriesDefini
       res.inserted = r.inserted;
       res.updated = r.updated;
     }
+    if (afterStore && res.inserted + res.updated > 0) await afterStore(q, res, [...seriesIds.keys()]);
     return {
       received: rawPoints.length,
       accepted: points.length,

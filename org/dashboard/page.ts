@@ -17,6 +17,7 @@ export function dashboardAssets(): Map<string, Asset> {
     ['dashboard.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(dir, 'dashboard.js')) }],
     ['dashboard.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(dir, 'dashboard.css')) }],
     ['fleet.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(dir, 'fleet.js')) }],
+    ['alerts.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(dir, 'alerts.js')) }],
   ]);
   const chart = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
   assets.set('chart.umd.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(chart) });
@@ -45,6 +46,17 @@ const FLEET_SECTION = `<section id="fleet" class="fleet">
       <div><button type="submit">Create and compute</button> <button id="fleet-update" type="button" hidden>Save changes</button> <button id="fleet-retry" type="button">Retry failed repositories</button></div>
       <p id="fleet-message" role="status"></p>
     </form>
+  </section>`;
+
+/** The org's alert rules, their state and history (org/dashboard/alerts.js). */
+const ALERTS_SECTION = `<section id="alerts" class="fleet alerts">
+    <h2>Alerts</h2>
+    <p id="alerts-summary"></p>
+    <table><thead><tr><th>Rule</th><th>Series</th><th>Condition</th><th>Pending</th><th>State</th><th>Value</th><th>Webhook</th></tr></thead>
+    <tbody id="alerts-rules"></tbody></table>
+    <h3>History</h3>
+    <table><thead><tr><th>At</th><th>Rule</th><th>Event</th><th>Value</th><th>Why</th><th>Delivery</th></tr></thead>
+    <tbody id="alerts-history"></tbody></table>
   </section>`;
 
 /** `bundle`: host the shared webview bundle (dist/webview.js) through its page message channel;
@@ -95,11 +107,13 @@ export function dashboardHtml(bundle: boolean): { html: string; csp: string } {
   </form>
   ${bundle ? '<main id="code-insights-dashboard"></main>' : '<div id="insights" class="grid"></div>'}
   ${FLEET_SECTION}
+  ${ALERTS_SECTION}
 </section>
 <p id="status" role="status" aria-live="polite"></p>
 ${bundle ? `<script nonce="${nonce}" src="/assets/webview.js"></script>` : `<script nonce="${nonce}" src="/assets/chart.umd.min.js"></script>`}
 <script nonce="${nonce}" src="/assets/dashboard.js"></script>
 <script nonce="${nonce}" src="/assets/fleet.js"></script>
+<script nonce="${nonce}" src="/assets/alerts.js"></script>
 </body>
 </html>
 `;

@@ -21,6 +21,8 @@ export interface LocalFleetOptions {
   idleWait?: number;
   cacheFile: string | null;
   log: pino.Logger;
+  /** After a run stored points (alert evaluation, org/alerts). */
+  onStored?: TaskContext['onStored'];
 }
 
 export interface LocalFleet {
@@ -43,7 +45,7 @@ async function nextRun(db: OrgDb): Promise<(RunKey & { attempts: number }) | und
 }
 
 export function startLocalFleet(db: OrgDb, opts: LocalFleetOptions): LocalFleet {
-  const ctx: TaskContext = { db, mirrors: new MirrorStore(opts.mirrorDir, opts.mirrorBudget), cacheFile: opts.cacheFile, log: opts.log };
+  const ctx: TaskContext = { db, mirrors: new MirrorStore(opts.mirrorDir, opts.mirrorBudget), cacheFile: opts.cacheFile, log: opts.log, onStored: opts.onStored };
   const abort = new AbortController();
   let wakeUp: (() => void) | undefined;
   const sleep = (ms: number) =>

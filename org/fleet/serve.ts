@@ -11,6 +11,7 @@ import { defaultDataDir } from '../paths';
 import { startLocalFleet } from './local';
 import { openQueue } from './queue';
 import type { FleetRouteOptions } from './routes';
+import type { TaskContext } from './task';
 
 export const defaultMirrorDir = (): string => join(dirname(defaultDataDir()), 'mirrors');
 
@@ -19,7 +20,7 @@ function envNumber(name: string, def: number): number {
   return Number.isFinite(v) && v > 0 ? v : def;
 }
 
-export async function startServeFleet(db: OrgDb, databaseUrl: string | undefined, log: pino.Logger): Promise<{ options: Pick<FleetRouteOptions, 'queue' | 'onQueued' | 'allowLocalPaths'>; close(): Promise<void> }> {
+export async function startServeFleet(db: OrgDb, databaseUrl: string | undefined, log: pino.Logger, onStored?: TaskContext['onStored']): Promise<{ options: Pick<FleetRouteOptions, 'queue' | 'onQueued' | 'allowLocalPaths'>; close(): Promise<void> }> {
   const allowLocalPaths = process.env.CODE_INSIGHTS_FLEET_ALLOW_LOCAL === '1';
   if (db.kind === 'postgres' && databaseUrl) {
     const queue = await openQueue(databaseUrl, log);
@@ -32,6 +33,7 @@ export async function startServeFleet(db: OrgDb, databaseUrl: string | undefined
     refreshInterval: envNumber('CODE_INSIGHTS_REFRESH_INTERVAL', 300),
     cacheFile: join(mirrorDir, 'engine-cache.sqlite'),
     log: log.child({ fleet: 'in-process' }),
+    onStored,
   });
   return { options: { onQueued: () => local.wake(), allowLocalPaths }, close: () => local.stop() };
 }

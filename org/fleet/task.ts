@@ -16,6 +16,8 @@ export interface TaskContext {
   cacheFile: string | null;
   log: pino.Logger;
   onFetched?: (bytes: number, cloned: boolean) => void;
+  /** After a job stored points: evaluate the alert rules of these series (org/alerts). */
+  onStored?: (org: string, seriesKeys: string[]) => Promise<unknown>;
 }
 
 export function isRunKey(v: unknown): v is RunKey {
@@ -50,6 +52,10 @@ export async function runComputeJob(ctx: TaskContext, key: RunKey, attempt: { n:
       updated += r.updated;
     }
     await markDone(ctx.db, key, res.head);
+    if (inserted + updated > 0 && ctx.onStored) {
+      // The job is done whatever the alerts say: a failed evaluation is logged, not retried as the job.
+      await ctx.onStored(key.org, res.definitions.map((d) => d.id)).catch((err: unknown) => ctx.log.error({ err: (err as Error).message }, 'alert evaluation failed'));
+    }
     return { outcome: 'done', points: res.points.length, inserted, updated };
   } catch (err) {
     const message = (err as Error).message ?? String(err);

@@ -13,6 +13,8 @@ import { MirrorStore } from './mirrors';
 import { COMPUTE_TASK, REFRESH_JOB_KEY, REFRESH_TASK, graphileLogger, jobKey, openQueue, type FleetQueue } from './queue';
 import { refreshHeads } from './refresh';
 import { isRunKey, runComputeJob } from './task';
+import { ALERT_DELIVERY_TASK, deliveryTask, graphileDispatcher } from '../alerts/runner';
+import { evaluateAfterIngest } from '../alerts/store';
 
 export interface WorkerOptions {
   databaseUrl: string;
@@ -71,6 +73,8 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
     cacheFile: join(opts.mirrorDir, `engine-cache-${hostname()}-${process.pid}.sqlite`),
     log,
     onFetched: (bytes: number, cloned: boolean) => metrics.fetched.inc({ kind: cloned ? 'clone' : 'fetch' }, bytes),
+    // Alert rules are evaluated when a job stored points; their deliveries are jobs of this queue.
+    onStored: (org: string, keys: string[]) => evaluateAfterIngest(db, org, keys, graphileDispatcher(queue.utils)),
   };
   /** Counts and times a task, by outcome. */
   const measured = (task: string, fn: (payload: unknown, helpers: JobHelpers) => Promise<void>) => async (payload: unknown, helpers: JobHelpers) => {
@@ -140,7 +144,7 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
     events,
     // No cron items: graphile-worker would otherwise read a file named crontab in the current folder.
     parsedCronItems: [],
-    taskList: { [COMPUTE_TASK]: measured(COMPUTE_TASK, compute), [REFRESH_TASK]: measured(REFRESH_TASK, refresh) },
+    taskList: { [COMPUTE_TASK]: measured(COMPUTE_TASK, compute), [REFRESH_TASK]: measured(REFRESH_TASK, refresh), [ALERT_DELIVERY_TASK]: deliveryTask(db, log) },
   });
   // The schedule: one job for every worker of the database (the key), first run one interval from now.
   await queue.utils.addJob(REFRESH_TASK, {}, { jobKey: REFRESH_JOB_KEY, jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + opts.refreshInterval * 1000), maxAttempts: 1 });
