@@ -182,7 +182,9 @@ async function culprits(
   tooHigh: boolean,
   signal?: AbortSignal,
 ): Promise<{ culprits: GoalCulprit[]; truncated?: true }> {
-  const d = await drillDown({ repoPath: top, repo: top, seriesId: id, spec, capture, commit: head, previousCommit: base, maxCommits: 1 }, signal);
+  // Only files that differ can have moved the value: the drill-down counts those alone.
+  const changed = (await runGitRaw(gitDir, ['diff-tree', '-r', '-z', '--no-renames', '--name-only', base, head], { signal })).stdout.toString('utf8').split('\0').filter(Boolean);
+  const d = await drillDown({ repoPath: top, repo: top, seriesId: id, spec, capture, commit: head, previousCommit: base, paths: new Set(changed), maxCommits: 1 }, signal);
   const moved = d.changes.filter((c) => (tooHigh ? c.after > c.before : c.after < c.before));
   const max = GOAL_CHECK_LIMITS.culprits;
   const out: GoalCulprit[] = [];
