@@ -1,8 +1,8 @@
-// The result of checking goals (`code-insights check`, the command "Code Insights: Check Goals"),
-// declared once for the CLI's JSON output, the insights server's request and the extension.
-import { MessageDirection, ProtocolRequestType } from 'vscode-languageserver-protocol';
-import type { GoalDefinition, GoalVerdict } from './insights';
-import type { InsightsErrorData } from './lsp';
+// Goals as they cross process boundaries: the result of checking them (`code-insights check`,
+// the command "Code Insights: Check Goals", the request declared in lsp.ts) and the goal of each
+// series on a dashboard card. Types and validators only (the webview bundle imports this).
+import { GOAL_VERDICTS, type GoalDefinition, type GoalVerdict } from './insights';
+import { arr, bool, num, obj, oneOf, str, type Validator } from './validate';
 
 /** Where a broken goal gained (or lost) matches between base and head. */
 export interface GoalCulprit {
@@ -51,16 +51,26 @@ export interface GoalCheckResult {
 
 export const GOAL_CHECK_LIMITS = { culprits: 50, lineText: 200 } as const;
 
-/** Runs the check in a workspace folder's repository (the insights server's request). */
-export interface CheckGoalsParams {
-  /** `file:` URI of the workspace folder; default: the first folder with a definitions file. */
-  folder?: string;
-  /** Base revision; default: the merge-base with the default branch. */
-  base?: string;
+/** The goal of one series of a computed insight, judged at its latest point (no base there: ratchets are judged by a check). */
+export interface SeriesGoalState {
+  seriesId: string;
+  goal: GoalDefinition;
+  verdict: GoalVerdict;
+  reasons: string[];
 }
 
-export namespace CheckGoalsRequest {
-  export const method = 'insights/checkGoals' as const;
-  export const messageDirection = MessageDirection.clientToServer;
-  export const type = new ProtocolRequestType<CheckGoalsParams, GoalCheckResult, never, InsightsErrorData, void>(method);
-}
+const goalDefinition: Validator<GoalDefinition> = obj<GoalDefinition>(
+  {
+    max: num,
+    min: num,
+    ratchet: bool,
+    target: obj<NonNullable<GoalDefinition['target']>>({ value: num, date: str(40), start: str(40) }, { start: true }),
+  },
+  { max: true, min: true, ratchet: true, target: true },
+);
+export const validateSeriesGoal: Validator<SeriesGoalState> = obj<SeriesGoalState>({
+  seriesId: str(128),
+  goal: goalDefinition,
+  verdict: oneOf(GOAL_VERDICTS),
+  reasons: arr(str(1000), 10),
+});

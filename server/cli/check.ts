@@ -92,14 +92,15 @@ async function check(argv: string[], io: Io, signal: AbortSignal): Promise<numbe
     progress?.clear();
   }
   if (r.series.length === 0 && format === 'text') io.err(`code-insights: ${configPath} sets no goal ("max", "min", "target" or "ratchet"); nothing to check\n`);
-  io.out(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : format === 'junit' ? junit(r) : format === 'github' ? github(r) : text(r));
+  io.out(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : format === 'junit' ? junit(r) : format === 'github' ? github(r) : checkText(r));
   return r.failed ? 1 : 0;
 }
 
 const short = (sha: string) => sha.slice(0, 12);
 const mark = { ok: 'ok', warn: 'WARN', broken: 'BROKEN' } as const;
 
-function text(r: GoalCheckResult): string {
+/** The check as a table, then the reasons and lines of each series that is not ok (also the editor's report). */
+export function checkText(r: GoalCheckResult): string {
   const rows = [['series', 'base', 'head', 'goal', 'verdict']];
   for (const s of r.series) rows.push([`${s.insightTitle} / ${s.label}`, s.base === undefined ? '-' : String(s.base), String(s.head), describeGoal(s.goal), mark[s.verdict]]);
   let out = `base ${short(r.base.commit)} (${r.base.rev}), head ${short(r.head.commit)}\n` + renderTable(rows, [false, true, true, false, false]);
@@ -156,5 +157,5 @@ function github(r: GoalCheckResult): string {
       out += `::${level} file=${ghProp(c.path)}${c.line ? `,line=${c.line}` : ''},title=${title}::${ghData(`${c.line ? `this line adds ${c.delta}` : `this file changed by ${c.delta}`}: ${why}`)}\n`;
     }
   }
-  return out + text(r);
+  return out + checkText(r);
 }

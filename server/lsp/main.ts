@@ -30,6 +30,7 @@ import {
   SyncRequest,
   SyncStatusRequest,
   VerifyOrgRequest,
+  CheckGoalsRequest,
   type InsightResult,
   type InsightsErrorData,
   type ServerSettings,
@@ -40,10 +41,16 @@ import { runInsights } from '../runs/runInsights';
 import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
 import { drillDownInsight } from '../engine/drillDown';
 import { languagesCsv, seriesCsv } from '../cli/format';
-import { folderFromUri, InsightsWorkspace, type LoadedInsight } from './insightsWorkspace';
+import { definitionsUri, folderFromUri, InsightsWorkspace, type LoadedInsight, type WorkspaceFolderInfo } from './insightsWorkspace';
+import type { GoalCheckResult } from '../../protocol/goals';
 import { defaultCacheFile } from '../store/cache';
 import { onCacheLockWait } from '../store/fileLock';
 import { outboxStatus, PushAbortedError, syncCacheFile, verifyOrg } from '../sync/session';
+import { checkGoals, goalStates } from '../runs/checkGoals';
+import { hasGoals } from '../engine/goals';
+import { checkText } from '../cli/check';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 
 /** A user-facing refusal: the client shows `message`; the typed `data.code` says which. */
 function refuse(kind: keyof typeof InsightsErrorCodes, code: string, message: string): ResponseError<InsightsErrorData> {
@@ -345,7 +352,8 @@ async function computeOne(insight: LoadedInsight, signal: AbortSignal, progress:
     }));
     log(`computed "${key}" in ${Date.now() - started} ms: ${res.stats.repos} repositories, ${res.stats.commitsSampled} commits, ${res.stats.blobsRead} blobs read`);
     for (const r of res.repos) if (r.error || r.warning) log(`  ${r.path}: ${r.error ?? r.warning}`);
-    return { ...base, series: res.series, ...(res.languages ? { languages: res.languages } : {}), repos: res.repos, stats: res.stats };
+    const goals = goalStates(def, res.series);
+    return { ...base, series: res.series, ...(res.languages ? { languages: res.languages } : {}), repos: res.repos, stats: res.stats, ...(goals.length ? { goals } : {}) };
   } catch (err) {
     if (signal.aborted) return { ...base, series: [], repos: [], error: { code: 'ABORTED', message: 'cancelled' } };
     log(`computing "${key}" failed: ${describe(err)}`);
@@ -437,6 +445,53 @@ connection.onRequest(SyncRequest.type, async (params, cancel) => {
     reporter?.done();
   }
 });
+
+// ------------------------------------------------------------------------------- goals
+// "Check Goals": `code-insights check` in a workspace folder's repository, through the same run
+// layer and cache; each line that added matches to a broken series becomes a diagnostic.
+let goalDiagnosticUris: string[] = [];
+
+connection.onRequest(CheckGoalsRequest.type, async (params, cancel) => {
+  if (!settings.trusted) throw refuse('untrusted', 'UNTRUSTED', 'Checking goals is disabled in a restricted workspace: it runs git on the repositories of this folder.');
+  await reloads;
+  const fromFolder = (f: WorkspaceFolderInfo) => ws.insights().filter((i) => i.source.uri === definitionsUri(f));
+  const folder = params.folderUri !== undefined ? ws.getFolders().find((f) => f.uri === params.folderUri) : ws.getFolders().find((f) => fromFolder(f).some((i) => hasGoals(i.def)));
+  if (!folder) throw refuse('user', 'NO_GOALS', params.folderUri !== undefined ? `${params.folderUri} is not a folder of this workspace` : 'No insight of this workspace sets a goal: add "goal": {"max": N} or {"ratchet": true} to an insight in .vscode/insights.json');
+  const ac = new AbortController();
+  cancel.onCancellationRequested(() => ac.abort());
+  try {
+    const result = await sharedCache(() => checkGoals(folder.path, fromFolder(folder).map((i) => i.def), { base: params.base, signal: ac.signal, ...(settings.cacheFile ? { cacheFile: settings.cacheFile } : {}) }));
+    publishGoalDiagnostics(result);
+    log(`goals checked in ${folder.path}: ${result.series.filter((s) => s.verdict === 'broken').length} of ${result.series.length} broken (${result.elapsedMs} ms)`);
+    return { result, text: checkText(result) };
+  } catch (err) {
+    if (ac.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+    throw userError(err);
+  }
+});
+
+function publishGoalDiagnostics(result: GoalCheckResult): void {
+  const byUri = new Map<string, Diagnostic[]>();
+  for (const s of result.series) {
+    if (s.verdict !== 'broken') continue;
+    for (const c of s.culprits ?? []) {
+      if (!c.line || c.path.endsWith('.vscode/insights.json')) continue; // that file's diagnostics are the definitions'
+      const uri = pathToFileURL(join(result.path, c.path)).href;
+      const list = byUri.get(uri) ?? [];
+      list.push({
+        range: { start: { line: c.line - 1, character: 0 }, end: { line: c.line - 1, character: 10_000 } },
+        message: `${s.insightTitle} / ${s.label}: this line adds ${c.delta}; ${s.reasons.join('; ')}`,
+        code: 'GOAL_BROKEN',
+        severity: DiagnosticSeverity.Warning,
+        source: 'code-insights goals',
+      });
+      byUri.set(uri, list);
+    }
+  }
+  for (const uri of goalDiagnosticUris) if (!byUri.has(uri)) void connection.sendDiagnostics({ uri, diagnostics: [] });
+  for (const [uri, diagnostics] of byUri) void connection.sendDiagnostics({ uri, diagnostics });
+  goalDiagnosticUris = [...byUri.keys()];
+}
 
 function userError(err: unknown): ResponseError<InsightsErrorData> {
   if (err instanceof InsightsError) return refuse('user', err.code, err.message);

@@ -4,11 +4,11 @@
 // the files, and a diff the lines, that added matches between base and head.
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { GOAL_CHECK_LIMITS, type GoalCheckResult, type GoalCulprit, type GoalSeriesCheck } from '../../protocol/goals';
+import { GOAL_CHECK_LIMITS, type GoalCheckResult, type GoalCulprit, type GoalSeriesCheck, type SeriesGoalState } from '../../protocol/goals';
 import type { InsightDefinition, SeriesResult } from '../../protocol/insights';
 import { addedMatches, LineCounter } from '../engine/addedMatches';
 import type { ComputeRequest, SeriesSpec } from '../engine/api';
-import { toComputeRequest } from '../engine/definitions';
+import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
 import { drillDown } from '../engine/drillDown';
 import { InsightsError } from '../engine/errors';
 import { runGitRaw } from '../engine/git';
@@ -208,3 +208,24 @@ async function culprits(
   const truncated = out.length > max || d.truncated === true;
   return { culprits: out.slice(0, max), ...(truncated ? { truncated: true as const } : {}) };
 }
+
+/**
+ * The goals of an insight's computed series, judged at their latest point (a dashboard card):
+ * thresholds and targets; a ratchet needs a base, which only a check has.
+ */
+export function goalStates(def: InsightDefinition, series: SeriesResult[], now = new Date()): SeriesGoalState[] {
+  if (!hasGoals(def)) return [];
+  const specs = toSeriesSpecs(def);
+  const out: SeriesGoalState[] = [];
+  for (const s of series) {
+    const query = specs.findIndex((sp) => (sp.capture ? seriesId(sp, s.capture ?? '') : seriesId(sp)) === s.id);
+    const goal = query >= 0 ? goalOf(def, query, s.capture) : undefined;
+    const last = s.points.at(-1);
+    if (!goal || !last) continue;
+    const start = goal.target && (goal.target.start ? s.points.find((p) => p.time >= new Date(goal.target!.start!).toISOString()) : s.points[0]);
+    const e = evaluateGoal(goal, { head: last.value, ...(start ? { start: start.value } : {}) }, now);
+    out.push({ seriesId: s.id, goal, verdict: e.verdict, reasons: e.reasons });
+  }
+  return out;
+}
+

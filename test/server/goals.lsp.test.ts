@@ -1,0 +1,68 @@
+// Goals in the insights server, over the real protocol (a separate process, a real repository):
+// computed insights carry each series' goal and verdict at the latest point; the request behind
+// "Check Goals" gives the same result as `code-insights check` and puts a diagnostic on each
+// line that added matches to a broken series.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CheckGoalsRequest, ComputeInsightsRequest, insightsErrorData } from '../../protocol/lsp';
+import { TestRepo, tempDir } from '../helpers/gitRepo';
+import { startServer } from './lspClient';
+
+let repo: TestRepo;
+let cacheFile: string;
+
+const DEFS = {
+  insights: [
+    { id: 'old', title: 'Old logger', queries: [{ query: 'oldLogger\\(', goal: { ratchet: true, max: 2 } }] },
+    { id: 'free', title: 'No goal', queries: ['FIXME'] },
+  ],
+};
+
+before(() => {
+  repo = TestRepo.init();
+  mkdirSync(join(repo.dir, '.vscode'));
+  writeFileSync(join(repo.dir, '.vscode', 'insights.json'), JSON.stringify(DEFS));
+  repo.commit('2026-01-05T10:00:00Z', { 'src/a.js': 'oldLogger("a");\n' });
+  repo.git(['checkout', '-q', '-b', 'topic']);
+  repo.commit('2026-01-06T10:00:00Z', { 'src/a.js': 'oldLogger("a");\nok();\noldLogger("b"); oldLogger("c");\n' });
+  cacheFile = join(tempDir('ci-goals-lsp-'), 'cache.sqlite');
+});
+
+after(() => rmSync(repo.dir, { recursive: true, force: true }));
+
+test('computed series carry their goal and verdict; Check Goals reports the broken ratchet and marks its lines', async () => {
+  const s = await startServer([repo.dir], { cacheFile });
+  try {
+    const { results } = await s.conn.sendRequest(ComputeInsightsRequest.type, { keys: [`${repo.dir.split('/').pop()}/old`, `${repo.dir.split('/').pop()}/free`] });
+    const [old, free] = results;
+    assert.equal(old!.goals?.length, 1);
+    assert.equal(old!.goals![0]!.seriesId, old!.series[0]!.id);
+    assert.deepEqual(old!.goals![0]!.goal, { ratchet: true, max: 2 });
+    assert.equal(old!.goals![0]!.verdict, 'broken', 'the latest value 3 is above the max 2');
+    assert.deepEqual(old!.goals![0]!.reasons, ['3 is above the maximum 2']);
+    assert.equal(free!.goals, undefined);
+
+    const { result, text } = await s.conn.sendRequest(CheckGoalsRequest.type, {});
+    assert.equal(result.failed, true);
+    assert.deepEqual(result.series.map((x) => [x.label, x.base, x.head, x.verdict]), [['oldLogger\\(', 1, 3, 'broken']]);
+    assert.match(text, /src\/a\.js:3\s+\+2/);
+    const uri = pathToFileURL(join(repo.dir, 'src', 'a.js')).href;
+    const d = await s.waitForDiagnostics(uri, (x) => x.diagnostics.length > 0);
+    assert.deepEqual(d.diagnostics.map((x) => [x.range.start.line, x.code, x.source]), [[2, 'GOAL_BROKEN', 'code-insights goals']]);
+    assert.match(d.diagnostics[0]!.message, /this line adds 2; .*rose from 1 to 3/);
+
+    // Fixed: the check passes and the diagnostics are cleared.
+    repo.commit('2026-01-07T10:00:00Z', { 'src/a.js': 'oldLogger("a");\n' });
+    const fixed = await s.conn.sendRequest(CheckGoalsRequest.type, {});
+    assert.equal(fixed.result.failed, false);
+    await s.waitForDiagnostics(uri, (x) => x.diagnostics.length === 0);
+
+    const bad = await s.conn.sendRequest(CheckGoalsRequest.type, { base: 'no-such-rev' }).then(() => undefined, (e: unknown) => e);
+    assert.equal(insightsErrorData(bad)?.code, 'BAD_OPTION');
+  } finally {
+    await s.stop();
+  }
+});
