@@ -36,6 +36,8 @@ import {
   type SyncStatus,
   type SeriesQuery,
   type InsightResult,
+  CheckGoalsRequest,
+  type CheckGoalsResult,
   type InsightSummary,
   type PartialResultParams,
   type ServerSettings,
@@ -261,6 +263,13 @@ export class InsightsService implements vscode.Disposable {
   async sync(conn: OrgConnection, location: vscode.ProgressLocation): Promise<SyncResult | undefined> {
     return this.withServerProgress({ location, title: 'Code Insights: syncing' }, 'sync cancelled; unsent points stay queued', (client, workDoneToken, cancel) =>
       client.sendRequest(SyncRequest.type, { ...conn, workDoneToken }, cancel),
+    );
+  }
+
+  /** Runs `code-insights check` in the insights server (folder: a workspace folder's URI), with a cancellable progress. */
+  async checkGoals(folderUri?: string, base?: string): Promise<CheckGoalsResult | undefined> {
+    return this.withServerProgress({ location: vscode.ProgressLocation.Notification, title: 'Code Insights: checking goals' }, 'goal check cancelled', (client, _token, cancel) =>
+      client.sendRequest(CheckGoalsRequest.type, { ...(folderUri ? { folderUri } : {}), ...(base ? { base } : {}) }, cancel),
     );
   }
 

@@ -340,8 +340,11 @@ export interface CheckGoalsParams {
   base?: string;
 }
 export interface CheckGoalsResult {
-  result: GoalCheckResult;
-  /** The check as `code-insights check` prints it (the table and the lines to change). */
+  /** One check per repository of the folder (the folder's own, or each one found in it). */
+  results: GoalCheckResult[];
+  /** True when a goal is broken in any of them. */
+  failed: boolean;
+  /** The checks as `code-insights check` prints them (the table and the lines to change). */
   text: string;
 }
 export namespace CheckGoalsRequest {

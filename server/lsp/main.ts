@@ -49,6 +49,8 @@ import { outboxStatus, PushAbortedError, syncCacheFile, verifyOrg } from '../syn
 import { checkGoals, goalStates } from '../runs/checkGoals';
 import { hasGoals } from '../engine/goals';
 import { checkText } from '../cli/check';
+import { runGitRaw } from '../engine/git';
+import { discoverRepos } from '../engine/discoverRepos';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 
@@ -460,19 +462,28 @@ connection.onRequest(CheckGoalsRequest.type, async (params, cancel) => {
   const ac = new AbortController();
   cancel.onCancellationRequested(() => ac.abort());
   try {
-    const result = await sharedCache(() => checkGoals(folder.path, fromFolder(folder).map((i) => i.def), { base: params.base, signal: ac.signal, ...(settings.cacheFile ? { cacheFile: settings.cacheFile } : {}) }));
-    publishGoalDiagnostics(result);
-    log(`goals checked in ${folder.path}: ${result.series.filter((s) => s.verdict === 'broken').length} of ${result.series.length} broken (${result.elapsedMs} ms)`);
-    return { result, text: checkText(result) };
+    const defs = fromFolder(folder).map((i) => i.def);
+    // The folder's own repository, else each working tree found in it (a folder of repositories).
+    const inside = await runGitRaw(undefined, ['rev-parse', '--show-toplevel'], { cwd: folder.path, signal: ac.signal });
+    const paths = inside.code === 0 ? [folder.path] : (await discoverRepos([folder.path], { signal: ac.signal })).filter((l) => !l.bare).map((l) => l.path);
+    if (paths.length === 0) throw new InsightsError('NOT_A_REPO', `${folder.path} holds no git working tree to check`);
+    const results: GoalCheckResult[] = [];
+    for (const path of paths) {
+      results.push(await sharedCache(() => checkGoals(path, defs, { base: params.base, signal: ac.signal, ...(settings.cacheFile ? { cacheFile: settings.cacheFile } : {}) })));
+    }
+    publishGoalDiagnostics(results);
+    const broken = results.flatMap((r) => r.series).filter((x) => x.verdict === 'broken').length;
+    log(`goals checked in ${folder.path}: ${broken} of ${results.flatMap((r) => r.series).length} broken`);
+    return { results, failed: results.some((r) => r.failed), text: results.map((r) => `${r.path}\n${checkText(r)}`).join('\n') };
   } catch (err) {
     if (ac.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
     throw userError(err);
   }
 });
 
-function publishGoalDiagnostics(result: GoalCheckResult): void {
+function publishGoalDiagnostics(results: GoalCheckResult[]): void {
   const byUri = new Map<string, Diagnostic[]>();
-  for (const s of result.series) {
+  for (const result of results) for (const s of result.series) {
     if (s.verdict !== 'broken') continue;
     for (const c of s.culprits ?? []) {
       if (!c.line || c.path.endsWith('.vscode/insights.json')) continue; // that file's diagnostics are the definitions'

@@ -45,19 +45,20 @@ test('computed series carry their goal and verdict; Check Goals reports the brok
     assert.deepEqual(old!.goals![0]!.reasons, ['3 is above the maximum 2']);
     assert.equal(free!.goals, undefined);
 
-    const { result, text } = await s.conn.sendRequest(CheckGoalsRequest.type, {});
-    assert.equal(result.failed, true);
-    assert.deepEqual(result.series.map((x) => [x.label, x.base, x.head, x.verdict]), [['oldLogger\\(', 1, 3, 'broken']]);
+    const { results: [result], failed, text } = await s.conn.sendRequest(CheckGoalsRequest.type, {});
+    assert.equal(failed, true);
+    assert.equal(result!.failed, true);
+    assert.deepEqual(result!.series.map((x) => [x.label, x.base, x.head, x.verdict]), [['oldLogger\\(', 1, 3, 'broken']]);
     assert.match(text, /src\/a\.js:3\s+\+2/);
     const uri = pathToFileURL(join(repo.dir, 'src', 'a.js')).href;
     const d = await s.waitForDiagnostics(uri, (x) => x.diagnostics.length > 0);
     assert.deepEqual(d.diagnostics.map((x) => [x.range.start.line, x.code, x.source]), [[2, 'GOAL_BROKEN', 'code-insights goals']]);
-    assert.match(d.diagnostics[0]!.message, /this line adds 2; .*rose from 1 to 3/);
+    assert.match(String(d.diagnostics[0]!.message), /this line adds 2; .*rose from 1 to 3/);
 
     // Fixed: the check passes and the diagnostics are cleared.
     repo.commit('2026-01-07T10:00:00Z', { 'src/a.js': 'oldLogger("a");\n' });
     const fixed = await s.conn.sendRequest(CheckGoalsRequest.type, {});
-    assert.equal(fixed.result.failed, false);
+    assert.equal(fixed.failed, false);
     await s.waitForDiagnostics(uri, (x) => x.diagnostics.length === 0);
 
     const bad = await s.conn.sendRequest(CheckGoalsRequest.type, { base: 'no-such-rev' }).then(() => undefined, (e: unknown) => e);
