@@ -60,6 +60,37 @@ const tests = [
     assert.deepEqual(JSON.parse(readFileSync(defsPath, 'utf8')).insights, []);
     await waitFor('the list to empty', async () => (await service.list()).length === 0);
   }],
+
+  ['Check Goals runs the check in the insights server: a broken ratchet is reported and its added line marked', async () => {
+    const folder = vscode.workspace.workspaceFolders[0];
+    const repo = join(folder.uri.fsPath, 'repo');
+    const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' };
+    const git = (...args) => require('node:child_process').execFileSync('git', args, { cwd: repo, env, encoding: 'utf8' });
+    git('checkout', '-q', '-b', 'goals-topic');
+    require('node:fs').appendFileSync(join(repo, 'main.ts'), 'oldCall(1)\n');
+    git('commit', '-q', '-am', 'adds an oldCall');
+    const service = vscode.extensions.getExtension(EXTENSION_ID).exports.service;
+    await service.editDefinitions(folder.uri, { add: { id: 'old-call', title: 'Old calls', kind: 'series', queries: [{ query: 'oldCall\\(', goal: { ratchet: true } }] } });
+    await waitFor('the insight with a goal', async () => (await service.list()).some((i) => i.id === 'old-call'));
+    try {
+      const r = await vscode.commands.executeCommand('codeInsights.checkGoals', undefined, { quiet: true });
+      assert.ok(r, 'the command answers with the check');
+      assert.equal(r.failed, true);
+      const s = r.results[0].series[0];
+      assert.deepEqual([s.base, s.head, s.verdict], [0, 1, 'broken']);
+      assert.deepEqual(s.culprits.map((c) => [c.path, c.line]), [['main.ts', 4]]);
+      const main = vscode.Uri.file(join(repo, 'main.ts'));
+      const diags = await waitFor('the goal diagnostic', () => {
+        const d = vscode.languages.getDiagnostics(main).filter((x) => x.source === 'code-insights goals');
+        return d.length ? d : undefined;
+      });
+      assert.deepEqual(diags.map((d) => d.range.start.line), [3]);
+      assert.match(diags[0].message, /Old calls .*rose from 0 to 1/);
+    } finally {
+      await service.editDefinitions(folder.uri, { remove: 'old-call' });
+      git('checkout', '-q', 'main');
+    }
+  }],
 ];
 
 /** Entry point called by the extension host's test runner: resolves when all passed, rejects otherwise. */
