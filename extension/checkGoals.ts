@@ -14,6 +14,7 @@ export function registerCheckGoals(context: vscode.ExtensionContext, service: In
     registered = true;
     context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(SCHEME, { provideTextDocumentContent: (uri) => reports.get(uri.toString()) ?? '' }));
   }
+  watchRatchets(context, service);
   context.subscriptions.push(
     vscode.commands.registerCommand('codeInsights.checkGoals', async (folderArg?: vscode.Uri, opts?: { base?: string; quiet?: boolean }): Promise<CheckGoalsResult | undefined> => {
       if (!vscode.workspace.isTrusted) {
@@ -53,3 +54,67 @@ export function registerCheckGoals(context: vscode.ExtensionContext, service: In
     }),
   );
 }
+
+/** After a pause in typing, a document's lines that break a ratchet are marked (the server decides which). */
+const TYPING_PAUSE_MS = 400;
+
+function watchRatchets(context: vscode.ExtensionContext, service: InsightsService): void {
+  const diagnostics = vscode.languages.createDiagnosticCollection('code-insights-ratchets');
+  const timers = new Map<string, NodeJS.Timeout>();
+  const pending = new Map<string, vscode.CancellationTokenSource>();
+  // Folders whose definitions set no ratchet: not asked again until the definitions change.
+  const inactive = new Set<string>();
+  const folderOf = (doc: vscode.TextDocument) => vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.toString();
+
+  const check = async (doc: vscode.TextDocument) => {
+    const key = doc.uri.toString();
+    pending.get(key)?.cancel();
+    const cts = new vscode.CancellationTokenSource();
+    pending.set(key, cts);
+    try {
+      const r = await service.workingTreeGoals(key, doc.getText(), cts.token);
+      if (cts.token.isCancellationRequested) return;
+      if (!r.active) {
+        const f = folderOf(doc);
+        if (f) inactive.add(f);
+      }
+      // A line the last Check Goals already marks (the committed change) is not marked twice.
+      const checked = new Set(vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'code-insights goals').map((d) => d.range.start.line));
+      diagnostics.set(doc.uri, r.marks.filter((m) => !checked.has(m.line) && m.line < doc.lineCount).map((m) => {
+        const d = new vscode.Diagnostic(doc.lineAt(m.line).range, m.message, vscode.DiagnosticSeverity.Warning);
+        d.source = 'code-insights ratchet';
+        d.code = 'RATCHET';
+        return d;
+      }));
+    } catch (err) {
+      if (!cts.token.isCancellationRequested) service.log.warn(`ratchet check of ${doc.uri.fsPath}: ${errorMessage(err)}`);
+    } finally {
+      if (pending.get(key) === cts) pending.delete(key);
+      cts.dispose();
+    }
+  };
+  const schedule = (doc: vscode.TextDocument) => {
+    if (doc.uri.scheme !== 'file' || !vscode.workspace.isTrusted || doc.uri.path.endsWith('/.vscode/insights.json')) return;
+    const f = folderOf(doc);
+    if (!f || inactive.has(f)) return;
+    const key = doc.uri.toString();
+    clearTimeout(timers.get(key));
+    timers.set(key, setTimeout(() => {
+      timers.delete(key);
+      void check(doc);
+    }, TYPING_PAUSE_MS));
+  };
+  context.subscriptions.push(
+    diagnostics,
+    vscode.workspace.onDidChangeTextDocument((e) => schedule(e.document)),
+    vscode.workspace.onDidOpenTextDocument(schedule),
+    vscode.workspace.onDidCloseTextDocument((doc) => diagnostics.delete(doc.uri)),
+    service.onDidChangeInsights(() => {
+      inactive.clear();
+      vscode.workspace.textDocuments.forEach(schedule);
+    }),
+    { dispose: () => timers.forEach((t) => clearTimeout(t)) },
+  );
+  vscode.workspace.textDocuments.forEach(schedule);
+}
+

@@ -38,6 +38,8 @@ import {
   type InsightResult,
   CheckGoalsRequest,
   type CheckGoalsResult,
+  WorkingTreeGoalsRequest,
+  type WorkingTreeGoalsResult,
   type InsightSummary,
   type PartialResultParams,
   type ServerSettings,
@@ -271,6 +273,11 @@ export class InsightsService implements vscode.Disposable {
     return this.withServerProgress({ location: vscode.ProgressLocation.Notification, title: 'Code Insights: checking goals' }, 'goal check cancelled', (client, _token, cancel) =>
       client.sendRequest(CheckGoalsRequest.type, { ...(folderUri ? { folderUri } : {}), ...(base ? { base } : {}) }, cancel),
     );
+  }
+
+  /** The lines of a document's text that break a ratchet (the server compares with the base). */
+  async workingTreeGoals(uri: string, text: string, cancel?: vscode.CancellationToken): Promise<WorkingTreeGoalsResult> {
+    return (await this.ready()).sendRequest(WorkingTreeGoalsRequest.type, { uri, text }, cancel);
   }
 
   async syncStatus(): Promise<SyncStatus> {

@@ -353,3 +353,21 @@ export namespace CheckGoalsRequest {
   export const type = new InsightsRequestType<CheckGoalsParams, CheckGoalsResult>(method);
 }
 
+/** The text of a file in the editor (saved or not), to mark the lines that break a ratchet as they are typed. */
+export interface WorkingTreeGoalsParams {
+  /** `file:` URI of the document. */
+  uri: string;
+  text: string;
+}
+export interface WorkingTreeGoalsResult {
+  /** 0-based lines and why each breaks a ratchet. */
+  marks: { line: number; message: string }[];
+  /** False when the document's folder has no ratchet goal: the client may stop asking until the definitions change. */
+  active: boolean;
+}
+export namespace WorkingTreeGoalsRequest {
+  export const method = 'insights/workingTreeGoals' as const;
+  export const messageDirection = MessageDirection.clientToServer;
+  export const type = new InsightsRequestType<WorkingTreeGoalsParams, WorkingTreeGoalsResult>(method);
+}
+

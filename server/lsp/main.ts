@@ -31,6 +31,7 @@ import {
   SyncStatusRequest,
   VerifyOrgRequest,
   CheckGoalsRequest,
+  WorkingTreeGoalsRequest,
   type InsightResult,
   type InsightsErrorData,
   type ServerSettings,
@@ -47,6 +48,8 @@ import { defaultCacheFile } from '../store/cache';
 import { onCacheLockWait } from '../store/fileLock';
 import { outboxStatus, PushAbortedError, syncCacheFile, verifyOrg } from '../sync/session';
 import { checkGoals, goalStates } from '../runs/checkGoals';
+import { ratchetInsights, workingTreeMarks } from '../runs/workingTreeGoals';
+import { fileURLToPath } from 'node:url';
 import { hasGoals } from '../engine/goals';
 import { checkText } from '../cli/check';
 import { runGitRaw } from '../engine/git';
@@ -475,6 +478,30 @@ connection.onRequest(CheckGoalsRequest.type, async (params, cancel) => {
     const broken = results.flatMap((r) => r.series).filter((x) => x.verdict === 'broken').length;
     log(`goals checked in ${folder.path}: ${broken} of ${results.flatMap((r) => r.series).length} broken`);
     return { results, failed: results.some((r) => r.failed), text: results.map((r) => `${r.path}\n${checkText(r)}`).join('\n') };
+  } catch (err) {
+    if (ac.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+    throw userError(err);
+  }
+});
+
+// Ratchets as you type: the client sends an open file's text (debounced); lines that add matches
+// of a ratchet series beyond the base's count in that file come back as marks.
+connection.onRequest(WorkingTreeGoalsRequest.type, async ({ uri, text }, cancel) => {
+  if (!settings.trusted || !uri.startsWith('file:') || isDefinitionsUri(uri)) return { marks: [], active: settings.trusted };
+  await reloads;
+  let file: string;
+  try {
+    file = fileURLToPath(uri);
+  } catch {
+    return { marks: [], active: true };
+  }
+  const folder = ws.getFolders().filter((f) => file.startsWith(f.path.endsWith('/') ? f.path : `${f.path}/`)).sort((a, b) => b.path.length - a.path.length)[0];
+  const defs = folder ? ratchetInsights(ws.insights().filter((i) => i.source.uri === definitionsUri(folder)).map((i) => i.def)) : [];
+  if (defs.length === 0) return { marks: [], active: false };
+  const ac = new AbortController();
+  cancel.onCancellationRequested(() => ac.abort());
+  try {
+    return { marks: await workingTreeMarks(file, text, defs, ac.signal), active: true };
   } catch (err) {
     if (ac.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
     throw userError(err);

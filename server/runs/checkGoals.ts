@@ -46,7 +46,7 @@ async function commitOf(dir: string, rev: string, signal?: AbortSignal): Promise
 }
 
 /** `--base`, else the merge-base with the default branch (origin/HEAD's target, else main, else master). */
-async function resolveBase(dir: string, head: string, base: string | undefined, signal?: AbortSignal): Promise<{ rev: string; commit: string }> {
+export async function resolveBase(dir: string, head: string, base: string | undefined, signal?: AbortSignal): Promise<{ rev: string; commit: string }> {
   if (base !== undefined) {
     const commit = await commitOf(dir, base, signal);
     if (!commit) throw new InsightsError('BAD_OPTION', `--base: "${base.slice(0, 100)}" names no commit of this repository`);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CheckGoalsRequest, ComputeInsightsRequest, insightsErrorData } from '../../protocol/lsp';
+import { CheckGoalsRequest, ComputeInsightsRequest, insightsErrorData, WorkingTreeGoalsRequest } from '../../protocol/lsp';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
 import { startServer } from './lspClient';
 
@@ -67,3 +67,33 @@ test('computed series carry their goal and verdict; Check Goals reports the brok
     await s.stop();
   }
 });
+
+test('as you type: lines that add ratchet matches beyond the base are marked; a moved line is not; no ratchet, no marks', async () => {
+  const s = await startServer([repo.dir], { cacheFile });
+  try {
+    const uri = pathToFileURL(join(repo.dir, 'src', 'a.js')).href;
+    // HEAD (topic) is back to one oldLogger, as at the base (main).
+    const moved = await s.conn.sendRequest(WorkingTreeGoalsRequest.type, { uri, text: '// moved down\noldLogger("a");\n' });
+    assert.deepEqual(moved, { marks: [], active: true });
+    const typed = await s.conn.sendRequest(WorkingTreeGoalsRequest.type, { uri, text: 'start();\noldLogger("a");\nx(); oldLogger("new")\n' });
+    assert.deepEqual(typed.marks.map((m) => m.line), [2]);
+    assert.match(typed.marks[0]!.message, /Old logger \/ oldLogger\\\(: this line adds 1; ratchet: src\/a\.js has 2 now, 1 at the base/);
+    const newFile = await s.conn.sendRequest(WorkingTreeGoalsRequest.type, { uri: pathToFileURL(join(repo.dir, 'src', 'new.js')).href, text: 'oldLogger(1);\n' });
+    assert.deepEqual(newFile.marks.map((m) => m.line), [0], 'a file that is not at the base adds every match');
+  } finally {
+    await s.stop();
+  }
+  const other = TestRepo.init();
+  mkdirSync(join(other.dir, '.vscode'));
+  writeFileSync(join(other.dir, '.vscode', 'insights.json'), JSON.stringify({ insights: [{ id: 'm', title: 'M', queries: [{ query: 'x', goal: { max: 0 } }] }] }));
+  other.commit('2026-01-05T10:00:00Z', { 'a.txt': 'x\n' });
+  const s2 = await startServer([other.dir], { cacheFile });
+  try {
+    const r = await s2.conn.sendRequest(WorkingTreeGoalsRequest.type, { uri: pathToFileURL(join(other.dir, 'a.txt')).href, text: 'x\nx\n' });
+    assert.deepEqual(r, { marks: [], active: false }, 'only ratchets mark lines as you type');
+  } finally {
+    await s2.stop();
+    rmSync(other.dir, { recursive: true, force: true });
+  }
+});
+

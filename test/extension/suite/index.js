@@ -91,6 +91,32 @@ const tests = [
       git('checkout', '-q', 'main');
     }
   }],
+
+  ['a line typed in the editor that breaks a ratchet is marked before it is saved or committed', async () => {
+    const folder = vscode.workspace.workspaceFolders[0];
+    const service = vscode.extensions.getExtension(EXTENSION_ID).exports.service;
+    await service.editDefinitions(folder.uri, { add: { id: 'typed', title: 'Typed calls', kind: 'series', queries: [{ query: 'typedCall\\(', goal: { ratchet: true } }] } });
+    await waitFor('the insight with a ratchet', async () => (await service.list()).some((i) => i.id === 'typed'));
+    const main = vscode.Uri.file(join(folder.uri.fsPath, 'repo', 'main.ts'));
+    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(main));
+    try {
+      const at = editor.document.lineCount - 1;
+      await editor.edit((e) => e.insert(new vscode.Position(at, 0), 'typedCall(1)\n'));
+      assert.ok(editor.document.isDirty, 'the line is typed, not saved');
+      const marks = await waitFor('the ratchet diagnostic on the typed line', () => {
+        const d = vscode.languages.getDiagnostics(main).filter((x) => x.source === 'code-insights ratchet');
+        return d.length ? d : undefined;
+      });
+      assert.deepEqual(marks.map((d) => d.range.start.line), [at]);
+      assert.match(marks[0].message, /Typed calls .*this line adds 1; ratchet: main\.ts has 1 now, 0 at the base/);
+      // Deleting the line takes the mark away.
+      await editor.edit((e) => e.delete(new vscode.Range(at, 0, at + 1, 0)));
+      await waitFor('the mark to go', () => vscode.languages.getDiagnostics(main).every((x) => x.source !== 'code-insights ratchet'));
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await service.editDefinitions(folder.uri, { remove: 'typed' });
+    }
+  }],
 ];
 
 /** Entry point called by the extension host's test runner: resolves when all passed, rejects otherwise. */
