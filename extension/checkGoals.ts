@@ -64,6 +64,8 @@ function watchRatchets(context: vscode.ExtensionContext, service: InsightsServic
   const pending = new Map<string, vscode.CancellationTokenSource>();
   // Folders whose definitions set no ratchet: not asked again until the definitions change.
   const inactive = new Set<string>();
+  // Bumped when the definitions may have changed: an answer to an older question cannot mark a folder inactive.
+  let generation = 0;
   const folderOf = (doc: vscode.TextDocument) => vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.toString();
 
   const check = async (doc: vscode.TextDocument) => {
@@ -71,13 +73,12 @@ function watchRatchets(context: vscode.ExtensionContext, service: InsightsServic
     pending.get(key)?.cancel();
     const cts = new vscode.CancellationTokenSource();
     pending.set(key, cts);
+    const asked = generation;
     try {
       const r = await service.workingTreeGoals(key, doc.getText(), cts.token);
       if (cts.token.isCancellationRequested) return;
-      if (!r.active) {
-        const f = folderOf(doc);
-        if (f) inactive.add(f);
-      }
+      const f = folderOf(doc);
+      if (f && !r.active && asked === generation) inactive.add(f);
       // A line the last Check Goals already marks (the committed change) is not marked twice.
       const checked = new Set(vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'code-insights goals').map((d) => d.range.start.line));
       diagnostics.set(doc.uri, r.marks.filter((m) => !checked.has(m.line) && m.line < doc.lineCount).map((m) => {
@@ -110,6 +111,7 @@ function watchRatchets(context: vscode.ExtensionContext, service: InsightsServic
     vscode.workspace.onDidOpenTextDocument(schedule),
     vscode.workspace.onDidCloseTextDocument((doc) => diagnostics.delete(doc.uri)),
     service.onDidChangeInsights(() => {
+      generation++;
       inactive.clear();
       vscode.workspace.textDocuments.forEach(schedule);
     }),

@@ -57,7 +57,7 @@ export async function resolveBase(dir: string, head: string, base: string | unde
   for (const rev of candidates) {
     if (!(await commitOf(dir, rev, signal))) continue;
     const commit = await git(dir, ['merge-base', head, rev], signal);
-    if (!commit) throw new InsightsError('NO_BASE', `HEAD has no common history with ${rev}; pass --base REV`);
+    if (!commit) throw new InsightsError('NO_BASE', `HEAD has no common history with ${rev} (a shallow clone? fetch the history, e.g. actions/checkout with fetch-depth: 0); pass --base REV`);
     return { rev: `merge-base with ${rev}`, commit };
   }
   throw new InsightsError('NO_BASE', 'no default branch found (no origin/HEAD, main or master); pass --base REV');

@@ -100,9 +100,12 @@ const tests = [
     const main = vscode.Uri.file(join(folder.uri.fsPath, 'repo', 'main.ts'));
     const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(main));
     try {
-      const at = editor.document.lineCount - 1;
-      await editor.edit((e) => e.insert(new vscode.Position(at, 0), 'typedCall(1)\n'));
+      // The previous test changed the file on disk and back: wait until the editor shows it as committed.
+      await waitFor('the file as committed', () => !editor.document.getText().includes('oldCall') && !editor.document.isDirty);
+      await editor.edit((e) => e.insert(new vscode.Position(1, 0), 'typedCall(1)\n'));
       assert.ok(editor.document.isDirty, 'the line is typed, not saved');
+      const at = editor.document.getText().split('\n').indexOf('typedCall(1)');
+      assert.equal(at, 1);
       const marks = await waitFor('the ratchet diagnostic on the typed line', () => {
         const d = vscode.languages.getDiagnostics(main).filter((x) => x.source === 'code-insights ratchet');
         return d.length ? d : undefined;
