@@ -9,6 +9,7 @@ import { parseDefinitions, toSeriesSpecs, type DefinitionProblem } from '../../s
 import { describeGoal, evaluateGoal, goalOf, hasGoals } from '../../server/engine/goals';
 import { seriesId } from '../../server/engine/seriesId';
 import { GOAL_KEYS } from '../../protocol/insights';
+import { checkDefinitions } from '../../org/fleet/store';
 
 const at = (text: string, p: DefinitionProblem) => text.slice(p.offset, p.offset + p.length);
 
@@ -96,3 +97,13 @@ test('the editor schema lists the goal fields protocol/insights.ts declares', ()
   assert.equal(schema.definitions.insight.properties.goal.$ref, '#/definitions/goal');
   assert.equal(schema.definitions.query.oneOf[1].properties.goal.$ref, '#/definitions/goal');
 });
+
+test('org create-insight reads the same goals from the same file, and a bad goal is refused with its line', () => {
+  const text = JSON.stringify({ insights: [{ id: 'a', title: 'A', queries: [{ query: 'x', goal: { ratchet: true } }], goal: { max: 3 } }] }, null, 1);
+  const ok = checkDefinitions(text);
+  assert.deepEqual(ok.problems, []);
+  assert.deepEqual([ok.insights[0]!.goal, ok.insights[0]!.queries![0]!.goal], [{ max: 3 }, { ratchet: true }]);
+  const bad = checkDefinitions(text.replace('"max": 3', '"max": "3"'));
+  assert.deepEqual(bad.problems.map((p) => [p.code, p.line]), [['DEF_BAD_GOAL', text.split('\n').findIndex((l) => l.includes('"max"')) + 1]]);
+});
+
