@@ -109,6 +109,7 @@ export function checkText(r: GoalCheckResult): string {
     for (const c of s.culprits ?? []) out += `  ${c.path}${c.line ? `:${c.line}` : ''}  ${c.delta > 0 ? '+' : ''}${c.delta}${c.text ? `  ${c.text}` : ''}\n`;
     if (s.truncated) out += '  (more not listed)\n';
   }
+  for (const x of r.skipped) out += `\nskipped: ${x.insightId}: ${x.reason}\n`;
   const broken = r.series.filter((s) => s.verdict === 'broken').length;
   return out + `\n${broken ? `${broken} of ${r.series.length} goals broken` : `${r.series.length} goals hold`}\n`;
 }

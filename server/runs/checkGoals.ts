@@ -71,21 +71,24 @@ interface Member {
 type Valued = SeriesResult & { value: number };
 
 /** Values of every series at the commit of time `end` on `commit`'s first-parent history (none when no commit is that old). */
-async function valuesAt(members: Member[], top: string, commit: string, end: Date, opts: CheckOptions): Promise<Map<string, Valued>> {
+async function valuesAt(members: Member[], top: string, commit: string, end: Date, opts: CheckOptions, excluded?: Set<string>): Promise<Map<string, Valued>> {
   const out = new Map<string, Valued>();
   // One pass per repository filter: the other fields are the same for every insight here.
-  const groups = new Map<string, ComputeRequest>();
+  const groups = new Map<string, { req: ComputeRequest; ids: string[] }>();
   for (const m of members) {
     const base = toComputeRequest(m.def, [top]);
     const key = JSON.stringify(base.repoFilters ?? []);
-    let req = groups.get(key);
-    if (!req) groups.set(key, (req = { paths: [top], series: [], step: 'day', points: 1, end, rev: commit, ...(base.repoFilters ? { repoFilters: base.repoFilters } : {}) }));
-    req.series.push(...m.specs.map((s) => s.spec));
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { req: { paths: [top], series: [], step: 'day', points: 1, end, rev: commit, ...(base.repoFilters ? { repoFilters: base.repoFilters } : {}) }, ids: [] }));
+    g.req.series.push(...m.specs.map((s) => s.spec));
+    g.ids.push(m.def.id);
   }
-  for (const req of groups.values()) {
+  for (const { req, ids } of groups.values()) {
     const r = await runInsights(req, { cacheFile: opts.cacheFile, signal: opts.signal, onProgress: opts.onProgress, tuning: opts.tuning });
     const mine = r.repos.find((s) => s.path && resolve(s.path) === top);
     if (mine?.error) throw new InsightsError('CHECK_FAILED', `${top}: ${mine.error}`);
+    // The insight's "repos" leave this repository out: its goals do not apply here.
+    if (!mine || mine.warning === 'excluded by the repository filter') ids.forEach((id) => excluded?.add(id));
     for (const s of r.series) {
       if (s.error) throw new InsightsError('CHECK_FAILED', `${s.label}: ${s.error}`);
       const mineAtEnd = mine ? (s.points.at(-1)?.repos ?? []).filter((p) => p.repo === mine.repo) : [];
@@ -117,7 +120,8 @@ export async function checkGoals(path: string, insights: InsightDefinition[], op
   const result: GoalCheckResult = { repo: '', path: top, base, head: { commit: head }, series: [], skipped: [], failed: false, elapsedMs: 0 };
   if (members.length === 0) return { ...result, elapsedMs: Math.round(performance.now() - started) };
 
-  const headValues = await valuesAt(members, top, head, await commitTime(top, head, signal), opts);
+  const excluded = new Set<string>();
+  const headValues = await valuesAt(members, top, head, await commitTime(top, head, signal), opts, excluded);
   const baseValues = base.commit === head ? undefined : await valuesAt(members, top, base.commit, await commitTime(top, base.commit, signal), opts);
   // Burn-down lines start at a date: the value then, on the base's first-parent history.
   const startValues = new Map<string, Map<string, Valued>>();
@@ -130,6 +134,10 @@ export async function checkGoals(path: string, insights: InsightDefinition[], op
   }
 
   for (const m of members) {
+    if (excluded.has(m.def.id)) {
+      result.skipped.push({ insightId: m.def.id, reason: 'its "repos" filter leaves this repository out' });
+      continue;
+    }
     for (const { spec, query } of m.specs) {
       const captures = spec.capture
         ? [...new Set([...[...headValues.values(), ...(baseValues?.values() ?? [])].filter((s) => s.id === seriesId(spec, s.capture)).map((s) => s.capture!), ...Object.keys(m.def.captureGoals ?? {})])]

@@ -19,6 +19,8 @@ const DEFS = {
     { id: 'todos', title: 'TODOs', literal: true, queries: ['TODO'], exclude: ['.vscode/**'], goal: { max: 10 } },
     // A goal that is not part of what is computed: the series id must not depend on it.
     { id: 'deps', title: 'lib versions', kind: 'capture', queries: ['lib@(\\d+)'], captureGoals: { '1': { max: 0 } } },
+    // Scoped to other repositories: its goal does not apply here.
+    { id: 'elsewhere', title: 'Elsewhere', queries: ['oldLogger'], repos: ['^github\\.com/acme/other$'], goal: { max: 0 } },
   ],
 };
 
@@ -51,6 +53,8 @@ test('a ratchet broken on a branch exits 1 and names the file and the line that 
   assert.match(r.stdout, /TODOs \/ TODO\s+1\s+2\s+<= 10\s+ok/);
   assert.match(r.stdout, /src\/b\.js:4\s+\+2\s+oldLogger\("b"\); oldLogger\("again"\);/);
   assert.match(r.stdout, /rose from 1 to 3/);
+  assert.match(r.stdout, /skipped: elsewhere: its "repos" filter leaves this repository out/);
+  assert.doesNotMatch(r.stdout, /Elsewhere \//);
   assert.ok(!hasStackTrace(r.stderr), r.stderr);
 });
 
