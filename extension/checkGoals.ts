@@ -38,6 +38,9 @@ export function registerCheckGoals(context: vscode.ExtensionContext, service: In
       }
       if (!r) return undefined;
       const series = r.results.flatMap((x) => x.series);
+      // The cards of the checked insights show the check's verdicts (a broken ratchet) too.
+      const ids = new Set(series.map((s) => s.insightId));
+      void service.refreshResults(service.insights.filter((i) => ids.has(i.id) && i.source.uri !== 'settings').map((i) => i.key));
       const broken = series.filter((s) => s.verdict === 'broken');
       const summary = broken.length
         ? `Code Insights: ${broken.length} of ${series.length} goals broken: ${broken.slice(0, 3).map((s) => `${s.insightTitle} / ${s.label} (${s.reasons[0]})`).join('; ')}${broken.length > 3 ? '…' : ''}`

@@ -275,6 +275,12 @@ export class InsightsService implements vscode.Disposable {
     );
   }
 
+  /** Fetches these insights' results again and passes them to whoever shows results (after a check changed their goals' verdicts). */
+  async refreshResults(keys: string[]): Promise<void> {
+    const results = (await Promise.all(keys.map((k) => this.series(k)))).filter((r): r is InsightResult => r !== null);
+    if (results.length) this.computed.fire(results);
+  }
+
   /** The lines of a document's text that break a ratchet (the server compares with the base). */
   async workingTreeGoals(uri: string, text: string, cancel?: vscode.CancellationToken): Promise<WorkingTreeGoalsResult> {
     return (await this.ready()).sendRequest(WorkingTreeGoalsRequest.type, { uri, text }, cancel);

@@ -43,7 +43,8 @@ import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
 import { drillDownInsight } from '../engine/drillDown';
 import { languagesCsv, seriesCsv } from '../cli/format';
 import { definitionsUri, folderFromUri, InsightsWorkspace, type LoadedInsight, type WorkspaceFolderInfo } from './insightsWorkspace';
-import type { GoalCheckResult } from '../../protocol/goals';
+import type { GoalCheckResult, SeriesGoalState } from '../../protocol/goals';
+import type { GoalVerdict } from '../../protocol/insights';
 import { defaultCacheFile } from '../store/cache';
 import { onCacheLockWait } from '../store/fileLock';
 import { outboxStatus, PushAbortedError, syncCacheFile, verifyOrg } from '../sync/session';
@@ -357,7 +358,7 @@ async function computeOne(insight: LoadedInsight, signal: AbortSignal, progress:
     }));
     log(`computed "${key}" in ${Date.now() - started} ms: ${res.stats.repos} repositories, ${res.stats.commitsSampled} commits, ${res.stats.blobsRead} blobs read`);
     for (const r of res.repos) if (r.error || r.warning) log(`  ${r.path}: ${r.error ?? r.warning}`);
-    const goals = goalStates(def, res.series);
+    const goals = withCheckVerdicts(goalStates(def, res.series));
     return { ...base, series: res.series, ...(res.languages ? { languages: res.languages } : {}), repos: res.repos, stats: res.stats, ...(goals.length ? { goals } : {}) };
   } catch (err) {
     if (signal.aborted) return { ...base, series: [], repos: [], error: { code: 'ABORTED', message: 'cancelled' } };
@@ -455,6 +456,35 @@ connection.onRequest(SyncRequest.type, async (params, cancel) => {
 // "Check Goals": `code-insights check` in a workspace folder's repository, through the same run
 // layer and cache; each line that added matches to a broken series becomes a diagnostic.
 let goalDiagnosticUris: string[] = [];
+/** The last Check Goals' verdict of each series it did not find ok (a ratchet needs a base: only a check judges it). */
+const checkVerdicts = new Map<string, { verdict: GoalVerdict; reasons: string[] }>();
+
+/** Card goals with the last check's verdicts: the worse of the two, with both reasons. */
+function withCheckVerdicts(goals: SeriesGoalState[]): SeriesGoalState[] {
+  const rank = { ok: 0, warn: 1, broken: 2 } as const;
+  return goals.map((g) => {
+    const c = checkVerdicts.get(g.seriesId);
+    if (!c) return g;
+    return { ...g, verdict: rank[c.verdict] > rank[g.verdict] ? c.verdict : g.verdict, reasons: [...g.reasons, ...c.reasons.filter((r) => !g.reasons.includes(r)).map((r) => `Check Goals: ${r}`)] };
+  });
+}
+
+/** After a check: its verdicts reach the stored results (and so the dashboard's cards). */
+function rememberCheck(results: GoalCheckResult[], insights: LoadedInsight[]): void {
+  for (const s of results.flatMap((r) => r.series)) checkVerdicts.delete(s.seriesId);
+  for (const s of results.flatMap((r) => r.series)) {
+    if (s.verdict === 'ok') continue;
+    const had = checkVerdicts.get(s.seriesId);
+    checkVerdicts.set(s.seriesId, { verdict: had?.verdict === 'broken' ? 'broken' : s.verdict, reasons: [...(had?.reasons ?? []), ...s.reasons] });
+  }
+  for (const i of insights) {
+    const r = ws.result(i.key);
+    if (!r) continue;
+    const goals = withCheckVerdicts(goalStates(i.def, r.series));
+    const { goals: _old, ...rest } = r;
+    ws.setResult(goals.length ? { ...rest, goals } : rest);
+  }
+}
 
 connection.onRequest(CheckGoalsRequest.type, async (params, cancel) => {
   if (!settings.trusted) throw refuse('untrusted', 'UNTRUSTED', 'Checking goals is disabled in a restricted workspace: it runs git on the repositories of this folder.');
@@ -475,6 +505,7 @@ connection.onRequest(CheckGoalsRequest.type, async (params, cancel) => {
       results.push(await sharedCache(() => checkGoals(path, defs, { base: params.base, signal: ac.signal, ...(settings.cacheFile ? { cacheFile: settings.cacheFile } : {}) })));
     }
     publishGoalDiagnostics(results);
+    rememberCheck(results, fromFolder(folder));
     const broken = results.flatMap((r) => r.series).filter((x) => x.verdict === 'broken').length;
     log(`goals checked in ${folder.path}: ${broken} of ${results.flatMap((r) => r.series).length} broken`);
     return { results, failed: results.some((r) => r.failed), text: results.map((r) => `${r.path}\n${checkText(r)}`).join('\n') };

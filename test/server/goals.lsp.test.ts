@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CheckGoalsRequest, ComputeInsightsRequest, insightsErrorData, WorkingTreeGoalsRequest } from '../../protocol/lsp';
+import { CheckGoalsRequest, ComputeInsightsRequest, GetSeriesRequest, insightsErrorData, WorkingTreeGoalsRequest } from '../../protocol/lsp';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
 import { startServer } from './lspClient';
 
@@ -54,11 +54,16 @@ test('computed series carry their goal and verdict; Check Goals reports the brok
     const d = await s.waitForDiagnostics(uri, (x) => x.diagnostics.length > 0);
     assert.deepEqual(d.diagnostics.map((x) => [x.range.start.line, x.code, x.source]), [[2, 'GOAL_BROKEN', 'code-insights goals']]);
     assert.match(String(d.diagnostics[0]!.message), /this line adds 2; .*rose from 1 to 3/);
+    // The stored result (the dashboard's card) now carries the check's verdict too: a ratchet needs a base.
+    const stored = await s.conn.sendRequest(GetSeriesRequest.type, { key: old!.key });
+    assert.deepEqual(stored!.goals![0]!.reasons, ['3 is above the maximum 2', 'Check Goals: rose from 1 to 3 (ratchet: it may not rise above the base)']);
 
     // Fixed: the check passes and the diagnostics are cleared.
     repo.commit('2026-01-07T10:00:00Z', { 'src/a.js': 'oldLogger("a");\n' });
     const fixed = await s.conn.sendRequest(CheckGoalsRequest.type, {});
     assert.equal(fixed.failed, false);
+    const after = await s.conn.sendRequest(GetSeriesRequest.type, { key: old!.key });
+    assert.deepEqual(after!.goals![0]!.reasons, ['3 is above the maximum 2'], 'a check that passes takes its reasons away (the card keeps its own until recomputed)');
     await s.waitForDiagnostics(uri, (x) => x.diagnostics.length === 0);
 
     const bad = await s.conn.sendRequest(CheckGoalsRequest.type, { base: 'no-such-rev' }).then(() => undefined, (e: unknown) => e);
