@@ -2,6 +2,7 @@
 // bar and the commands. Activation only registers things; the server starts in the background.
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
+import { registerCheckGoals } from './checkGoals';
 import { registerCommands } from './commands';
 import { registerDashboardSerializer } from './dashboard/panel';
 import { InsightsService } from './insightsService';
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): { service: InsightsS
   );
   registerCommands(context, service);
   registerOrgCommands(context, service);
+  registerCheckGoals(context, service);
   if (!vscode.workspace.isTrusted) {
     log.info('Restricted Mode: definitions are read and checked, but nothing is computed (computing runs git on this workspace\'s repositories).');
   }

@@ -36,6 +36,10 @@ import {
   type SyncStatus,
   type SeriesQuery,
   type InsightResult,
+  CheckGoalsRequest,
+  type CheckGoalsResult,
+  WorkingTreeGoalsRequest,
+  type WorkingTreeGoalsResult,
   type InsightSummary,
   type PartialResultParams,
   type ServerSettings,
@@ -262,6 +266,24 @@ export class InsightsService implements vscode.Disposable {
     return this.withServerProgress({ location, title: 'Code Insights: syncing' }, 'sync cancelled; unsent points stay queued', (client, workDoneToken, cancel) =>
       client.sendRequest(SyncRequest.type, { ...conn, workDoneToken }, cancel),
     );
+  }
+
+  /** Runs `code-insights check` in the insights server (folder: a workspace folder's URI), with a cancellable progress. */
+  async checkGoals(folderUri?: string, base?: string): Promise<CheckGoalsResult | undefined> {
+    return this.withServerProgress({ location: vscode.ProgressLocation.Notification, title: 'Code Insights: checking goals' }, 'goal check cancelled', (client, _token, cancel) =>
+      client.sendRequest(CheckGoalsRequest.type, { ...(folderUri ? { folderUri } : {}), ...(base ? { base } : {}) }, cancel),
+    );
+  }
+
+  /** Fetches these insights' results again and passes them to whoever shows results (after a check changed their goals' verdicts). */
+  async refreshResults(keys: string[]): Promise<void> {
+    const results = (await Promise.all(keys.map((k) => this.series(k)))).filter((r): r is InsightResult => r !== null);
+    if (results.length) this.computed.fire(results);
+  }
+
+  /** The lines of a document's text that break a ratchet (the server compares with the base). */
+  async workingTreeGoals(uri: string, text: string, cancel?: vscode.CancellationToken): Promise<WorkingTreeGoalsResult> {
+    return (await this.ready()).sendRequest(WorkingTreeGoalsRequest.type, { uri, text }, cancel);
   }
 
   async syncStatus(): Promise<SyncStatus> {

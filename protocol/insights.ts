@@ -51,7 +51,29 @@ export function escapeRegExp(text: string): string {
 export interface QueryDefinition {
   query: string;
   label?: string;
+  /** A goal for this query's series (overrides the insight's `goal` field by field). */
+  goal?: GoalDefinition;
 }
+
+/**
+ * A goal on a series (`code-insights check`, the charts): a threshold, a burn-down target, or a
+ * ratchet against the base revision. Not part of a series' identity (its id): nothing computed
+ * depends on it.
+ */
+export interface GoalDefinition {
+  /** The value must stay at or below this. */
+  max?: number;
+  /** The value must stay at or above this. */
+  min?: number;
+  /** Reach `value` by `date` (ISO); on the chart, a line from `start` (default: the first point) to it. */
+  target?: { value: number; date: string; start?: string };
+  /** The value may never rise above the base revision's value. */
+  ratchet?: boolean;
+}
+export const GOAL_KEYS = ['max', 'min', 'target', 'ratchet'] as const;
+/** How a series stands against its goal: `warn` (a target off track before its date) never fails a check. */
+export const GOAL_VERDICTS = ['ok', 'warn', 'broken'] as const;
+export type GoalVerdict = (typeof GOAL_VERDICTS)[number];
 
 /** One insight as written in `.vscode/insights.json` (`{"insights": [...]}`) or user settings. */
 export interface InsightDefinition {
@@ -78,6 +100,10 @@ export interface InsightDefinition {
   limit?: number;
   /** Regular expressions over repo identity or folder path; a repo is in scope if any matches. Empty: all. */
   repos?: string[];
+  /** A goal for every series of the insight (a query's own `goal` overrides it field by field). */
+  goal?: GoalDefinition;
+  /** `capture`: a goal per captured value, e.g. {"17": {"max": 0}} (overrides the other goals). */
+  captureGoals?: Record<string, GoalDefinition>;
 }
 
 export interface InsightsFile {

@@ -11,6 +11,7 @@ import {
 import type { InsightDefinition, InsightKind, LanguagesPoint, RepoStatus, RunStats, SeriesResult, Step, TextExportFormat } from './insights';
 import { arr, bool, obj, ProtocolError, str, validate } from './validate';
 import type { DrillDownQuery, DrillDownResult } from './webview';
+import type { GoalCheckResult, SeriesGoalState } from './goals';
 
 // ---------------------------------------------------------------------------------- errors
 
@@ -93,6 +94,8 @@ export interface InsightResult {
   /** Set while repositories are still being computed (a partial result). */
   partial?: boolean;
   error?: { code: string; message: string };
+  /** The goals of its series (those that have one), judged at the latest point. */
+  goals?: SeriesGoalState[];
 }
 
 // ---------------------------------------------------------------- requests (client → server)
@@ -328,3 +331,43 @@ export namespace SyncStatusRequest {
   /** The outbox's counts, without sending anything. */
   export const type = new InsightsRequestType<NoParams, SyncStatus>(method);
 }
+
+/** Runs `code-insights check` in a workspace folder's repository (command "Check Goals"). */
+export interface CheckGoalsParams {
+  /** `file:` URI of the workspace folder; default: the first folder whose definitions set a goal. */
+  folderUri?: string;
+  /** Base revision; default: the merge-base with the default branch. */
+  base?: string;
+}
+export interface CheckGoalsResult {
+  /** One check per repository of the folder (the folder's own, or each one found in it). */
+  results: GoalCheckResult[];
+  /** True when a goal is broken in any of them. */
+  failed: boolean;
+  /** The checks as `code-insights check` prints them (the table and the lines to change). */
+  text: string;
+}
+export namespace CheckGoalsRequest {
+  export const method = 'insights/checkGoals' as const;
+  export const messageDirection = MessageDirection.clientToServer;
+  export const type = new InsightsRequestType<CheckGoalsParams, CheckGoalsResult>(method);
+}
+
+/** The text of a file in the editor (saved or not), to mark the lines that break a ratchet as they are typed. */
+export interface WorkingTreeGoalsParams {
+  /** `file:` URI of the document. */
+  uri: string;
+  text: string;
+}
+export interface WorkingTreeGoalsResult {
+  /** 0-based lines and why each breaks a ratchet. */
+  marks: { line: number; message: string }[];
+  /** False when the document's folder has no ratchet goal: the client may stop asking until the definitions change. */
+  active: boolean;
+}
+export namespace WorkingTreeGoalsRequest {
+  export const method = 'insights/workingTreeGoals' as const;
+  export const messageDirection = MessageDirection.clientToServer;
+  export const type = new InsightsRequestType<WorkingTreeGoalsParams, WorkingTreeGoalsResult>(method);
+}
+

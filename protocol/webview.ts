@@ -22,6 +22,7 @@ import {
   type TextExportFormat,
 } from './insights';
 import { arr, bool, count, isoTime, MAX_STRING, obj, oneOf, ProtocolError, sha, str, tagged, validate, type Validator } from './validate';
+import { validateSeriesGoal, type SeriesGoalState } from './goals';
 
 export { ProtocolError };
 
@@ -64,6 +65,8 @@ export interface InsightCard {
   /** When the data was computed (ISO); with `stale`, the data is a cached copy being refreshed. */
   computedAt?: string;
   stale?: boolean;
+  /** Goals of its series (drawn as lines; a broken one marks the card with its reason). */
+  goals?: SeriesGoalState[];
 }
 
 export interface DashboardInfo {
@@ -282,8 +285,9 @@ export const validateCard: Validator<InsightCard> = obj<InsightCard>(
     computedAt: isoTime,
     stale: bool,
     repoPaths: arr(obj<{ repo: string; path: string }>({ repo: str(), path: str() }), LIMITS.repos),
+    goals: arr(validateSeriesGoal, LIMITS.series),
   },
-  { step: true, languages: true, progress: true, error: true, computedAt: true, stale: true, repoPaths: true },
+  { step: true, languages: true, progress: true, error: true, computedAt: true, stale: true, repoPaths: true, goals: true },
 );
 const dashboardInfo = obj<DashboardInfo>({ id: str(512), title: str() });
 const layout: Validator<DashboardLayout> = obj<DashboardLayout>({ dashboards: arr(dashboardInfo, LIMITS.cards), active: str(512), order: arr(str(512), LIMITS.cards) });

@@ -124,7 +124,7 @@ export class CardView {
     const sameShape =
       !themeChanged &&
       models.length === this.mounted.length &&
-      models.every((m, i) => m.role === this.mounted[i].model.role && m.datasets.length === this.mounted[i].model.datasets.length && m.datasets.every((d, j) => d.label === this.mounted[i].model.datasets[j].label));
+      models.every((m, i) => m.role === this.mounted[i].model.role && m.datasets.length === this.mounted[i].model.datasets.length && (m.goalLines?.length ?? 0) === (this.mounted[i].model.goalLines?.length ?? 0) && m.datasets.every((d, j) => d.label === this.mounted[i].model.datasets[j].label));
     if (sameShape) {
       models.forEach((m, i) => this.updateInPlace(this.mounted[i], m));
     } else {
@@ -155,6 +155,13 @@ export class CardView {
     for (const s of c.series) if (s.error) parts.push(el('p', `${s.label}: ${s.error}`, 'error'));
     // The org page: an org-defined insight whose backfill is still running (or has failures).
     if (c.state === 'partial' && c.progress) parts.push(el('p', `Incomplete: ${c.progress.reposDone} of ${c.progress.reposTotal} repositories.`, 'incomplete'));
+    // A series that breaks its goal marks the card, with the reason.
+    const goals = (c.goals ?? []).filter((g) => g.verdict !== 'ok');
+    this.root.dataset.goal = goals.some((g) => g.verdict === 'broken') ? 'broken' : goals.length ? 'warn' : '';
+    for (const g of goals) {
+      const label = c.series.find((s) => s.id === g.seriesId)?.label ?? g.seriesId;
+      parts.push(el('p', `${g.verdict === 'broken' ? 'Goal broken' : 'Goal at risk'}: ${label}: ${g.reasons.join('; ')}`, g.verdict === 'broken' ? 'error goal' : 'warn goal'));
+    }
     if (c.missing.length) {
       const pending = c.missing.filter((m) => m.status === 'pending').length;
       const head = c.state === 'partial' || c.state === 'computing'

@@ -34,23 +34,55 @@ export interface ChartModel {
   times: string[];
   labels: string[];
   datasets: { label: string; seriesId?: string; data: number[]; points?: (SeriesPoint | undefined)[] }[];
+  /** Goal lines drawn after the datasets (dashed), each in the colour of its series: not data, so never picked, tabled or read by keys. */
+  goalLines?: { label: string; series: number; kind: 'max' | 'min' | 'target'; data: number[] }[];
   /** A repository's name for people (see repoLabel). */
   repoName: (repo: string) => string;
 }
 
 export function seriesModel(card: InsightCard): ChartModel {
   const times = timesOf(card);
+  const datasets = card.series.map((s) => {
+    const pts = times.map((t) => s.points.find((p) => p.time === t));
+    return { label: s.label, seriesId: s.id, data: pts.map((p) => (p ? p.value : NaN)), points: pts };
+  });
+  const goalLines = goalLinesOf(card, times, datasets);
   return {
     role: 'series',
     repoName: (r) => repoLabel(card, r),
     title: card.title,
     times,
     labels: times.map(formatTime),
-    datasets: card.series.map((s) => {
-      const pts = times.map((t) => s.points.find((p) => p.time === t));
-      return { label: s.label, seriesId: s.id, data: pts.map((p) => (p ? p.value : NaN)), points: pts };
-    }),
+    datasets,
+    ...(goalLines.length ? { goalLines } : {}),
   };
+}
+
+/**
+ * Lines for the goals of a card's series: a threshold across the chart, and a target as the
+ * straight line from its start (default the first point) to its value at its date, as far as
+ * the chart's times reach.
+ */
+function goalLinesOf(card: InsightCard, times: string[], datasets: { seriesId?: string; label: string; data: number[] }[]): NonNullable<ChartModel['goalLines']> {
+  const out: NonNullable<ChartModel['goalLines']> = [];
+  for (const g of card.goals ?? []) {
+    const series = datasets.findIndex((d) => d.seriesId === g.seriesId);
+    if (series < 0) continue;
+    const name = datasets[series].label;
+    if (g.goal.max !== undefined) out.push({ label: `${name}: max ${g.goal.max}`, series, kind: 'max', data: times.map(() => g.goal.max!) });
+    if (g.goal.min !== undefined) out.push({ label: `${name}: min ${g.goal.min}`, series, kind: 'min', data: times.map(() => g.goal.min!) });
+    const t = g.goal.target;
+    if (!t) continue;
+    const ms = times.map((x) => Date.parse(x));
+    const startMs = t.start ? Date.parse(t.start) : ms[0];
+    const from = ms.findIndex((x, i) => x >= startMs && !Number.isNaN(datasets[series].data[i]));
+    const due = Date.parse(t.date);
+    if (from < 0 || !(due > ms[from])) continue;
+    const v0 = datasets[series].data[from];
+    const data = ms.map((x, i) => (i < from ? NaN : x >= due ? t.value : v0 + ((t.value - v0) * (x - ms[from])) / (due - ms[from])));
+    out.push({ label: `${name}: target ${t.value} by ${t.date.slice(0, 10)}`, series, kind: 'target', data });
+  }
+  return out;
 }
 
 /** Capture groups: each captured value's count at the newest point. */
@@ -112,7 +144,8 @@ export function chartConfig(model: ChartModel, palette: Palette, onPick: (datase
     color: palette.foreground,
     font: { family: getComputedStyle(document.body).getPropertyValue('--vscode-font-family').trim() || undefined },
     onClick: (_e: unknown, els: { datasetIndex: number; index: number }[]) => {
-      if (els.length) onPick(els[0].datasetIndex, els[0].index);
+      const el = els.find((e) => e.datasetIndex < model.datasets.length);
+      if (el) onPick(el.datasetIndex, el.index);
     },
   };
   const legend = {
@@ -123,12 +156,14 @@ export function chartConfig(model: ChartModel, palette: Palette, onPick: (datase
     callbacks: {
       title: (items: TooltipItem<'line' | 'bar' | 'pie'>[]) => (items[0] ? (model.role === 'latest' || model.role === 'languagesAt' ? model.datasets[0].label : model.labels[items[0].dataIndex]) : ''),
       label: (item: TooltipItem<'line' | 'bar' | 'pie'>) => {
+        const goal = model.goalLines?.[item.datasetIndex - model.datasets.length];
+        if (goal) return `${goal.label}${goal.kind === 'target' && !Number.isNaN(goal.data[item.dataIndex]) ? ` (${Math.round(goal.data[item.dataIndex] * 10) / 10} here)` : ''}`;
         const ds = model.datasets[item.datasetIndex];
         const v = ds.data[item.dataIndex];
         const name = model.role === 'latest' || model.role === 'languagesAt' ? model.labels[item.dataIndex] : ds.label;
         return `${name}: ${Number.isNaN(v) ? 'no data' : v.toLocaleString('en-US')}`;
       },
-      afterLabel: (item: TooltipItem<'line' | 'bar' | 'pie'>) => repoLines(model.datasets[item.datasetIndex].points?.[item.dataIndex], model.repoName),
+      afterLabel: (item: TooltipItem<'line' | 'bar' | 'pie'>) => repoLines(model.datasets[item.datasetIndex]?.points?.[item.dataIndex], model.repoName),
     },
   };
   const scales = (stacked: boolean) => ({
@@ -153,7 +188,19 @@ export function chartConfig(model: ChartModel, palette: Palette, onPick: (datase
           fill: area ? (i === 0 ? 'origin' : '-1') : false,
           spanGaps: false,
           tension: 0,
-        })),
+        })).concat((model.goalLines ?? []).map((g) => ({
+          label: g.label,
+          data: g.data,
+          borderColor: colour(g.series),
+          backgroundColor: colour(g.series),
+          borderWidth: Math.max(1, palette.lineWidth - 1),
+          borderDash: g.kind === 'target' ? [2, 4] : [8, 4],
+          pointRadius: 0,
+          pointHoverRadius: 0,
+          fill: false,
+          spanGaps: false,
+          tension: 0,
+        }) as never)),
       },
       options: { ...common, interaction: { mode: 'nearest', intersect: false, axis: 'x' }, plugins: { legend, tooltip }, scales: scales(area) },
     } as ChartConfiguration;

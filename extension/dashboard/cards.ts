@@ -64,6 +64,9 @@ export function toCard(summary: InsightSummary, result: InsightResult | null | u
   if (progress && state === 'computing') card.progress = { reposDone: progress.reposDone, reposTotal: progress.reposTotal };
   if (error) card.error = { code: error.code, message: error.message };
   if (computedAt) card.computedAt = computedAt;
+  const ids = new Set(card.series.map((s) => s.id));
+  const goals = (result?.goals ?? []).filter((g) => ids.has(g.seriesId)).map((g) => ({ seriesId: g.seriesId, goal: g.goal, verdict: g.verdict, reasons: [...g.reasons] }));
+  if (goals.length) card.goals = goals;
   return card;
 }
 

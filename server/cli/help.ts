@@ -1,4 +1,5 @@
 // Help text for `code-insights --help` and `code-insights COMMAND --help`.
+import { CHECK_HELP } from './check';
 import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, OUTPUT_FORMATS, STEPS } from '../../protocol/insights';
 
 const SHARED = `
@@ -72,10 +73,11 @@ Commands:
   capture     one series per captured value       code-insights capture . -q 'lodash@(\\d+)'
   languages   lines per language, now or over time
   run         every insight of .vscode/insights.json (or the defaults)
+  check       goals of .vscode/insights.json at HEAD against the base; exit 1 when one is broken
   push        send computed points to an org server
   org         run or administer the org service
 
 Run "code-insights COMMAND --help" for a command's options.
 `;
 
-export const COMMAND_HELP: Record<string, string> = { series: SERIES, capture: CAPTURE, languages: LANGUAGES, run: RUN };
+export const COMMAND_HELP: Record<string, string> = { series: SERIES, capture: CAPTURE, languages: LANGUAGES, run: RUN, check: CHECK_HELP };

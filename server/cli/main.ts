@@ -14,6 +14,7 @@ import { oneOf, parseArgs, type OptionSpec, type Parsed } from './args';
 import { languagesCsv, languagesTable, pointsTable, seriesCsv, seriesTable } from './format';
 import { ProgressLine } from './progress';
 import { HELP, COMMAND_HELP } from './help';
+import { checkCommand } from './check';
 
 const COMMON: Record<string, OptionSpec> = {
   format: { type: 'string' },
@@ -126,11 +127,13 @@ async function dispatch(argv: string[], io: Io, signal: AbortSignal): Promise<nu
       return languagesCommand(parseArgs(rest, LANG_OPTS), io, signal);
     case 'run':
       return runCommand(parseArgs(rest, RUN_OPTS), io, signal);
+    case 'check':
+      return checkCommand(rest, io, signal);
     case 'push':
     case 'org':
       return externalCommand(command, rest);
     default:
-      throw new InsightsError('USAGE', `unknown command "${command}"; commands: series, capture, languages, run, push, org (see --help)`);
+      throw new InsightsError('USAGE', `unknown command "${command}"; commands: series, capture, languages, run, check, push, org (see --help)`);
   }
 }
 

@@ -22,6 +22,7 @@ import { ORG_LIMITS, storableTextProblem } from '../../protocol/org';
 import type { ComputeRequest, SeriesSpec } from './api';
 import { captureGroupCount, compileRegExp } from './countMatches';
 import { InsightsError } from './errors';
+import { readGoal, readInsightGoals } from './goals';
 
 export type JsonPath = (string | number)[];
 
@@ -61,7 +62,7 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const INSIGHT_KEYS = new Set([
   'id', 'title', 'kind', 'queries', 'literal', 'ignoreCase', 'count', 'include', 'exclude',
-  'maxFileSize', 'step', 'points', 'end', 'rev', 'limit', 'repos',
+  'maxFileSize', 'step', 'points', 'end', 'rev', 'limit', 'repos', 'goal', 'captureGoals',
 ]);
 
 const SYNTAX_MESSAGES: Record<string, string> = {
@@ -339,6 +340,8 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
     value[key] = items;
   }
 
+  readInsightGoals(node, path, name, kind, p.add.bind(p), value);
+
   const queriesNode = get('queries');
   if (kind === 'languages') {
     if (queriesNode) p.add(queriesNode, [...path, 'queries'], 'DEF_SCHEMA', `${name}: a languages insight counts lines per language and takes no "queries"`, 'warning');
@@ -353,14 +356,17 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
       const qpath = [...path, 'queries', j];
       let qNode: Node | undefined = qn;
       let label: string | undefined;
+      let goal: QueryDefinition['goal'];
       if (qn.type === 'object') {
+        const goalNode = findNodeAtLocation(qn, ['goal']);
+        if (goalNode) goal = readGoal(goalNode, [...qpath, 'goal'], `${name}: query ${j + 1}`, p.add.bind(p));
         qNode = findNodeAtLocation(qn, ['query']);
         const labelNode = findNodeAtLocation(qn, ['label']);
         if (labelNode && labelNode.type !== 'string') p.add(labelNode, [...qpath, 'label'], 'DEF_SCHEMA', `${name}: query ${j + 1}: "label" must be a string`);
         else if (labelNode) label = labelNode.value as string;
         for (const prop of qn.children ?? []) {
           const key = prop.children?.[0]?.value as string;
-          if (key !== 'query' && key !== 'label') p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: unknown property "${key}"`, 'warning');
+          if (key !== 'query' && key !== 'label' && key !== 'goal') p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: unknown property "${key}"`, 'warning');
         }
         if (!qNode) {
           p.add(qn, qpath, 'DEF_SCHEMA', `${name}: query ${j + 1}: "query" is missing`);
@@ -404,7 +410,7 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
         p.add(qNode, qpath, 'DEF_NO_CAPTURE_GROUP', `${name}: a capture insight needs a regular expression with a group; it cannot be "literal"`);
         return;
       }
-      queries.push(label !== undefined ? { query, label } : { query });
+      queries.push({ query, ...(label !== undefined ? { label } : {}), ...(goal ? { goal } : {}) });
     });
     value.queries = queries;
   }

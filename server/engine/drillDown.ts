@@ -33,6 +33,8 @@ export interface DrillDownRequest {
   capture?: string;
   commit: string;
   previousCommit?: string;
+  /** Count only these paths (a check's files changed between the two commits); default every file. */
+  paths?: Set<string>;
   /** List limits (defaults: the protocol's). */
   maxFiles?: number;
   maxCommits?: number;
@@ -102,7 +104,7 @@ async function countTree(
   const limit = req.spec.maxFileSize === 0 ? Infinity : req.spec.maxFileSize;
   const entries: TreeEntry[] = [];
   await listTree(gitDir, commit, (e) => {
-    if (pathOk(e.path) && e.size <= limit && e.size <= MAX_TEXT_BLOB) entries.push(e);
+    if (pathOk(e.path) && e.size <= limit && e.size <= MAX_TEXT_BLOB && (!req.paths || req.paths.has(e.path))) entries.push(e);
   }, signal);
   let toRead = [...new Set(entries.map((e) => e.oid))].filter((oid) => !memo.has(oid));
   const grep = counter.grepNeedles;

@@ -30,6 +30,8 @@ import {
   SyncRequest,
   SyncStatusRequest,
   VerifyOrgRequest,
+  CheckGoalsRequest,
+  WorkingTreeGoalsRequest,
   type InsightResult,
   type InsightsErrorData,
   type ServerSettings,
@@ -40,10 +42,21 @@ import { runInsights } from '../runs/runInsights';
 import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
 import { drillDownInsight } from '../engine/drillDown';
 import { languagesCsv, seriesCsv } from '../cli/format';
-import { folderFromUri, InsightsWorkspace, type LoadedInsight } from './insightsWorkspace';
+import { definitionsUri, folderFromUri, InsightsWorkspace, type LoadedInsight, type WorkspaceFolderInfo } from './insightsWorkspace';
+import type { GoalCheckResult, SeriesGoalState } from '../../protocol/goals';
+import type { GoalVerdict } from '../../protocol/insights';
 import { defaultCacheFile } from '../store/cache';
 import { onCacheLockWait } from '../store/fileLock';
 import { outboxStatus, PushAbortedError, syncCacheFile, verifyOrg } from '../sync/session';
+import { checkGoals, goalStates } from '../runs/checkGoals';
+import { ratchetInsights, workingTreeMarks } from '../runs/workingTreeGoals';
+import { fileURLToPath } from 'node:url';
+import { hasGoals } from '../engine/goals';
+import { checkText } from '../cli/check';
+import { runGitRaw } from '../engine/git';
+import { discoverRepos } from '../engine/discoverRepos';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 
 /** A user-facing refusal: the client shows `message`; the typed `data.code` says which. */
 function refuse(kind: keyof typeof InsightsErrorCodes, code: string, message: string): ResponseError<InsightsErrorData> {
@@ -345,7 +358,8 @@ async function computeOne(insight: LoadedInsight, signal: AbortSignal, progress:
     }));
     log(`computed "${key}" in ${Date.now() - started} ms: ${res.stats.repos} repositories, ${res.stats.commitsSampled} commits, ${res.stats.blobsRead} blobs read`);
     for (const r of res.repos) if (r.error || r.warning) log(`  ${r.path}: ${r.error ?? r.warning}`);
-    return { ...base, series: res.series, ...(res.languages ? { languages: res.languages } : {}), repos: res.repos, stats: res.stats };
+    const goals = withCheckVerdicts(goalStates(def, res.series));
+    return { ...base, series: res.series, ...(res.languages ? { languages: res.languages } : {}), repos: res.repos, stats: res.stats, ...(goals.length ? { goals } : {}) };
   } catch (err) {
     if (signal.aborted) return { ...base, series: [], repos: [], error: { code: 'ABORTED', message: 'cancelled' } };
     log(`computing "${key}" failed: ${describe(err)}`);
@@ -437,6 +451,116 @@ connection.onRequest(SyncRequest.type, async (params, cancel) => {
     reporter?.done();
   }
 });
+
+// ------------------------------------------------------------------------------- goals
+// "Check Goals": `code-insights check` in a workspace folder's repository, through the same run
+// layer and cache; each line that added matches to a broken series becomes a diagnostic.
+let goalDiagnosticUris: string[] = [];
+/** The last Check Goals' verdict of each series it did not find ok (a ratchet needs a base: only a check judges it). */
+const checkVerdicts = new Map<string, { verdict: GoalVerdict; reasons: string[] }>();
+
+/** Card goals with the last check's verdicts: the worse of the two, with both reasons. */
+function withCheckVerdicts(goals: SeriesGoalState[]): SeriesGoalState[] {
+  const rank = { ok: 0, warn: 1, broken: 2 } as const;
+  return goals.map((g) => {
+    const c = checkVerdicts.get(g.seriesId);
+    if (!c) return g;
+    return { ...g, verdict: rank[c.verdict] > rank[g.verdict] ? c.verdict : g.verdict, reasons: [...g.reasons, ...c.reasons.filter((r) => !g.reasons.includes(r)).map((r) => `Check Goals: ${r}`)] };
+  });
+}
+
+/** After a check: its verdicts reach the stored results (and so the dashboard's cards). */
+function rememberCheck(results: GoalCheckResult[], insights: LoadedInsight[]): void {
+  for (const s of results.flatMap((r) => r.series)) checkVerdicts.delete(s.seriesId);
+  for (const s of results.flatMap((r) => r.series)) {
+    if (s.verdict === 'ok') continue;
+    const had = checkVerdicts.get(s.seriesId);
+    checkVerdicts.set(s.seriesId, { verdict: had?.verdict === 'broken' ? 'broken' : s.verdict, reasons: [...(had?.reasons ?? []), ...s.reasons] });
+  }
+  for (const i of insights) {
+    const r = ws.result(i.key);
+    if (!r) continue;
+    const goals = withCheckVerdicts(goalStates(i.def, r.series));
+    const { goals: _old, ...rest } = r;
+    ws.setResult(goals.length ? { ...rest, goals } : rest);
+  }
+}
+
+connection.onRequest(CheckGoalsRequest.type, async (params, cancel) => {
+  if (!settings.trusted) throw refuse('untrusted', 'UNTRUSTED', 'Checking goals is disabled in a restricted workspace: it runs git on the repositories of this folder.');
+  await reloads;
+  const fromFolder = (f: WorkspaceFolderInfo) => ws.insights().filter((i) => i.source.uri === definitionsUri(f));
+  const folder = params.folderUri !== undefined ? ws.getFolders().find((f) => f.uri === params.folderUri) : ws.getFolders().find((f) => fromFolder(f).some((i) => hasGoals(i.def)));
+  if (!folder) throw refuse('user', 'NO_GOALS', params.folderUri !== undefined ? `${params.folderUri} is not a folder of this workspace` : 'No insight of this workspace sets a goal: add "goal": {"max": N} or {"ratchet": true} to an insight in .vscode/insights.json');
+  const ac = new AbortController();
+  cancel.onCancellationRequested(() => ac.abort());
+  try {
+    const defs = fromFolder(folder).map((i) => i.def);
+    // The folder's own repository, else each working tree found in it (a folder of repositories).
+    const inside = await runGitRaw(undefined, ['rev-parse', '--show-toplevel'], { cwd: folder.path, signal: ac.signal });
+    const paths = inside.code === 0 ? [folder.path] : (await discoverRepos([folder.path], { signal: ac.signal })).filter((l) => !l.bare).map((l) => l.path);
+    if (paths.length === 0) throw new InsightsError('NOT_A_REPO', `${folder.path} holds no git working tree to check`);
+    const results: GoalCheckResult[] = [];
+    for (const path of paths) {
+      results.push(await sharedCache(() => checkGoals(path, defs, { base: params.base, signal: ac.signal, ...(settings.cacheFile ? { cacheFile: settings.cacheFile } : {}) })));
+    }
+    publishGoalDiagnostics(results);
+    rememberCheck(results, fromFolder(folder));
+    const broken = results.flatMap((r) => r.series).filter((x) => x.verdict === 'broken').length;
+    log(`goals checked in ${folder.path}: ${broken} of ${results.flatMap((r) => r.series).length} broken`);
+    return { results, failed: results.some((r) => r.failed), text: results.map((r) => `${r.path}\n${checkText(r)}`).join('\n') };
+  } catch (err) {
+    if (ac.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+    throw userError(err);
+  }
+});
+
+// Ratchets as you type: the client sends an open file's text (debounced); lines that add matches
+// of a ratchet series beyond the base's count in that file come back as marks.
+connection.onRequest(WorkingTreeGoalsRequest.type, async ({ uri, text }, cancel) => {
+  if (!settings.trusted || !uri.startsWith('file:') || isDefinitionsUri(uri)) return { marks: [], active: settings.trusted };
+  await reloads;
+  let file: string;
+  try {
+    file = fileURLToPath(uri);
+  } catch {
+    return { marks: [], active: true };
+  }
+  const folder = ws.getFolders().filter((f) => file.startsWith(f.path.endsWith('/') ? f.path : `${f.path}/`)).sort((a, b) => b.path.length - a.path.length)[0];
+  const defs = folder ? ratchetInsights(ws.insights().filter((i) => i.source.uri === definitionsUri(folder)).map((i) => i.def)) : [];
+  if (defs.length === 0) return { marks: [], active: false };
+  const ac = new AbortController();
+  cancel.onCancellationRequested(() => ac.abort());
+  try {
+    return { marks: await workingTreeMarks(file, text, defs, ac.signal), active: true };
+  } catch (err) {
+    if (ac.signal.aborted) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+    throw userError(err);
+  }
+});
+
+function publishGoalDiagnostics(results: GoalCheckResult[]): void {
+  const byUri = new Map<string, Diagnostic[]>();
+  for (const result of results) for (const s of result.series) {
+    if (s.verdict !== 'broken') continue;
+    for (const c of s.culprits ?? []) {
+      if (!c.line || c.path.endsWith('.vscode/insights.json')) continue; // that file's diagnostics are the definitions'
+      const uri = pathToFileURL(join(result.path, c.path)).href;
+      const list = byUri.get(uri) ?? [];
+      list.push({
+        range: { start: { line: c.line - 1, character: 0 }, end: { line: c.line - 1, character: 10_000 } },
+        message: `${s.insightTitle} / ${s.label}: this line adds ${c.delta}; ${s.reasons.join('; ')}`,
+        code: 'GOAL_BROKEN',
+        severity: DiagnosticSeverity.Warning,
+        source: 'code-insights goals',
+      });
+      byUri.set(uri, list);
+    }
+  }
+  for (const uri of goalDiagnosticUris) if (!byUri.has(uri)) void connection.sendDiagnostics({ uri, diagnostics: [] });
+  for (const [uri, diagnostics] of byUri) void connection.sendDiagnostics({ uri, diagnostics });
+  goalDiagnosticUris = [...byUri.keys()];
+}
 
 function userError(err: unknown): ResponseError<InsightsErrorData> {
   if (err instanceof InsightsError) return refuse('user', err.code, err.message);

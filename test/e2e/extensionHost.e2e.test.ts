@@ -46,5 +46,5 @@ test('the extension-host suite passes in code-server', { skip: gate.skip, timeou
   await screenshot(page, 'exthost-suite').catch(() => undefined);
   process.stdout.write(lines.map((l) => `exthost: ${l}\n`).join(''));
   assert.equal(code, 0, `extension host tests failed:\n${lines.join('\n')}`);
-  assert.ok(lines.some((l) => /3 passed, 0 failed/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /\b[1-9]\d* passed, 0 failed/.test(l)), lines.join('\n'));
 });

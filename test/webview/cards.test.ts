@@ -49,3 +49,15 @@ test('failures carry their code; cached cards are marked stale', () => {
   assert.equal(staleCard(failed).stale, true);
   validateCard(staleCard(never), 'card');
 });
+
+test('goals reach the card for its series only, and the validators check them', () => {
+  const goals = [
+    { seriesId: 's1', goal: { max: 2 }, verdict: 'broken' as const, reasons: ['3 is above the maximum 2'] },
+    { seriesId: 'gone', goal: { ratchet: true }, verdict: 'ok' as const, reasons: [] },
+  ];
+  const card = toCard(summary(), result({ goals }));
+  assert.deepEqual(card.goals, [goals[0]]);
+  assert.deepEqual(validateCard(card, 'card'), card);
+  assert.throws(() => validateCard({ ...card, goals: [{ ...goals[0], verdict: 'failing' }] }, 'card'), /goals\[0\]\.verdict/);
+  assert.equal('goals' in toCard(summary(), result()), false);
+});

@@ -60,6 +60,66 @@ const tests = [
     assert.deepEqual(JSON.parse(readFileSync(defsPath, 'utf8')).insights, []);
     await waitFor('the list to empty', async () => (await service.list()).length === 0);
   }],
+
+  ['Check Goals runs the check in the insights server: a broken ratchet is reported and its added line marked', async () => {
+    const folder = vscode.workspace.workspaceFolders[0];
+    const repo = join(folder.uri.fsPath, 'repo');
+    const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' };
+    const git = (...args) => require('node:child_process').execFileSync('git', args, { cwd: repo, env, encoding: 'utf8' });
+    git('checkout', '-q', '-b', 'goals-topic');
+    require('node:fs').appendFileSync(join(repo, 'main.ts'), 'oldCall(1)\n');
+    git('commit', '-q', '-am', 'adds an oldCall');
+    const service = vscode.extensions.getExtension(EXTENSION_ID).exports.service;
+    await service.editDefinitions(folder.uri, { add: { id: 'old-call', title: 'Old calls', kind: 'series', queries: [{ query: 'oldCall\\(', goal: { ratchet: true } }] } });
+    await waitFor('the insight with a goal', async () => (await service.list()).some((i) => i.id === 'old-call'));
+    try {
+      const r = await vscode.commands.executeCommand('codeInsights.checkGoals', undefined, { quiet: true });
+      assert.ok(r, 'the command answers with the check');
+      assert.equal(r.failed, true);
+      const s = r.results[0].series[0];
+      assert.deepEqual([s.base, s.head, s.verdict], [0, 1, 'broken']);
+      assert.deepEqual(s.culprits.map((c) => [c.path, c.line]), [['main.ts', 4]]);
+      const main = vscode.Uri.file(join(repo, 'main.ts'));
+      const diags = await waitFor('the goal diagnostic', () => {
+        const d = vscode.languages.getDiagnostics(main).filter((x) => x.source === 'code-insights goals');
+        return d.length ? d : undefined;
+      });
+      assert.deepEqual(diags.map((d) => d.range.start.line), [3]);
+      assert.match(diags[0].message, /Old calls .*rose from 0 to 1/);
+    } finally {
+      await service.editDefinitions(folder.uri, { remove: 'old-call' });
+      git('checkout', '-q', 'main');
+    }
+  }],
+
+  ['a line typed in the editor that breaks a ratchet is marked before it is saved or committed', async () => {
+    const folder = vscode.workspace.workspaceFolders[0];
+    const service = vscode.extensions.getExtension(EXTENSION_ID).exports.service;
+    await service.editDefinitions(folder.uri, { add: { id: 'typed', title: 'Typed calls', kind: 'series', queries: [{ query: 'typedCall\\(', goal: { ratchet: true } }] } });
+    await waitFor('the insight with a ratchet', async () => (await service.list()).some((i) => i.id === 'typed'));
+    const main = vscode.Uri.file(join(folder.uri.fsPath, 'repo', 'main.ts'));
+    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(main));
+    try {
+      // The previous test changed the file on disk and back: wait until the editor shows it as committed.
+      await waitFor('the file as committed', () => !editor.document.getText().includes('oldCall') && !editor.document.isDirty);
+      await editor.edit((e) => e.insert(new vscode.Position(1, 0), 'typedCall(1)\n'));
+      assert.ok(editor.document.isDirty, 'the line is typed, not saved');
+      const at = editor.document.getText().split('\n').indexOf('typedCall(1)');
+      assert.equal(at, 1);
+      const marks = await waitFor('the ratchet diagnostic on the typed line', () => {
+        const d = vscode.languages.getDiagnostics(main).filter((x) => x.source === 'code-insights ratchet');
+        return d.length ? d : undefined;
+      });
+      assert.deepEqual(marks.map((d) => d.range.start.line), [at]);
+      assert.match(marks[0].message, /Typed calls .*this line adds 1; ratchet: main\.ts has 1 now, 0 at the base/);
+      // Deleting the line takes the mark away.
+      await editor.edit((e) => e.delete(new vscode.Range(at, 0, at + 1, 0)));
+      await waitFor('the mark to go', () => vscode.languages.getDiagnostics(main).every((x) => x.source !== 'code-insights ratchet'));
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      await service.editDefinitions(folder.uri, { remove: 'typed' });
+    }
+  }],
 ];
 
 /** Entry point called by the extension host's test runner: resolves when all passed, rejects otherwise. */
