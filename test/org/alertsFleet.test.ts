@@ -91,8 +91,8 @@ describe('alerts evaluated when fleet jobs finish (PGlite, in process)', () => {
     });
 
   it('fires once when the runs of added repositories raise the org-wide sum above the threshold', async () => {
-    assert.equal((await call(base, 'POST', '/api/v1/fleet/repos', org.write, { urls: [repos[0]] })).status, 200);
-    const made = await call(base, 'POST', '/api/v1/fleet/insights', org.write, { config: JSON.stringify({ insights: [INSIGHT] }), scope: { kind: 'all' } });
+    assert.equal((await call(base, 'POST', '/api/v1/fleet/repos', org.admin, { urls: [repos[0]] })).status, 200);
+    const made = await call(base, 'POST', '/api/v1/fleet/insights', org.admin, { config: JSON.stringify({ insights: [INSIGHT] }), scope: { kind: 'all' } });
     assert.equal(made.status, 200, JSON.stringify(made.json));
     await allDone();
     const todo = (await get(base, '/api/v1/series', org.read)).json.series.find((s: { query: string }) => s.query === 'TODO');
@@ -101,7 +101,7 @@ describe('alerts evaluated when fleet jobs finish (PGlite, in process)', () => {
     assert.equal(rule.status, 200);
     assert.equal(rule.json.rule.state, 'ok');
 
-    assert.equal((await call(base, 'POST', '/api/v1/fleet/repos', org.write, { urls: [repos[1], repos[2]] })).status, 200);
+    assert.equal((await call(base, 'POST', '/api/v1/fleet/repos', org.admin, { urls: [repos[1], repos[2]] })).status, 200);
     await allDone();
     const after = (await get(base, `/api/v1/series/${todo.id}`, org.read)).json.points.at(-1).value as number;
     assert.ok(after > before);
