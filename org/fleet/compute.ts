@@ -2,9 +2,13 @@
 // the run layer as the CLI and the editor compute it, as the points and definitions ingest takes.
 import type { InsightDefinition } from '../../protocol/insights';
 import { runForIngest, type IngestBatch } from '../../server/runs';
+import type { MirrorUse } from './mirrors';
 
 export type FleetComputed = IngestBatch;
 
-export function computeOverMirror(def: InsightDefinition, gitDir: string, opts: { cacheFile: string | null; signal?: AbortSignal }): Promise<FleetComputed> {
-  return runForIngest(def, gitDir, opts);
+/** With `engineCache`, the mirror's own cache file: one per repository, so a job opens and saves
+ *  only its repository's rows (a worker-wide file grows with every repository computed, and each
+ *  job would read and write all of it). */
+export function computeOverMirror(def: InsightDefinition, mirror: Pick<MirrorUse, 'gitDir' | 'cacheFile'>, opts: { engineCache: boolean; signal?: AbortSignal }): Promise<FleetComputed> {
+  return runForIngest(def, mirror.gitDir, { cacheFile: opts.engineCache ? mirror.cacheFile : null, signal: opts.signal });
 }

@@ -19,7 +19,8 @@ export interface LocalFleetOptions {
   refreshInterval: number;
   /** Milliseconds between looks at the run table when idle (a new run wakes it at once). */
   idleWait?: number;
-  cacheFile: string | null;
+  /** An engine cache in each mirror (see TaskContext). */
+  engineCache: boolean;
   log: pino.Logger;
   /** After a run stored points (alert evaluation, org/alerts). */
   onStored?: TaskContext['onStored'];
@@ -45,7 +46,7 @@ async function nextRun(db: OrgDb): Promise<(RunKey & { attempts: number }) | und
 }
 
 export function startLocalFleet(db: OrgDb, opts: LocalFleetOptions): LocalFleet {
-  const ctx: TaskContext = { db, mirrors: new MirrorStore(opts.mirrorDir, opts.mirrorBudget), cacheFile: opts.cacheFile, log: opts.log, onStored: opts.onStored };
+  const ctx: TaskContext = { db, mirrors: new MirrorStore(opts.mirrorDir, opts.mirrorBudget), engineCache: opts.engineCache, log: opts.log, onStored: opts.onStored };
   const abort = new AbortController();
   let wakeUp: (() => void) | undefined;
   const sleep = (ms: number) =>

@@ -74,8 +74,14 @@ async function dirSize(dir: string): Promise<number> {
   return total;
 }
 
+/** The engine's cache of a mirror (per-blob counts, per-commit values) lives inside it: counted in
+ *  the budget, removed with it, and never shared with another repository's jobs. */
+export const ENGINE_CACHE_NAME = 'code-insights-cache.sqlite';
+
 export interface MirrorUse {
   gitDir: string;
+  /** The engine cache of this mirror (ENGINE_CACHE_NAME inside gitDir). */
+  cacheFile: string;
   /** Bytes the mirror grew by (clone or fetch). */
   fetchedBytes: number;
   cloned: boolean;
@@ -126,7 +132,12 @@ export class MirrorStore {
         const use = await this.update(url, path, signal);
         const now = new Date();
         utimesSync(path, now, now);
-        return await fn(use);
+        try {
+          return await fn(use);
+        } finally {
+          // The job may have grown the mirror's engine cache: the budget counts it.
+          this.sizes.set(path, await dirSize(path));
+        }
       } finally {
         this.inUse.set(path, this.inUse.get(path)! - 1);
         if (this.inUse.get(path) === 0) this.inUse.delete(path);
@@ -148,7 +159,7 @@ export class MirrorStore {
       if (r.code !== 0) throw new GitCommandError('FETCH_FAILED', `git fetch ${url}: ${gitReason(r.stderr)}`);
       const after = await dirSize(path);
       this.sizes.set(path, after);
-      return { gitDir: path, fetchedBytes: Math.max(0, after - before), cloned: false };
+      return { gitDir: path, cacheFile: join(path, ENGINE_CACHE_NAME), fetchedBytes: Math.max(0, after - before), cloned: false };
     }
     const tmp = `${path}.${process.pid}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
@@ -161,7 +172,7 @@ export class MirrorStore {
     renameSync(tmp, path);
     const size = await dirSize(path);
     this.sizes.set(path, size);
-    return { gitDir: path, fetchedBytes: size, cloned: true };
+    return { gitDir: path, cacheFile: join(path, ENGINE_CACHE_NAME), fetchedBytes: size, cloned: true };
   }
 
   /** Removes the least recently used mirrors not in use until the folder fits its budget. */

@@ -31,7 +31,7 @@ export async function startServeFleet(db: OrgDb, databaseUrl: string | undefined
     mirrorDir,
     mirrorBudget: envNumber('CODE_INSIGHTS_MIRROR_BUDGET', 10 * 1024 ** 3),
     refreshInterval: envNumber('CODE_INSIGHTS_REFRESH_INTERVAL', 300),
-    cacheFile: join(mirrorDir, 'engine-cache.sqlite'),
+    engineCache: true,
     log: log.child({ fleet: 'in-process' }),
     onStored,
   });

@@ -12,8 +12,9 @@ import { loadRun, markDone, markError, markRunning, type RunKey } from './store'
 export interface TaskContext {
   db: OrgDb;
   mirrors: MirrorStore;
-  /** This worker's engine cache (per-blob counts: a second insight over a repository is cheap). */
-  cacheFile: string | null;
+  /** Keep an engine cache in each mirror (per-blob counts: a second insight over a repository, or
+   *  a new commit, reads only blobs it has not counted). False: compute without a cache. */
+  engineCache: boolean;
   log: pino.Logger;
   onFetched?: (bytes: number, cloned: boolean) => void;
   /** After a job stored points: evaluate the alert rules of these series (org/alerts). */
@@ -25,20 +26,24 @@ export function isRunKey(v: unknown): v is RunKey {
   return typeof o === 'object' && o !== null && ['org', 'repo', 'insight'].every((k) => typeof o[k] === 'string' && /^\d{1,19}$/.test(o[k] as string));
 }
 
-export type RunOutcome = { outcome: 'done'; points: number; inserted: number; updated: number } | { outcome: 'gone' };
+export type RunOutcome =
+  | { outcome: 'done'; points: number; inserted: number; updated: number; cloned: boolean; fetchedBytes: number; commitsSampled: number; blobsRead: number; blobsFromCache: number; computeMs: number }
+  | { outcome: 'gone' };
 
 export async function runComputeJob(ctx: TaskContext, key: RunKey, attempt: { n: number; max: number }, signal?: AbortSignal): Promise<RunOutcome> {
   const run = await loadRun(ctx.db, key);
   if (!run) return { outcome: 'gone' }; // removed since it was queued: nothing to do
   await markRunning(ctx.db, key, attempt.n);
+  let fetched = { cloned: false, fetchedBytes: 0 };
   try {
     const res = await ctx.mirrors.use(
       run.url,
       async (m) => {
         ctx.onFetched?.(m.fetchedBytes, m.cloned);
+        fetched = { cloned: m.cloned, fetchedBytes: m.fetchedBytes };
         const headRes = await runGit(['--git-dir', m.gitDir, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { signal });
         const head = headRes.code === 0 ? headRes.stdout.trim() : null;
-        const batch = await computeOverMirror(run.definition, m.gitDir, { cacheFile: ctx.cacheFile, signal });
+        const batch = await computeOverMirror(run.definition, m, { engineCache: ctx.engineCache, signal });
         return { ...batch, head };
       },
       signal,
@@ -56,7 +61,8 @@ export async function runComputeJob(ctx: TaskContext, key: RunKey, attempt: { n:
       // The job is done whatever the alerts say: a failed evaluation is logged, not retried as the job.
       await ctx.onStored(key.org, res.definitions.map((d) => d.id)).catch((err: unknown) => ctx.log.error({ err: (err as Error).message }, 'alert evaluation failed'));
     }
-    return { outcome: 'done', points: res.points.length, inserted, updated };
+    const { commitsSampled, blobsRead, blobsFromCache, elapsedMs } = res.stats;
+    return { outcome: 'done', points: res.points.length, inserted, updated, ...fetched, commitsSampled, blobsRead, blobsFromCache, computeMs: elapsedMs };
   } catch (err) {
     const message = (err as Error).message ?? String(err);
     await markError(ctx.db, key, message, attempt.n >= attempt.max).catch((e) => ctx.log.error({ err: e }, 'could not record the failure'));

@@ -3,7 +3,6 @@
 // engine cache file, and a heartbeat so the jobs of a worker killed mid-job are freed quickly.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { run, type Job, type JobHelpers, type Runner, type WorkerUtils } from 'graphile-worker';
 import type pino from 'pino';
 import { openDb, type OrgDb } from '../db';
@@ -70,7 +69,7 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
   const ctx = {
     db,
     mirrors,
-    cacheFile: join(opts.mirrorDir, `engine-cache-${hostname()}-${process.pid}.sqlite`),
+    engineCache: true,
     log,
     onFetched: (bytes: number, cloned: boolean) => metrics.fetched.inc({ kind: cloned ? 'clone' : 'fetch' }, bytes),
     // Alert rules are evaluated when a job stored points; their deliveries are jobs of this queue.

@@ -1,7 +1,7 @@
 // The org workers' door into the run layer: one org-defined insight over one repository, run as
 // the CLI runs it (runInsights, with the worker's cache), returned as the points and definitions
 // that the org service's ingest takes: the same conversion the sync client queues (syncableSeries).
-import type { InsightDefinition } from '../../protocol/insights';
+import type { InsightDefinition, RunStats } from '../../protocol/insights';
 import type { OrgPoint, SeriesDefinition } from '../../protocol/org';
 import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
 import { syncableSeries } from '../sync/fromResults';
@@ -10,6 +10,8 @@ import { runInsights } from './runInsights';
 export interface IngestBatch {
   points: OrgPoint[];
   definitions: SeriesDefinition[];
+  /** The engine's figures of this run (blobs read or from the cache, commits sampled, time). */
+  stats: RunStats;
 }
 
 /** Throws the repository's or a series' error: a worker fails the job with it. */
@@ -19,7 +21,7 @@ export async function runForIngest(def: InsightDefinition, gitDir: string, opts:
   if (failed) throw new Error(failed.error);
   const seriesError = res.series.find((s) => s.error);
   if (seriesError) throw new Error(`${seriesError.label}: ${seriesError.error}`);
-  const batch: IngestBatch = { points: [], definitions: [] };
+  const batch: IngestBatch = { points: [], definitions: [], stats: res.stats };
   for (const s of syncableSeries(res.series, toSeriesSpecs(def))) {
     batch.definitions.push(s.definition);
     batch.points.push(...s.points);

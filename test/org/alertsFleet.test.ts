@@ -57,7 +57,7 @@ describe('alerts evaluated when fleet jobs finish (PGlite, in process)', () => {
       mirrorBudget: 0,
       refreshInterval: 3600,
       idleWait: 200,
-      cacheFile: join(work, 'cache.sqlite'),
+      engineCache: true,
       log,
       onStored: (o, keys) => evaluateAfterIngest(t.db, o, keys, sender.dispatcher),
     });

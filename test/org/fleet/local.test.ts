@@ -35,7 +35,7 @@ describe('fleet in process on PGlite (org serve)', () => {
     repos = generateRepos(join(work, 'repos'), 3).map((n) => join(work, 'repos', n));
     t = await openTestDb('pglite');
     org = await makeOrg(t.db, 'solo');
-    fleet = startLocalFleet(t.db, { mirrorDir: join(work, 'mirrors'), mirrorBudget: 0, refreshInterval: 3600, idleWait: 200, cacheFile: join(work, 'cache.sqlite'), log: pino({ level: 'silent' }) });
+    fleet = startLocalFleet(t.db, { mirrorDir: join(work, 'mirrors'), mirrorBudget: 0, refreshInterval: 3600, idleWait: 200, engineCache: true, log: pino({ level: 'silent' }) });
     ({ app } = await buildApp({ db: t.db, logger: false, rateLimit: { perSecond: 100_000, burst: 100_000 }, fleet: { onQueued: () => fleet.wake(), allowLocalPaths: true } }));
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
