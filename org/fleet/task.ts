@@ -1,6 +1,7 @@
 // One job: an org-defined insight over one repository. Fetch the mirror, compute with the engine,
 // store the points through ingest (newer commit wins, in the org's row-level-security
 // transaction: a job of org A cannot write a row of org B), and record the outcome for status.
+import { setMaxListeners } from 'node:events';
 import type pino from 'pino';
 import { ORG_LIMITS } from '../../protocol/org';
 import type { OrgDb } from '../db';
@@ -30,7 +31,22 @@ export type RunOutcome =
   | { outcome: 'done'; points: number; inserted: number; updated: number; cloned: boolean; fetchedBytes: number; commitsSampled: number; blobsRead: number; blobsFromCache: number; computeMs: number }
   | { outcome: 'gone' };
 
-export async function runComputeJob(ctx: TaskContext, key: RunKey, attempt: { n: number; max: number }, signal?: AbortSignal): Promise<RunOutcome> {
+export async function runComputeJob(ctx: TaskContext, key: RunKey, attempt: { n: number; max: number }, outer?: AbortSignal): Promise<RunOutcome> {
+  // A signal of this job's own: the engine's git processes each listen on it (more than Node's
+  // default of 10 at once is normal, not a leak), and the worker's signal keeps one listener a job.
+  const own = new AbortController();
+  setMaxListeners(0, own.signal);
+  const forward = () => own.abort(outer!.reason);
+  if (outer?.aborted) own.abort(outer.reason);
+  outer?.addEventListener('abort', forward, { once: true });
+  try {
+    return await runJob(ctx, key, attempt, own.signal);
+  } finally {
+    outer?.removeEventListener('abort', forward);
+  }
+}
+
+async function runJob(ctx: TaskContext, key: RunKey, attempt: { n: number; max: number }, signal: AbortSignal): Promise<RunOutcome> {
   const run = await loadRun(ctx.db, key);
   if (!run) return { outcome: 'gone' }; // removed since it was queued: nothing to do
   await markRunning(ctx.db, key, attempt.n);
