@@ -40,6 +40,21 @@ function cpuOf(pid: number): { self: number; children: number } {
   }
 }
 
+/** CPU seconds of a process and every descendant alive now (git daemon forks git-daemon, which
+ *  forks a server per connection). */
+function treeCpu(pid: number): number {
+  const c = cpuOf(pid);
+  let t = c.self + c.children;
+  let kids: string[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    // gone
+  }
+  for (const k of kids) t += treeCpu(Number(k));
+  return t;
+}
+
 /** CPU seconds of every postgres process now alive (backends come and go: a lower bound). */
 function postgresCpu(): number {
   let t = 0;
@@ -137,7 +152,7 @@ async function main(): Promise<void> {
 
         const phase = async (label: string, start: () => Promise<unknown>, repos: number) => {
           const cpu0 = workers.map((c) => cpuOf(c.pid!));
-          const d0 = cpuOf(daemon.pid!);
+          const d0 = treeCpu(daemon.pid!);
           const pg0 = postgresCpu();
           const from = lines.length;
           const t = performance.now();
@@ -152,8 +167,7 @@ async function main(): Promise<void> {
           const cpu1 = workers.map((c) => cpuOf(c.pid!));
           const node = cpu1.reduce((s, c, i) => s + c.self - cpu0[i].self, 0);
           const git = cpu1.reduce((s, c, i) => s + c.children - cpu0[i].children, 0);
-          const d1 = cpuOf(daemon.pid!);
-          const served = d1.self + d1.children - d0.self - d0.children;
+          const served = treeCpu(daemon.pid!) - d0;
           const pgCpu = postgresCpu() - pg0;
           const jobs = lines.slice(from);
           const fetched = jobs.reduce((s, j) => s + (j.fetchedBytes ?? 0), 0);
