@@ -8,6 +8,8 @@ import type { RunKey } from './store';
 export const COMPUTE_TASK = 'fleet_compute';
 export const REFRESH_TASK = 'fleet_refresh';
 export const REFRESH_JOB_KEY = 'fleet_refresh';
+/** One batch of a refresh's head checks (any worker takes it). */
+export const REFRESH_BATCH_TASK = 'fleet_refresh_batch';
 
 export const jobKey = (k: RunKey): string => `fleet:${k.org}:${k.insight}:${k.repo}`;
 

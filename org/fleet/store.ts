@@ -388,6 +388,12 @@ export async function allOrgIds(db: OrgDb): Promise<string[]> {
   return (await db.query<{ id: string }>('SELECT id FROM orgs ORDER BY id')).map((r) => String(r.id));
 }
 
-export async function reposToCheck(db: OrgDb, orgId: string): Promise<{ id: string; url: string }[]> {
-  return withOrg(db, orgId, async (q) => (await reposOf(q, orgId)).map((r) => ({ id: String(r.id), url: r.url })));
+/** The org's repositories (or those of `ids` still present) to check heads of. */
+export async function reposToCheck(db: OrgDb, orgId: string, ids?: string[]): Promise<{ id: string; url: string }[]> {
+  return withOrg(db, orgId, async (q) =>
+    (ids
+      ? await q.query<{ id: string; url: string }>('SELECT id, url FROM fleet_repos WHERE org_id = $1 AND id = ANY($2::bigint[]) ORDER BY id', [orgId, ids])
+      : await q.query<{ id: string; url: string }>('SELECT id, url FROM fleet_repos WHERE org_id = $1 ORDER BY id', [orgId])
+    ).map((r) => ({ id: String(r.id), url: r.url })),
+  );
 }

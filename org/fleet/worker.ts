@@ -9,8 +9,8 @@ import { openDb, type OrgDb } from '../db';
 import { migrate } from '../migrate';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { MirrorStore } from './mirrors';
-import { COMPUTE_TASK, REFRESH_JOB_KEY, REFRESH_TASK, graphileLogger, jobKey, openQueue, type FleetQueue } from './queue';
-import { refreshHeads } from './refresh';
+import { COMPUTE_TASK, REFRESH_BATCH_TASK, REFRESH_JOB_KEY, REFRESH_TASK, graphileLogger, jobKey, openQueue, type FleetQueue } from './queue';
+import { isRefreshBatch, refreshBatch, refreshPlan } from './refresh';
 import { isRunKey, runComputeJob } from './task';
 import { ALERT_DELIVERY_TASK, deliveryTask, graphileDispatcher } from '../alerts/runner';
 import { evaluateAfterIngest } from '../alerts/store';
@@ -115,23 +115,33 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
     }
   };
 
+  // The schedule's job: split the repositories into batch jobs (keyed per org and first id, so a
+  // refresh that comes round before the last one's batches ran replaces them, never doubles them).
   const refresh = async (_payload: unknown, helpers: JobHelpers) => {
     try {
-      const r = await refreshHeads(db, log, helpers.abortSignal);
-      await queue.add(r.moved);
+      const { batches, waiting } = await refreshPlan(db);
+      for (let i = 0; i < batches.length; i += 1000) {
+        await queue.utils.addJobs(
+          batches.slice(i, i + 1000).map((b) => ({ identifier: REFRESH_BATCH_TASK, payload: b, jobKey: `fleet_refresh_batch:${b.org}:${b.repos[0]}`, maxAttempts: 1 })),
+        );
+      }
       // Runs marked queued whose job does not exist (an enqueue lost after its commit). Only
       // those: adding a job again resets its attempts, which would undo its backoff.
-      const moved = new Set(r.moved.map(jobKey));
-      const rest = r.waiting.filter((w) => !moved.has(jobKey(w)));
-      if (rest.length) {
-        const known = await db.query<{ key: string }>('SELECT key FROM graphile_worker.jobs WHERE key = ANY($1::text[])', [rest.map(jobKey)]);
+      if (waiting.length) {
+        const known = await db.query<{ key: string }>('SELECT key FROM graphile_worker.jobs WHERE key = ANY($1::text[])', [waiting.map(jobKey)]);
         const have = new Set(known.map((k) => k.key));
-        await queue.add(rest.filter((w) => !have.has(jobKey(w))));
+        await queue.add(waiting.filter((w) => !have.has(jobKey(w))));
       }
-      log.info({ checked: r.checked, queued: r.moved.length }, 'refresh done');
+      log.info({ batches: batches.length, repos: batches.reduce((s, b) => s + b.repos.length, 0) }, 'refresh planned');
     } finally {
       await helpers.addJob(REFRESH_TASK, {}, { jobKey: REFRESH_JOB_KEY, runAt: new Date(Date.now() + opts.refreshInterval * 1000), maxAttempts: 1 });
     }
+  };
+  const refreshOneBatch = async (payload: unknown, helpers: JobHelpers) => {
+    if (!isRefreshBatch(payload)) throw new Error(`not a refresh batch payload: ${JSON.stringify(payload).slice(0, 200)}`);
+    const r = await refreshBatch(db, payload, helpers.abortSignal);
+    await queue.add(r.moved);
+    log.info({ job: helpers.job.id, org: payload.org, checked: r.checked, queued: r.moved.length }, 'refresh batch done');
   };
 
   const runner: Runner = await run({
@@ -143,7 +153,7 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
     events,
     // No cron items: graphile-worker would otherwise read a file named crontab in the current folder.
     parsedCronItems: [],
-    taskList: { [COMPUTE_TASK]: measured(COMPUTE_TASK, compute), [REFRESH_TASK]: measured(REFRESH_TASK, refresh), [ALERT_DELIVERY_TASK]: deliveryTask(db, log) },
+    taskList: { [COMPUTE_TASK]: measured(COMPUTE_TASK, compute), [REFRESH_TASK]: measured(REFRESH_TASK, refresh), [REFRESH_BATCH_TASK]: measured(REFRESH_BATCH_TASK, refreshOneBatch), [ALERT_DELIVERY_TASK]: deliveryTask(db, log) },
   });
   // The schedule: one job for every worker of the database (the key), first run one interval from now.
   await queue.utils.addJob(REFRESH_TASK, {}, { jobKey: REFRESH_JOB_KEY, jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + opts.refreshInterval * 1000), maxAttempts: 1 });

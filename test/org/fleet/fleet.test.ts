@@ -111,7 +111,7 @@ describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DAT
     names = generateRepos(join(work, 'served'), REPOS);
     daemon = await startGitDaemon(join(work, 'served'));
     db = await freshPostgresDatabase();
-    env = { DATABASE_URL: db.url, CODE_INSIGHTS_FLEET_MAX_ATTEMPTS: '2' };
+    env = { DATABASE_URL: db.url, CODE_INSIGHTS_FLEET_MAX_ATTEMPTS: '2', CODE_INSIGHTS_REFRESH_BATCH: '5' }; // several head-check batch jobs
     assert.equal((await run(['org', 'create-org', 'fleet'], env)).code, 0);
     pg = new Client({ connectionString: db.url });
     await pg.connect();
@@ -210,6 +210,10 @@ describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DAT
       const r = await pg.query<{ n: string }>("SELECT count(*) AS n FROM fleet_repos WHERE head_checked_at IS NULL OR head_checked_at < $1", [changedAt]);
       return Number(r.rows[0].n) === 0;
     });
+    // The head checks ran as batch jobs of at most 5 repositories, taken by the workers.
+    const batches = logs.join('\n').split('\n').filter((l) => l.includes('"refresh batch done"')).map((l) => ({ checked: Number(/"checked":(\d+)/.exec(l)?.[1]) }));
+    assert.ok(batches.length >= Math.ceil((names.length + 1) / 5), `${batches.length} batch jobs`);
+    assert.ok(batches.every((b) => b.checked <= 5));
     const now = await runsOf();
     const rerun = [...now].filter(([id, r]) => r.runs !== before.get(id)!.runs).map(([id]) => id).sort();
     assert.deepEqual(rerun, [...movedIds].sort());
