@@ -3,7 +3,7 @@
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import tsx bench/fleet/queue.ts [JOBS] [CONCURRENCY]
 import { randomBytes } from 'node:crypto';
 import { makeWorkerUtils, run } from 'graphile-worker';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 
 async function main(): Promise<void> {
   const admin = process.env.DATABASE_URL;
@@ -16,8 +16,14 @@ async function main(): Promise<void> {
   await c.query(`CREATE DATABASE ${name}`);
   const url = new URL(admin);
   url.pathname = `/${name}`;
+  // One pool for graphile-worker's utils and runner, ended before the database is dropped (a pool
+  // of its own would see its idle connections terminated by the DROP and throw).
+  const pool = new Pool({ connectionString: url.href, max: concurrency + 4 });
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const quiet = new (await import('graphile-worker')).Logger(() => () => {});
   try {
-    const utils = await makeWorkerUtils({ connectionString: url.href });
+    const utils = await makeWorkerUtils({ pgPool: pool, logger: quiet });
     await utils.migrate();
     const t0 = performance.now();
     for (let i = 0; i < jobs; i += 1000) {
@@ -29,12 +35,12 @@ async function main(): Promise<void> {
     const all = new Promise<void>((r) => (finish = r));
     const t1 = performance.now();
     const runner = await run({
-      connectionString: url.href,
+      pgPool: pool,
       concurrency,
       noHandleSignals: true,
       pollInterval: 1000,
       parsedCronItems: [],
-      logger: new (await import('graphile-worker')).Logger(() => () => {}),
+      logger: quiet,
       taskList: {
         noop: async () => {
           if (++done === jobs) finish();
@@ -47,6 +53,7 @@ async function main(): Promise<void> {
     await utils.release();
     console.log(JSON.stringify({ jobs, concurrency, enqueuePerSecond: Math.round(jobs / (added / 1000)), runPerSecond: Math.round(jobs / (ran / 1000)) }));
   } finally {
+    await pool.end();
     await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await c.end();
   }
