@@ -15,7 +15,7 @@ const COMMITS = 1500; // main-line commits (plus topic commits)
 const INITIAL_FILES = 1500;
 const SPAN = 330 * 86400; // ~14 months once weekend gaps are added
 
-function mulberry32(seed) {
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
