@@ -3,6 +3,7 @@
 // retry-failed | worker`: the fleet's commands, against the same database as the other org
 // commands (--database-url / DATABASE_URL for PostgreSQL, else PGlite in --data DIR).
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import pino from 'pino';
 import type { FleetScope, FleetStatusResponse } from '../../protocol/fleet';
@@ -15,7 +16,7 @@ import { defaultDataDir } from '../paths';
 import { OrgError } from '../store';
 import { listCodeHostRepos, TOKEN_ENV, tokenFromEnv, type CodeHostKind } from './codeHost';
 import { repoRef } from './identity';
-import { openQueue } from './queue';
+import { defaultHome, HOME_NAME, openQueue } from './queue';
 import { addRepos, createInsights, deleteInsights, FleetDefinitionsError, updateInsights, fleetStatus, listRepos, orgIdByName, removeRepos, retryFailed, type RunKey } from './store';
 import { startWorker } from './worker';
 
@@ -29,7 +30,7 @@ export const FLEET_USAGE = `  code-insights org add-repos --org NAME URL|PATH...
   code-insights org status --org NAME [--format table|json]
   code-insights org retry-failed --org NAME
   code-insights org worker [--concurrency N] [--mirror-dir DIR] [--mirror-budget BYTES] [--refresh-interval SECONDS]
-                           [--lock-timeout SECONDS] [--poll-interval MS] [--metrics-port N [--metrics-host ADDR]]
+                           [--lock-timeout SECONDS] [--poll-interval MS] [--metrics-port N [--metrics-host ADDR]] [--home NAME]
                            [--database-url URL]     (PostgreSQL only)
   (each also takes --database-url URL or --data DIR)`;
 
@@ -216,7 +217,7 @@ async function reported(io: FleetIo, fn: () => Promise<number>): Promise<number>
 
 export async function runFleetCommand(cmd: string, argv: string[], io: FleetIo = stdio): Promise<number> {
   return reported(io, async () => {
-    if (cmd === 'worker') return worker(parse(argv, ['database-url', 'concurrency', 'mirror-dir', 'mirror-budget', 'refresh-interval', 'lock-timeout', 'poll-interval', 'metrics-port', 'metrics-host']), io);
+    if (cmd === 'worker') return worker(parse(argv, ['database-url', 'concurrency', 'mirror-dir', 'mirror-budget', 'refresh-interval', 'lock-timeout', 'poll-interval', 'metrics-port', 'metrics-host', 'home']), io);
     const { p, req } = await prepare(cmd, argv, io);
     const viaService = await throughRunningService(p, req);
     if (viaService) {
@@ -443,11 +444,15 @@ async function worker(p: Parsed, io: { err: (s: string) => void }): Promise<numb
   if (p.positional.length) throw new FleetUsageError(`unexpected argument "${p.positional[0]}"`);
   const url = databaseUrl(p);
   if (!url) throw new FleetUsageError('a worker needs PostgreSQL: give --database-url URL or set DATABASE_URL (on the embedded database, `org serve` computes the org\'s insights itself)');
+  const mirrorDir = resolve(p.flags.get('mirror-dir') ?? join(dirname(defaultDataDir()), 'mirrors'));
+  const home = p.flags.get('home') ?? defaultHome(hostname(), mirrorDir);
+  if (!HOME_NAME.test(home)) throw new FleetUsageError(`--home ${JSON.stringify(home.slice(0, 120))}: a home is 1 to 100 letters, digits, "_", "." or "-"`);
   const log = pino({ name: 'code-insights-worker' });
   const w = await startWorker({
     databaseUrl: url,
     concurrency: intFlag(p, 'concurrency', 1, 1, 256),
-    mirrorDir: resolve(p.flags.get('mirror-dir') ?? join(dirname(defaultDataDir()), 'mirrors')),
+    mirrorDir,
+    home,
     mirrorBudget: bytesFlag(p, 'mirror-budget', 10 * 1024 ** 3),
     refreshInterval: intFlag(p, 'refresh-interval', 300, 1, 7 * 86400),
     lockTimeout: intFlag(p, 'lock-timeout', 60, 1, 86400),

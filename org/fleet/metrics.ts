@@ -11,7 +11,7 @@ export function createWorkerMetrics(probe: { queueDepth: () => Promise<number>; 
   collectDefaultMetrics({ register: registry, prefix: 'code_insights_worker_' });
   const jobs = new Counter({
     name: 'code_insights_worker_jobs_total',
-    help: 'Jobs by task (fleet_compute, fleet_refresh) and event (started, succeeded, failed)',
+    help: 'Jobs by task (fleet_compute: generic; fleet_compute_home: routed to this worker\'s home; fleet_refresh, …) and event (started, succeeded, failed)',
     labelNames: ['task', 'event'] as const,
     registers: [registry],
   });
@@ -26,6 +26,11 @@ export function createWorkerMetrics(probe: { queueDepth: () => Promise<number>; 
     name: 'code_insights_worker_fetched_bytes_total',
     help: 'Bytes mirrors grew by: clone (first copy) and fetch (updates)',
     labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const rerouted = new Counter({
+    name: 'code_insights_worker_jobs_rerouted_total',
+    help: 'Waiting jobs of homes with no live worker that this worker re-added as generic jobs',
     registers: [registry],
   });
   new Gauge({
@@ -44,7 +49,7 @@ export function createWorkerMetrics(probe: { queueDepth: () => Promise<number>; 
       this.set(await probe.queueDepth());
     },
   });
-  return { registry, jobs, duration, fetched };
+  return { registry, jobs, duration, fetched, rerouted };
 }
 
 /** GET /metrics on its own port (a worker has no other HTTP surface). */

@@ -260,17 +260,22 @@ export async function markRunning(db: OrgDb, key: RunKey, attempt: number): Prom
   );
 }
 
-/** Done, unless it was queued again while running (then it stays queued for the job that follows). */
-export async function markDone(db: OrgDb, key: RunKey, head: string | null): Promise<void> {
-  await withOrg(db, key.org, (q) =>
-    q.query(
+/** Done, unless it was queued again while running (then it stays queued for the job that follows).
+ *  With a worker's home (PostgreSQL fleet), the repository's mirror is now there: its next jobs
+ *  are routed to that home (org/fleet/queue.ts), in the same transaction. */
+export async function markDone(db: OrgDb, key: RunKey, head: string | null, home?: string): Promise<void> {
+  await withOrg(db, key.org, async (q) => {
+    if (home !== undefined) {
+      await q.query('UPDATE fleet_repos SET home = $3 WHERE org_id = $1 AND id = $2 AND home IS DISTINCT FROM $3', [key.org, key.repo, home]);
+    }
+    await q.query(
       `UPDATE fleet_runs SET state = CASE WHEN queued_at > started_at THEN 'queued' ELSE 'done' END,
          runs = runs + 1, last_error = NULL, computed_head = $4, finished_at = clock_timestamp(),
          duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int
        WHERE org_id = $1 AND insight_id = $2 AND repo_id = $3`,
       [key.org, key.insight, key.repo, head],
-    ),
-  );
+    );
+  });
 }
 
 /** An attempt failed: queued again (the job is retried with backoff) or failed for good. */

@@ -17,6 +17,9 @@ export interface TaskContext {
    *  a new commit, reads only blobs it has not counted). False: compute without a cache. */
   engineCache: boolean;
   log: pino.Logger;
+  /** The worker's home (PostgreSQL fleet): recorded on the repository when a job succeeds, so its
+   *  next jobs come to this worker's mirror. Absent on PGlite (one process, one mirror folder). */
+  home?: string;
   onFetched?: (bytes: number, cloned: boolean) => void;
   /** After a job stored points: evaluate the alert rules of these series (org/alerts). */
   onStored?: (org: string, seriesKeys: string[]) => Promise<unknown>;
@@ -72,7 +75,7 @@ async function runJob(ctx: TaskContext, key: RunKey, attempt: { n: number; max: 
       inserted += r.inserted;
       updated += r.updated;
     }
-    await markDone(ctx.db, key, res.head);
+    await markDone(ctx.db, key, res.head, ctx.home);
     if (inserted + updated > 0 && ctx.onStored) {
       // The job is done whatever the alerts say: a failed evaluation is logged, not retried as the job.
       await ctx.onStored(key.org, res.definitions.map((d) => d.id)).catch((err: unknown) => ctx.log.error({ err: (err as Error).message }, 'alert evaluation failed'));

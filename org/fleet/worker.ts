@@ -1,6 +1,7 @@
 // `code-insights org worker`: a graphile-worker runner over the org's PostgreSQL with the fleet's
-// two tasks (compute one run; refresh heads on an interval), a folder of bare mirrors, its own
-// engine cache file, and a heartbeat so the jobs of a worker killed mid-job are freed quickly.
+// tasks (compute one run, generic or routed to this worker's home; refresh heads on an interval),
+// a folder of bare mirrors (each with its engine cache), and a heartbeat so the jobs of a worker
+// killed mid-job are freed quickly and the waiting jobs of its home go to the others.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { run, type Job, type JobHelpers, type Runner, type WorkerUtils } from 'graphile-worker';
@@ -9,7 +10,7 @@ import { openDb, type OrgDb } from '../db';
 import { migrate } from '../migrate';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { MirrorStore } from './mirrors';
-import { COMPUTE_TASK, REFRESH_BATCH_TASK, REFRESH_JOB_KEY, REFRESH_TASK, graphileLogger, jobKey, openQueue, type FleetQueue } from './queue';
+import { COMPUTE_TASK, HOME_TASK_PREFIX, REFRESH_BATCH_TASK, REFRESH_JOB_KEY, REFRESH_TASK, graphileLogger, homeTask, jobKey, openQueue, rerouteOrphanedHomeJobs, type FleetQueue } from './queue';
 import { isRefreshBatch, refreshBatch, refreshPlan } from './refresh';
 import { isRunKey, runComputeJob } from './task';
 import { ALERT_DELIVERY_TASK, deliveryTask, graphileDispatcher } from '../alerts/runner';
@@ -19,6 +20,8 @@ export interface WorkerOptions {
   databaseUrl: string;
   concurrency: number;
   mirrorDir: string;
+  /** This worker's home (queue.ts): jobs of repositories whose mirror is here are routed to it. */
+  home: string;
   /** Bytes; 0 = unbounded. */
   mirrorBudget: number;
   /** Seconds between head checks. */
@@ -41,18 +44,35 @@ export interface FleetWorker {
   readonly done: Promise<void>;
 }
 
-async function heartbeat(db: OrgDb, ids: string[], lockTimeout: number, utils: WorkerUtils, log: pino.Logger): Promise<void> {
-  if (ids.length) await db.query('UPDATE fleet_workers SET heartbeat_at = now() WHERE worker_id = ANY($1::text[])', [ids]);
+/** This process's row in fleet_workers: inserted again if another worker took it for dead (a
+ *  long stall) and removed it, so a live worker never loses its home for good. */
+async function beatRows(db: OrgDb, ids: string[], home: string, lockTimeout: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `INSERT INTO fleet_workers (worker_id, host, pid, home, lock_timeout_s) SELECT unnest($1::text[]), $2, $3, $4, $5
+     ON CONFLICT (worker_id) DO UPDATE SET heartbeat_at = now(), home = excluded.home, lock_timeout_s = excluded.lock_timeout_s`,
+    [ids, hostname(), process.pid, home, lockTimeout],
+  );
+}
+
+async function heartbeat(db: OrgDb, ids: string[], home: string, lockTimeout: number, utils: WorkerUtils, log: pino.Logger): Promise<number> {
+  await beatRows(db, ids, home, lockTimeout);
   const stale = await db.query<{ worker_id: string }>(
     `SELECT worker_id FROM fleet_workers WHERE heartbeat_at < now() - make_interval(secs => $1) AND NOT (worker_id = ANY($2::text[]))`,
     [lockTimeout, ids],
   );
-  if (stale.length === 0) return;
-  const gone = stale.map((s) => s.worker_id);
-  // graphile-worker's own way to free a dead worker's jobs: they run again at once, elsewhere.
-  await utils.forceUnlockWorkers(gone);
-  await db.query('DELETE FROM fleet_workers WHERE worker_id = ANY($1::text[])', [gone]);
-  log.warn({ workers: gone }, 'freed the jobs of workers whose heartbeat stopped');
+  if (stale.length) {
+    const gone = stale.map((s) => s.worker_id);
+    // graphile-worker's own way to free a dead worker's jobs: they run again at once, elsewhere.
+    await utils.forceUnlockWorkers(gone);
+    await db.query('DELETE FROM fleet_workers WHERE worker_id = ANY($1::text[])', [gone]);
+    log.warn({ workers: gone }, 'freed the jobs of workers whose heartbeat stopped');
+  }
+  // Jobs waiting for a home no live worker has (it died, stopped, or was routed to just as it
+  // went): generic again, so any worker takes them. Also after the unlock above, in the same beat.
+  const moved = await rerouteOrphanedHomeJobs(utils);
+  if (moved) log.warn({ jobs: moved }, 're-routed the waiting jobs of homes with no live worker as generic jobs');
+  return moved;
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
@@ -64,12 +84,20 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
   const metrics = createWorkerMetrics({
     mirrorBytes: () => mirrors.totalBytes(),
     queueDepth: async () =>
-      Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM graphile_worker.jobs WHERE task_identifier = $1 AND locked_at IS NULL AND run_at <= now() AND attempts < max_attempts`, [COMPUTE_TASK]))[0].n),
+      Number(
+        (
+          await db.query<{ n: string }>(
+            `SELECT count(*) AS n FROM graphile_worker.jobs WHERE (task_identifier = $1 OR left(task_identifier, length($2)) = $2) AND locked_at IS NULL AND run_at <= now() AND attempts < max_attempts`,
+            [COMPUTE_TASK, HOME_TASK_PREFIX],
+          )
+        )[0].n,
+      ),
   });
   const ctx = {
     db,
     mirrors,
     engineCache: true,
+    home: opts.home,
     log,
     onFetched: (bytes: number, cloned: boolean) => metrics.fetched.inc({ kind: cloned ? 'clone' : 'fetch' }, bytes),
     // Alert rules are evaluated when a job stored points; their deliveries are jobs of this queue.
@@ -95,15 +123,13 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
   const events = new EventEmitter() as NonNullable<Parameters<typeof run>[0]['events']>;
   events.on('pool:create', ({ workerPool }) => {
     workerIds.push(workerPool.id);
-    db.query('INSERT INTO fleet_workers (worker_id, host, pid) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [workerPool.id, hostname(), process.pid]).catch((err) =>
-      log.error({ err }, 'could not record the worker heartbeat'),
-    );
+    beatRows(db, [workerPool.id], opts.home, opts.lockTimeout).catch((err) => log.error({ err }, 'could not record the worker heartbeat'));
   });
 
   const compute = async (payload: unknown, helpers: JobHelpers) => {
     if (!isRunKey(payload)) throw new Error(`not a fleet job payload: ${JSON.stringify(payload).slice(0, 200)}`);
     const job: Job = helpers.job;
-    const jobLog = log.child({ job: job.id, org: payload.org, insight: payload.insight, repo: payload.repo, attempt: job.attempts });
+    const jobLog = log.child({ job: job.id, org: payload.org, insight: payload.insight, repo: payload.repo, attempt: job.attempts, routed: job.task_identifier === COMPUTE_TASK ? 'generic' : 'home' });
     jobLog.info('job started');
     const t0 = performance.now();
     try {
@@ -153,19 +179,21 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
     events,
     // No cron items: graphile-worker would otherwise read a file named crontab in the current folder.
     parsedCronItems: [],
-    taskList: { [COMPUTE_TASK]: measured(COMPUTE_TASK, compute), [REFRESH_TASK]: measured(REFRESH_TASK, refresh), [REFRESH_BATCH_TASK]: measured(REFRESH_BATCH_TASK, refreshOneBatch), [ALERT_DELIVERY_TASK]: deliveryTask(db, log) },
+    // The generic compute task and this home's: graphile-worker gives a home's jobs only to the
+    // workers that registered its task.
+    taskList: { [COMPUTE_TASK]: measured(COMPUTE_TASK, compute), [homeTask(opts.home)]: measured('fleet_compute_home', compute), [REFRESH_TASK]: measured(REFRESH_TASK, refresh), [REFRESH_BATCH_TASK]: measured(REFRESH_BATCH_TASK, refreshOneBatch), [ALERT_DELIVERY_TASK]: deliveryTask(db, log) },
   });
   // The schedule: one job for every worker of the database (the key), first run one interval from now.
   await queue.utils.addJob(REFRESH_TASK, {}, { jobKey: REFRESH_JOB_KEY, jobKeyMode: 'preserve_run_at', runAt: new Date(Date.now() + opts.refreshInterval * 1000), maxAttempts: 1 });
 
   const beatEvery = Math.max(200, (opts.lockTimeout * 1000) / 3);
   const beat = setInterval(() => {
-    heartbeat(db, workerIds, opts.lockTimeout, queue.utils, log).catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed'));
+    heartbeat(db, workerIds, opts.home, opts.lockTimeout, queue.utils, log).then((moved) => metrics.rerouted.inc(moved)).catch((err) => log.warn({ err: (err as Error).message }, 'heartbeat failed'));
   }, beatEvery);
   beat.unref();
   const metricsServer = opts.metricsPort !== undefined ? await serveMetrics(metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1') : undefined;
   const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
-  log.info({ workers: workerIds, metricsPort, concurrency: opts.concurrency, mirrorDir: opts.mirrorDir }, 'fleet worker started');
+  log.info({ workers: workerIds, home: opts.home, metricsPort, concurrency: opts.concurrency, mirrorDir: opts.mirrorDir }, 'fleet worker started');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -174,6 +202,11 @@ export async function startWorker(opts: WorkerOptions): Promise<FleetWorker> {
       await runner.stop();
       await new Promise((r) => (metricsServer ? metricsServer.close(r) : r(undefined)));
       await db.query('DELETE FROM fleet_workers WHERE worker_id = ANY($1::text[])', [workerIds]).catch(() => undefined);
+      // This home's waiting jobs go generic now, unless another live worker shares the home.
+      await rerouteOrphanedHomeJobs(queue.utils).then(
+        (moved) => moved && log.info({ jobs: moved }, 're-routed this home\'s waiting jobs as generic jobs'),
+        (err: unknown) => log.warn({ err: (err as Error).message }, 'could not re-route this home\'s waiting jobs (a live worker will)'),
+      );
       await queue.close();
       await db.close();
     })());
