@@ -69,8 +69,8 @@ export async function rerouteOrphanedHomeJobs(utils: WorkerUtils): Promise<numbe
   let moved = 0;
   for (;;) {
     const rows = await utils.withPgClient((c) =>
-      c.query<{ key: string; payload: unknown; run_at: Date; max_attempts: number }>(
-        `SELECT j.key, j.payload, j.run_at, j.max_attempts FROM graphile_worker.jobs j
+      c.query<{ key: string; run_at: Date; max_attempts: number }>(
+        `SELECT j.key, j.run_at, j.max_attempts FROM graphile_worker.jobs j
          WHERE left(j.task_identifier, length($1)) = $1 AND j.key IS NOT NULL AND j.locked_at IS NULL AND j.attempts < j.max_attempts
            AND NOT EXISTS (SELECT 1 FROM fleet_workers w WHERE w.home IS NOT NULL AND j.task_identifier = $1 || w.home
                              AND w.heartbeat_at > now() - make_interval(secs => w.lock_timeout_s))
@@ -79,10 +79,13 @@ export async function rerouteOrphanedHomeJobs(utils: WorkerUtils): Promise<numbe
       ),
     );
     if (rows.rows.length === 0) return moved;
-    await utils.addJobs(
-      rows.rows.map((r) => ({ identifier: COMPUTE_TASK, payload: r.payload, jobKey: r.key, runAt: r.run_at, maxAttempts: r.max_attempts })),
-      true,
-    );
+    // The key is the whole payload (graphile-worker's jobs view does not show payloads).
+    const specs = rows.rows.flatMap((r) => {
+      const run = runOfKey(r.key);
+      return run ? [{ identifier: COMPUTE_TASK, payload: run, jobKey: r.key, runAt: r.run_at, maxAttempts: r.max_attempts }] : [];
+    });
+    if (specs.length) await utils.addJobs(specs, true);
+    if (specs.length < rows.rows.length) throw new Error(`home jobs with keys not of the form fleet:<org>:<insight>:<repo>: ${rows.rows.length - specs.length}`);
     moved += rows.rows.length;
     if (rows.rows.length < 1000) return moved;
   }
@@ -93,6 +96,12 @@ export const REFRESH_JOB_KEY = 'fleet_refresh';
 export const REFRESH_BATCH_TASK = 'fleet_refresh_batch';
 
 export const jobKey = (k: RunKey): string => `fleet:${k.org}:${k.insight}:${k.repo}`;
+
+/** The run a compute job's key names (its payload). */
+export function runOfKey(key: string): RunKey | undefined {
+  const m = /^fleet:(\d{1,19}):(\d{1,19}):(\d{1,19})$/.exec(key);
+  return m ? { org: m[1], insight: m[2], repo: m[3] } : undefined;
+}
 
 /** Attempts per job before it is failed for good (graphile-worker backs off exp(attempt) s). */
 export function maxAttempts(): number {
