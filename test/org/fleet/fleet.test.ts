@@ -4,10 +4,14 @@
 // a clone of the same repository; a worker killed with SIGKILL mid-job loses nothing (its job is
 // freed by the other worker's heartbeat check and retried); a repository that cannot be cloned
 // fails with git's reason while the rest complete; after a commit in 3 repositories, one refresh
-// interval recomputes those 3 and no other.
+// interval recomputes those 3 and no other. Mirror affinity: a second insight over the same
+// repositories, with the workers restarted on their folders, runs every job on the worker that
+// holds the repository's mirror (no clone); the waiting jobs of a worker killed with its home's
+// jobs queued are re-routed to the others.
 // PostgreSQL only (graphile-worker needs it): skipped without DATABASE_URL.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,16 +53,19 @@ describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DAT
   let pg: Client;
   const workers: ChildProcess[] = [];
   const logs: string[] = [];
+  /** Whole pino lines of every worker's stdout, with the worker's tag. */
+  const lines: { tag: string; line: string }[] = [];
   let names: string[];
   const BAD = 'repo-missing.git';
   let env: Record<string, string>;
 
-  const startWorker = (tag: string, extra: string[] = []): ChildProcess => {
-    const child = spawn(process.execPath, [BIN, 'org', 'worker', '--concurrency', '2', '--mirror-dir', join(work, `mirrors-${tag}`), '--refresh-interval', String(REFRESH_SECONDS), '--lock-timeout', '1', '--poll-interval', '200', ...extra], {
+  const startWorker = (tag: string, extra: string[] = [], lockTimeout = 1): ChildProcess => {
+    const child = spawn(process.execPath, [BIN, 'org', 'worker', '--concurrency', '2', '--mirror-dir', join(work, `mirrors-${tag}`), '--refresh-interval', String(REFRESH_SECONDS), '--lock-timeout', String(lockTimeout), '--poll-interval', '200', ...extra], {
       env: { ...GIT_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d: Buffer) => logs.push(`[${tag}] ${d}`));
+    createInterface({ input: child.stdout! }).on('line', (line) => lines.push({ tag, line }));
     child.stderr!.on('data', (d: Buffer) => logs.push(`[${tag} err] ${d}`));
     workers.push(child);
     return child;
@@ -103,6 +110,28 @@ describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DAT
     rmSync(dir, { recursive: true, force: true });
     return out;
   };
+  /** The 'job finished' lines of one insight: which worker, routed how, cloned or not. */
+  const finished = (insightId: string) =>
+    lines
+      .filter((l) => l.line.includes('"msg":"job finished"'))
+      .map((l) => ({ tag: l.tag, ...(JSON.parse(l.line) as { insight: string; repo: string; routed: string; cloned: boolean }) }))
+      .filter((l) => l.insight === insightId);
+  const insightId = async (name: string) => String((await pg.query<{ id: string }>('SELECT id FROM fleet_insights WHERE name = $1', [name])).rows[0].id);
+  const createInsight = async (def: object) => {
+    const file = join(work, `insights-${Date.now()}.json`);
+    writeFileSync(file, JSON.stringify({ insights: [def] }));
+    const r = await run(['org', 'create-insight', '--org', 'fleet', '--config', file], env);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  const allSettled = (id: string) =>
+    waitFor(
+      `every run of insight ${id} done or failed`,
+      async () => {
+        const r = await pg.query<{ n: string }>("SELECT count(*) AS n FROM fleet_runs WHERE insight_id = $1 AND state IN ('done', 'failed')", [id]);
+        return Number(r.rows[0].n) === REPOS + 1;
+      },
+      120_000 + REPOS * 5_000,
+    );
   const subset = (m: Map<string, string>, ids: Set<string>) => new Map([...m].filter(([k]) => ids.has(k.split(' ')[1])));
 
   before(async () => {
@@ -219,5 +248,63 @@ describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DAT
     assert.deepEqual(rerun, [...movedIds].sort());
     const want = await oracle(moved);
     assert.deepEqual(subset(await stored(), movedIds), want);
+  });
+  // Mirror affinity. The workers restart on their own folders (worker a, killed above, too): each
+  // keeps its home (host + mirror folder), so the repositories whose mirrors it holds are routed to
+  // it again. A longer lock timeout than above: a worker stalled past it under load would count as
+  // gone and its jobs would go generic (correct, but a clone), which is not what this measures.
+  const homeWorkers = new Map<string, ChildProcess>();
+  it('runs a second insight on the workers that hold the mirrors, after a restart on the same folders: no clone', async () => {
+    const live = workers.filter((w) => w.exitCode === null && w.signalCode === null);
+    await Promise.all(live.map((w) => new Promise((r) => (w.once('exit', r), w.kill('SIGTERM')))));
+    for (const tag of ['a', 'b', 'c']) homeWorkers.set(tag, startWorker(tag, [], 20));
+    const pids = [...homeWorkers.values()].map((w) => w.pid);
+    const homes = await waitFor('the three workers beating', async () => {
+      const r = await pg.query<{ home: string }>('SELECT DISTINCT home FROM fleet_workers WHERE pid = ANY($1::int[])', [pids]);
+      return r.rows.length === 3 && r.rows.map((x) => x.home);
+    });
+    // Every repository computed above has its mirror in one of those homes (the missing one none).
+    const repoHomes = await pg.query<{ identity: string; home: string | null }>('SELECT identity, home FROM fleet_repos');
+    assert.deepEqual(repoHomes.rows.filter((r) => r.home === null).map((r) => r.identity), [`127.0.0.1/${BAD.replace(/\.git$/, '')}`]);
+    assert.ok(repoHomes.rows.every((r) => r.home === null || homes.includes(r.home)), JSON.stringify(repoHomes.rows));
+
+    await createInsight({ ...INSIGHT, id: 'exports', title: 'Exports', queries: [{ query: 'export' }] });
+    const id = await insightId('exports');
+    await allSettled(id);
+    const jobs = finished(id);
+    assert.equal(jobs.length, REPOS, logs.join(''));
+    assert.deepEqual(jobs.filter((j) => j.cloned || j.routed !== 'home'), [], 'every job ran where its mirror was');
+  });
+
+  it("re-routes the waiting jobs of a killed worker's home to the other workers", async () => {
+    // The worker whose home holds the most repositories is stopped (SIGSTOP: it beats no more)
+    // right after a third insight is queued, while its home's jobs wait, then killed.
+    const counts = await pg.query<{ home: string; n: string }>('SELECT home, count(*) AS n FROM fleet_repos WHERE home IS NOT NULL GROUP BY home ORDER BY n DESC, home');
+    const victimHome = counts.rows[0].home;
+    const [victimTag, victim] = await (async () => {
+      for (const [tag, w] of homeWorkers) {
+        const r = await pg.query<{ home: string }>('SELECT home FROM fleet_workers WHERE pid = $1', [w.pid]);
+        if (r.rows[0]?.home === victimHome) return [tag, w] as const;
+      }
+      throw new Error(`no worker of home ${victimHome}`);
+    })();
+    const victimRepos = new Set((await pg.query<{ id: string }>('SELECT id FROM fleet_repos WHERE home = $1', [victimHome])).rows.map((r) => String(r.id)));
+    await createInsight({ ...INSIGHT, id: 'fixmes', title: 'Fixmes', queries: [{ query: 'FIXME' }] });
+    victim.kill('SIGSTOP');
+    const id = await insightId('fixmes');
+    const routedThere = await pg.query<{ n: string }>('SELECT count(*) AS n FROM graphile_worker.jobs WHERE task_identifier = $1', [`fleet_compute_h_${victimHome}`]);
+    assert.ok(Number(routedThere.rows[0].n) > 0, "jobs were queued for the victim's home");
+    victim.kill('SIGKILL');
+    await allSettled(id);
+    const runs = await pg.query<{ repo_id: string; state: string }>('SELECT repo_id, state FROM fleet_runs WHERE insight_id = $1', [id]);
+    assert.ok(runs.rows.filter((r) => victimRepos.has(String(r.repo_id))).every((r) => r.state === 'done'), JSON.stringify(runs.rows));
+    const jobs = finished(id);
+    assert.equal(jobs.length, REPOS);
+    const moved = jobs.filter((j) => victimRepos.has(j.repo) && j.tag !== victimTag);
+    assert.ok(moved.length > 0 && moved.every((j) => j.routed === 'generic'), JSON.stringify(jobs));
+    assert.match(logs.join(''), /re-routed the waiting jobs of homes with no live worker/);
+    // Nothing waits for the dead home; its repositories now live where they were computed.
+    const left = await pg.query<{ n: string }>('SELECT count(*) AS n FROM graphile_worker.jobs WHERE task_identifier = $1', [`fleet_compute_h_${victimHome}`]);
+    assert.equal(Number(left.rows[0].n), 0);
   });
 });
