@@ -299,7 +299,8 @@ describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DAT
     const runs = await pg.query<{ repo_id: string; state: string }>('SELECT repo_id, state FROM fleet_runs WHERE insight_id = $1', [id]);
     assert.ok(runs.rows.filter((r) => victimRepos.has(String(r.repo_id))).every((r) => r.state === 'done'), JSON.stringify(runs.rows));
     const jobs = finished(id);
-    assert.equal(jobs.length, REPOS);
+    // (A job the victim finished just before SIGSTOP but had not yet marked complete runs again.)
+    assert.equal(new Set(jobs.map((j) => j.repo)).size, REPOS);
     const moved = jobs.filter((j) => victimRepos.has(j.repo) && j.tag !== victimTag);
     assert.ok(moved.length > 0 && moved.every((j) => j.routed === 'generic'), JSON.stringify(jobs));
     assert.match(logs.join(''), /re-routed the waiting jobs of homes with no live worker/);
