@@ -78,6 +78,8 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
 }
 
 interface JobLine {
+  /** Which worker process (0…W-1) ran it. */
+  worker?: number;
   cloned?: boolean;
   fetchedBytes?: number;
   blobsRead?: number;
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
             while ((i = buf.indexOf('\n')) >= 0) {
               const line = buf.slice(0, i);
               buf = buf.slice(i + 1);
-              if (line.includes('"job finished"')) lines.push(JSON.parse(line) as JobLine);
+              if (line.includes('"job finished"')) lines.push({ ...(JSON.parse(line) as JobLine), worker: k });
             }
           });
           child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[worker ${k}] ${d}`));
@@ -176,6 +178,10 @@ async function main(): Promise<void> {
           const row = `| ${w} | ${label} | ${jobs.length} | ${wall.toFixed(1)} | ${((repos / wall) * 60).toFixed(0)} | ${node.toFixed(1)} | ${git.toFixed(1)} | ${served.toFixed(1)} | ${pgCpu.toFixed(1)} | ${(total / repos).toFixed(3)} | ${((node + git) / repos).toFixed(3)} | ${q(ms, 0.5)} / ${q(ms, 0.95)} | ${(fetched / 2 ** 20).toFixed(1)} | ${jobs.filter((j) => j.cloned).length} | ${await failed()} |`;
           rows.push(row);
           console.log(row);
+          // The spread over the workers (mirror affinity keeps a repository on one worker: an
+          // uneven split of the work shows here, not as clones).
+          const per = workers.map((_, k) => jobs.filter((j) => j.worker === k));
+          console.log(`   per worker: jobs ${per.map((p) => p.length).join(' / ')}; job seconds ${per.map((p) => (p.reduce((a, j) => a + (j.ms ?? 0), 0) / 1000).toFixed(1)).join(' / ')}`);
         };
         console.log(`\n${w} worker(s): | workers | phase | jobs | wall s | repos/min | Node CPU-s | git CPU-s | daemon CPU-s | postgres CPU-s | CPU-s/repo (all) | CPU-s/repo (worker) | job ms p50 / p95 | MiB fetched | clones | failed |`);
         await phase('clone', () => cli(['org', 'create-insight', '--org', 'bench', '--config', join(work, 'insight-a.json')], env), n);
