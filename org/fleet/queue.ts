@@ -18,6 +18,10 @@ import type pino from 'pino';
 import type { RunKey } from './store';
 
 export const COMPUTE_TASK = 'fleet_compute';
+export const REFRESH_TASK = 'fleet_refresh';
+export const REFRESH_JOB_KEY = 'fleet_refresh';
+/** One batch of a refresh's head checks (any worker takes it). */
+export const REFRESH_BATCH_TASK = 'fleet_refresh_batch';
 /** The task of a home's jobs is this prefix and the home's name. */
 export const HOME_TASK_PREFIX = 'fleet_compute_h_';
 /** A home name: letters, digits, `_`, `.`, `-`; at most 100 (graphile-worker's task identifiers
@@ -71,7 +75,8 @@ export async function rerouteOrphanedHomeJobs(utils: WorkerUtils): Promise<numbe
     const rows = await utils.withPgClient((c) =>
       c.query<{ key: string; run_at: Date; max_attempts: number }>(
         `SELECT j.key, j.run_at, j.max_attempts FROM graphile_worker.jobs j
-         WHERE left(j.task_identifier, length($1)) = $1 AND j.key IS NOT NULL AND j.locked_at IS NULL AND j.attempts < j.max_attempts
+         WHERE left(j.task_identifier, length($1)) = $1 AND j.key ~ '^fleet:[0-9]{1,19}:[0-9]{1,19}:[0-9]{1,19}$'
+           AND j.locked_at IS NULL AND j.attempts < j.max_attempts
            AND NOT EXISTS (SELECT 1 FROM fleet_workers w WHERE w.home IS NOT NULL AND j.task_identifier = $1 || w.home
                              AND w.heartbeat_at > now() - make_interval(secs => w.lock_timeout_s))
          LIMIT 1000`,
@@ -80,20 +85,14 @@ export async function rerouteOrphanedHomeJobs(utils: WorkerUtils): Promise<numbe
     );
     if (rows.rows.length === 0) return moved;
     // The key is the whole payload (graphile-worker's jobs view does not show payloads).
-    const specs = rows.rows.flatMap((r) => {
-      const run = runOfKey(r.key);
-      return run ? [{ identifier: COMPUTE_TASK, payload: run, jobKey: r.key, runAt: r.run_at, maxAttempts: r.max_attempts }] : [];
-    });
-    if (specs.length) await utils.addJobs(specs, true);
-    if (specs.length < rows.rows.length) throw new Error(`home jobs with keys not of the form fleet:<org>:<insight>:<repo>: ${rows.rows.length - specs.length}`);
+    await utils.addJobs(
+      rows.rows.map((r) => ({ identifier: COMPUTE_TASK, payload: runOfKey(r.key)!, jobKey: r.key, runAt: r.run_at, maxAttempts: r.max_attempts })),
+      true,
+    );
     moved += rows.rows.length;
     if (rows.rows.length < 1000) return moved;
   }
 }
-export const REFRESH_TASK = 'fleet_refresh';
-export const REFRESH_JOB_KEY = 'fleet_refresh';
-/** One batch of a refresh's head checks (any worker takes it). */
-export const REFRESH_BATCH_TASK = 'fleet_refresh_batch';
 
 export const jobKey = (k: RunKey): string => `fleet:${k.org}:${k.insight}:${k.repo}`;
 
