@@ -1,0 +1,190 @@
+// Structural queries: an ast-grep pattern in one language, counted over the syntax tree of each
+// blob instead of its lines, so a call is told apart from a comment or a string that spells it.
+// @ast-grep/napi (tree-sitter, native) parses; Python, Go, Java and Rust come from the
+// @ast-grep/lang-* packages (prebuilt parsers registered as dynamic languages). The native
+// modules are loaded on first use: a run without a structural query never loads them.
+//
+// Counts per blob, like every other query: `matches` is the number of nodes the pattern matches
+// (nested matches count each, as `ast-grep run --json` lists them), `lines` the lines where a
+// match starts, `files` 1 when any matches. A blob is parsed at most once per language however
+// many structural queries of that language a run counts (the tree is kept on its BlobText).
+import { createHash } from 'node:crypto';
+import { STRUCTURAL_LANGUAGES, type StructuralLanguage } from '../../protocol/insights';
+import { type BlobCountOutcome, type BlobCounts, type BlobMatcher, type BlobText, type QuerySpec, ZERO } from './countMatches';
+import { InsightsError } from './errors';
+
+type Napi = typeof import('@ast-grep/napi');
+type SgRoot = ReturnType<Napi['parse']>;
+
+interface LanguageInfo {
+  /** The name @ast-grep/napi knows it by (built in, or as registered). */
+  napiName: string;
+  /** File name endings ast-grep's own CLI gives the language (`ast-grep run -l LANG`). */
+  extensions: string[];
+  /** Package of a dynamic language. */
+  pkg?: string;
+  /** What ast-grep puts for `$` before parsing a pattern, where `$` cannot start an identifier. */
+  expando: string;
+}
+
+const LANGUAGES: Record<StructuralLanguage, LanguageInfo> = {
+  typescript: { napiName: 'TypeScript', extensions: ['ts', 'cts', 'mts'], expando: '$' },
+  tsx: { napiName: 'Tsx', extensions: ['tsx'], expando: '$' },
+  javascript: { napiName: 'JavaScript', extensions: ['js', 'cjs', 'mjs', 'jsx'], expando: '$' },
+  css: { napiName: 'Css', extensions: ['css', 'scss'], expando: '_' },
+  html: { napiName: 'Html', extensions: ['html', 'htm', 'xhtml'], expando: 'z' },
+  python: { napiName: 'python', extensions: ['py', 'py3', 'pyi', 'bzl'], pkg: '@ast-grep/lang-python', expando: 'µ' },
+  go: { napiName: 'go', extensions: ['go'], pkg: '@ast-grep/lang-go', expando: 'µ' },
+  java: { napiName: 'java', extensions: ['java'], pkg: '@ast-grep/lang-java', expando: '$' },
+  rust: { napiName: 'rust', extensions: ['rs'], pkg: '@ast-grep/lang-rust', expando: 'µ' },
+};
+
+/** Other names people type for a language (ast-grep's own aliases). */
+const ALIASES: Record<string, StructuralLanguage> = { ts: 'typescript', js: 'javascript', jsx: 'javascript', py: 'python', golang: 'go', rs: 'rust' };
+
+/** The canonical name of a language as written by a person (any case, ast-grep's aliases), or undefined. */
+export function structuralLanguage(name: string): StructuralLanguage | undefined {
+  const n = name.trim().toLowerCase();
+  return (STRUCTURAL_LANGUAGES as readonly string[]).includes(n) ? (n as StructuralLanguage) : ALIASES[n];
+}
+
+export function unknownLanguageMessage(name: string): string {
+  return `unknown structural language "${name}"; supported: ${STRUCTURAL_LANGUAGES.join(', ')} (also ${Object.keys(ALIASES).join(', ')})`;
+}
+
+/** Whether a path is a file of the language: its name ends with one of the language's extensions, as ast-grep decides. */
+export function languagePathOk(language: StructuralLanguage): (path: string) => boolean {
+  const exts = LANGUAGES[language].extensions.map((e) => `.${e}`);
+  return (path) => exts.some((e) => path.endsWith(e));
+}
+
+export function languageExtensions(language: StructuralLanguage): string[] {
+  return [...LANGUAGES[language].extensions];
+}
+
+let napiModule: Napi | undefined;
+const registered = new Set<string>();
+
+/** @ast-grep/napi, with the dynamic language `language` registered; loaded on first use. */
+function napiFor(language: StructuralLanguage): Napi {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const napi = (napiModule ??= require('@ast-grep/napi') as Napi);
+  const info = LANGUAGES[language];
+  if (info.pkg && !registered.has(language)) {
+    let mod: unknown;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      mod = require(info.pkg);
+    } catch (e) {
+      throw new InsightsError('STRUCTURAL_LANGUAGE_MISSING', `structural language ${language} needs the package ${info.pkg}, which cannot be loaded: ${(e as Error).message}`, { cause: e });
+    }
+    // registerDynamicLanguage replaces the whole set of dynamic languages: pass every one so far.
+    registered.add(language);
+    const all: Record<string, unknown> = {};
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    for (const l of registered) all[LANGUAGES[l as StructuralLanguage].napiName] = l === language ? mod : require(LANGUAGES[l as StructuralLanguage].pkg!);
+    napi.registerDynamicLanguage(all as Parameters<Napi['registerDynamicLanguage']>[0]);
+  }
+  return napi;
+}
+
+/**
+ * Why ast-grep cannot use `pattern` in `language`, or undefined when it can: no node or several
+ * nodes (ast-grep refuses those), or a syntax error in the pattern (ast-grep only warns and then
+ * matches nothing or the wrong thing).
+ */
+export function patternProblem(language: StructuralLanguage, pattern: string): string | undefined {
+  const napi = napiFor(language);
+  const info = LANGUAGES[language];
+  try {
+    napi.parse(info.napiName as never, '').root().findAll(pattern);
+  } catch (e) {
+    return `ast-grep cannot use the pattern ${JSON.stringify(pattern)} as ${language}: ${(e as Error).message}`;
+  }
+  const source = info.expando === '$' ? pattern : pattern.replace(/\$/g, info.expando);
+  const error = napi.parse(info.napiName as never, source).root().find({ rule: { kind: 'ERROR' } });
+  if (error) {
+    const near = error.text().trim().slice(0, 40);
+    return `the pattern ${JSON.stringify(pattern)} is not valid ${language}${near ? ` (syntax error at ${JSON.stringify(near)})` : ''}; a pattern must be a complete ${language} expression, statement or declaration`;
+  }
+  return undefined;
+}
+
+/**
+ * Words of the pattern outside metavariables: every match holds each of them as written (a
+ * pattern's leaf nodes match leaves of the same text), so a blob without one of them cannot
+ * match and is neither parsed nor, with the git grep prefilter, even read.
+ */
+export function patternWords(pattern: string): string[] {
+  const stripped = pattern.replace(/\$+[A-Z_][A-Z0-9_]*|\$\$\$/g, ' ');
+  return [...new Set(stripped.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])].filter((w) => w.length >= 2);
+}
+
+/** A structural query as the engine counts it: same surface as the regex Matcher. */
+export class StructuralMatcher implements BlobMatcher {
+  readonly key: string;
+  readonly capture = false;
+  readonly linear = true;
+  readonly exactNeedle = undefined;
+  readonly grepNeedles: { needles: string[]; ignoreCase: boolean } | undefined;
+  readonly spec: QuerySpec;
+  private readonly words: Buffer[];
+  private readonly napiName: string;
+  private napi: Napi | undefined;
+
+  constructor(
+    readonly pattern: string,
+    readonly language: StructuralLanguage,
+  ) {
+    this.spec = { query: pattern, literal: false, ignoreCase: false };
+    const problem = patternProblem(language, pattern);
+    if (problem) throw new InsightsError('BAD_PATTERN', problem);
+    this.napiName = LANGUAGES[language].napiName;
+    const words = patternWords(pattern);
+    this.words = words.map((w) => Buffer.from(w, 'utf8'));
+    const longest = words.reduce((a, w) => (w.length > a.length ? w : a), '');
+    this.grepNeedles = longest ? { needles: [longest], ignoreCase: false } : undefined;
+    this.key = createHash('sha256').update(JSON.stringify(['s1', language, pattern])).digest('hex').slice(0, 32);
+  }
+
+  /** False when the blob certainly holds no match: a word of the pattern is missing. */
+  mayMatch(buf: Buffer): boolean {
+    for (const w of this.words) if (buf.indexOf(w) < 0) return false;
+    return true;
+  }
+
+  countBlob(blob: BlobText): BlobCountOutcome {
+    if (!this.mayMatch(blob.bytes)) return { counts: ZERO };
+    return { counts: this.countRoot(this.root(blob)) };
+  }
+
+  /** The blob's tree in this language, parsed once per blob and language; undefined if it cannot be parsed. */
+  private root(blob: BlobText): SgRoot | undefined {
+    const memoKey = `sg:${this.language}`;
+    if (blob.memo.has(memoKey)) return blob.memo.get(memoKey) as SgRoot | undefined;
+    let root: SgRoot | undefined;
+    try {
+      this.napi ??= napiFor(this.language);
+      root = this.napi.parse(this.napiName as never, blob.utf8);
+    } catch {
+      // tree-sitter recovers from syntax errors; a blob it still cannot take counts zero rather than stop the run.
+      root = undefined;
+    }
+    blob.memo.set(memoKey, root);
+    return root;
+  }
+
+  private countRoot(root: SgRoot | undefined): BlobCounts {
+    if (!root) return ZERO;
+    let nodes;
+    try {
+      nodes = root.root().findAll(this.pattern);
+    } catch {
+      return ZERO;
+    }
+    if (nodes.length === 0) return ZERO;
+    const lines = new Set<number>();
+    for (const n of nodes) lines.add(n.range().start.line);
+    return { matches: nodes.length, lines: lines.size, files: 1 };
+  }
+}
