@@ -12,6 +12,8 @@ import {
   DEFAULT_STEP,
   INSIGHT_KINDS,
   STEPS,
+  STRUCTURAL_LANGUAGES,
+  type StructuralLanguage,
   type CountMode,
   type DashboardDefinition,
   type InsightDefinition,
@@ -23,6 +25,7 @@ import type { ComputeRequest, SeriesSpec } from './api';
 import { captureGroupCount, compileRegExp } from './countMatches';
 import { InsightsError } from './errors';
 import { readGoal, readInsightGoals } from './goals';
+import { patternProblem, structuralLanguage, unknownLanguageMessage } from './structuralMatcher';
 
 export type JsonPath = (string | number)[];
 
@@ -58,11 +61,12 @@ export const DEFAULTS = {
   ignoreCase: false,
 };
 export const MAX_POINTS = 10000;
+const STRUCTURAL_LANGUAGE_LIST = STRUCTURAL_LANGUAGES.join(', ');
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const INSIGHT_KEYS = new Set([
   'id', 'title', 'kind', 'queries', 'literal', 'ignoreCase', 'count', 'include', 'exclude',
-  'maxFileSize', 'step', 'points', 'end', 'rev', 'limit', 'repos', 'goal', 'captureGoals',
+  'maxFileSize', 'step', 'points', 'end', 'rev', 'limit', 'repos', 'goal', 'captureGoals', 'language',
 ]);
 
 const SYNTAX_MESSAGES: Record<string, string> = {
@@ -180,16 +184,18 @@ export function lineColumn(text: string, offset: number): { line: number; column
 /** The engine's series specs for one insight, with every default filled in. Languages insights have none. */
 export function toSeriesSpecs(def: InsightDefinition): SeriesSpec[] {
   if (def.kind === 'languages') return [];
+  const structural = def.kind === 'structural' ? structuralLanguage(def.language ?? '') : undefined;
   return (def.queries ?? []).map((q) => ({
     label: q.label ?? q.query,
     query: q.query,
-    literal: def.literal ?? DEFAULTS.literal,
-    ignoreCase: def.ignoreCase ?? DEFAULTS.ignoreCase,
+    literal: structural ? false : (def.literal ?? DEFAULTS.literal),
+    ignoreCase: structural ? false : (def.ignoreCase ?? DEFAULTS.ignoreCase),
     count: def.count ?? DEFAULTS.count,
     include: def.include ?? [],
     exclude: def.exclude ?? [],
     maxFileSize: def.maxFileSize ?? DEFAULTS.maxFileSize,
     ...(def.kind === 'capture' ? { capture: { limit: def.limit ?? DEFAULTS.captureLimit } } : {}),
+    ...(structural ? { structural: { language: structural } } : {}),
   }));
 }
 
@@ -260,6 +266,26 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
     } else kind = kindNode.value as InsightKind;
   }
   value.kind = kind;
+
+  // Structural insights: ast-grep patterns in one language.
+  let language: StructuralLanguage | undefined;
+  const languageNode = get('language');
+  if (kind === 'structural') {
+    if (!languageNode) {
+      p.add(node, path, 'DEF_BAD_LANGUAGE', `${name}: a structural insight needs "language" (one of ${STRUCTURAL_LANGUAGE_LIST})`);
+    } else if (languageNode.type !== 'string' || !structuralLanguage(languageNode.value as string)) {
+      p.add(languageNode, [...path, 'language'], 'DEF_BAD_LANGUAGE', `${name}: ${unknownLanguageMessage(String(languageNode.value))}`);
+    } else {
+      language = structuralLanguage(languageNode.value as string)!;
+      value.language = language;
+    }
+    for (const key of ['literal', 'ignoreCase', 'limit', 'captureGoals'] as const) {
+      const n = get(key);
+      if (n) p.add(n, [...path, key], 'DEF_UNUSED_PROPERTY', `${name}: a structural insight matches ast-grep patterns and ignores "${key}"`, 'warning');
+    }
+  } else if (languageNode) {
+    p.add(languageNode, [...path, 'language'], 'DEF_UNUSED_PROPERTY', `${name}: "language" applies to structural insights only ("kind": "structural")`, 'warning');
+  }
 
   const bool = (key: 'literal' | 'ignoreCase') => {
     const n = get(key);
@@ -360,19 +386,20 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
       if (qn.type === 'object') {
         const goalNode = findNodeAtLocation(qn, ['goal']);
         if (goalNode) goal = readGoal(goalNode, [...qpath, 'goal'], `${name}: query ${j + 1}`, p.add.bind(p));
-        qNode = findNodeAtLocation(qn, ['query']);
+        const patternNode = kind === 'structural' ? findNodeAtLocation(qn, ['pattern']) : undefined;
+        qNode = findNodeAtLocation(qn, ['query']) ?? patternNode;
         const labelNode = findNodeAtLocation(qn, ['label']);
         if (labelNode && labelNode.type !== 'string') p.add(labelNode, [...qpath, 'label'], 'DEF_SCHEMA', `${name}: query ${j + 1}: "label" must be a string`);
         else if (labelNode) label = labelNode.value as string;
         for (const prop of qn.children ?? []) {
           const key = prop.children?.[0]?.value as string;
-          if (key !== 'query' && key !== 'label' && key !== 'goal') p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: unknown property "${key}"`, 'warning');
+          if (key !== 'query' && key !== 'label' && key !== 'goal' && !(key === 'pattern' && kind === 'structural')) p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: unknown property "${key}"`, 'warning');
         }
         if (!qNode) {
-          p.add(qn, qpath, 'DEF_SCHEMA', `${name}: query ${j + 1}: "query" is missing`);
+          p.add(qn, qpath, 'DEF_SCHEMA', `${name}: query ${j + 1}: "${kind === 'structural' ? 'pattern' : 'query'}" is missing`);
           return;
         }
-        qpath.push('query');
+        qpath.push(qNode === patternNode ? 'pattern' : 'query');
       }
       if (qNode.type !== 'string' || (qNode.value as string) === '') {
         p.add(qNode, qpath, 'DEF_SCHEMA', `${name}: query ${j + 1} must be a non-empty string (or {"query": "...", "label": "..."})`);
@@ -390,7 +417,14 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
         p.add(qn, [...qpath.slice(0, -1), 'label'], 'DEF_SCHEMA', `${name}: query ${j + 1}: "label" ${storableTextProblem(label)}`);
         return;
       }
-      if (!literal) {
+      if (kind === 'structural') {
+        // Checked only once the language is known; an unknown language is reported on its own.
+        const problem = language && patternProblem(language, query);
+        if (problem) {
+          p.add(qNode, qpath, 'DEF_BAD_PATTERN', `${name}: query ${j + 1}: ${problem}`);
+          return;
+        }
+      } else if (!literal) {
         let re: RegExp;
         try {
           re = compileRegExp({ query, literal: false, ignoreCase: value.ignoreCase === true });
