@@ -23,15 +23,19 @@ interface LanguageInfo {
   extensions: string[];
   /** Package of a dynamic language. */
   pkg?: string;
-  /** What ast-grep puts for `$` before parsing a pattern, where `$` cannot start an identifier. */
-  expando: string;
+  /**
+   * What ast-grep puts for `$` before parsing a pattern, where `$` cannot start an identifier;
+   * undefined: the pattern is not checked for syntax errors (CSS: ast-grep accepts patterns such
+   * as `color: red` that do not parse alone).
+   */
+  expando?: string;
 }
 
 const LANGUAGES: Record<StructuralLanguage, LanguageInfo> = {
   typescript: { napiName: 'TypeScript', extensions: ['ts', 'cts', 'mts'], expando: '$' },
   tsx: { napiName: 'Tsx', extensions: ['tsx'], expando: '$' },
   javascript: { napiName: 'JavaScript', extensions: ['js', 'cjs', 'mjs', 'jsx'], expando: '$' },
-  css: { napiName: 'Css', extensions: ['css', 'scss'], expando: '_' },
+  css: { napiName: 'Css', extensions: ['css', 'scss'] },
   html: { napiName: 'Html', extensions: ['html', 'htm', 'xhtml'], expando: 'z' },
   python: { napiName: 'python', extensions: ['py', 'py3', 'pyi', 'bzl'], pkg: '@ast-grep/lang-python', expando: 'µ' },
   go: { napiName: 'go', extensions: ['go'], pkg: '@ast-grep/lang-go', expando: 'µ' },
@@ -63,29 +67,35 @@ export function languageExtensions(language: StructuralLanguage): string[] {
 }
 
 let napiModule: Napi | undefined;
-const registered = new Set<string>();
+/** Dynamic languages that loaded, and why the others did not. */
+const dynamicProblems = new Map<string, string>();
 
-/** @ast-grep/napi, with the dynamic language `language` registered; loaded on first use. */
+/**
+ * @ast-grep/napi, loaded on first use with every dynamic language registered at once
+ * (registerDynamicLanguage takes effect once per process: later calls add nothing).
+ */
 function napiFor(language: StructuralLanguage): Napi {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const napi = (napiModule ??= require('@ast-grep/napi') as Napi);
-  const info = LANGUAGES[language];
-  if (info.pkg && !registered.has(language)) {
-    let mod: unknown;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      mod = require(info.pkg);
-    } catch (e) {
-      throw new InsightsError('STRUCTURAL_LANGUAGE_MISSING', `structural language ${language} needs the package ${info.pkg}, which cannot be loaded: ${(e as Error).message}`, { cause: e });
-    }
-    // registerDynamicLanguage replaces the whole set of dynamic languages: pass every one so far.
-    registered.add(language);
-    const all: Record<string, unknown> = {};
+  if (!napiModule) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    for (const l of registered) all[LANGUAGES[l as StructuralLanguage].napiName] = l === language ? mod : require(LANGUAGES[l as StructuralLanguage].pkg!);
-    napi.registerDynamicLanguage(all as Parameters<Napi['registerDynamicLanguage']>[0]);
+    const napi = require('@ast-grep/napi') as Napi;
+    const dynamic: Record<string, unknown> = {};
+    for (const [name, info] of Object.entries(LANGUAGES)) {
+      if (!info.pkg) continue;
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const mod = require(info.pkg) as { libraryPath: string };
+        void mod.libraryPath; // throws when no parser is built for this platform
+        dynamic[info.napiName] = mod;
+      } catch (e) {
+        dynamicProblems.set(name, (e as Error).message);
+      }
+    }
+    napi.registerDynamicLanguage(dynamic as Parameters<Napi['registerDynamicLanguage']>[0]);
+    napiModule = napi;
   }
-  return napi;
+  const problem = dynamicProblems.get(language);
+  if (problem) throw new InsightsError('STRUCTURAL_LANGUAGE_MISSING', `structural language ${language} needs the package ${LANGUAGES[language].pkg}, which cannot be loaded here: ${problem}`);
+  return napiModule;
 }
 
 /**
@@ -101,6 +111,7 @@ export function patternProblem(language: StructuralLanguage, pattern: string): s
   } catch (e) {
     return `ast-grep cannot use the pattern ${JSON.stringify(pattern)} as ${language}: ${(e as Error).message}`;
   }
+  if (info.expando === undefined) return undefined;
   const source = info.expando === '$' ? pattern : pattern.replace(/\$/g, info.expando);
   const error = napi.parse(info.napiName as never, source).root().find({ rule: { kind: 'ERROR' } });
   if (error) {
