@@ -24,6 +24,19 @@ export function countBlob(buf: Buffer, size: number, matchers: BlobMatcher[], gu
     // the same path the drill-down takes (bytes, Latin-1 for ASCII-only patterns, UTF-8).
     const blob = new BlobText(buf);
     st.counts = matchers.map((m, i) => {
+      if (m.countAsync) {
+        const c = m.countAsync(blob);
+        if (!(c instanceof Promise)) return c;
+        // Counted on another thread (a structural query's parse): set when it settles.
+        later.push(i);
+        guarded.push(
+          c.then((r) => {
+            st.counts![i] = r;
+            return r;
+          }),
+        );
+        return ZERO;
+      }
       const outcome = m.countBlob(blob);
       if ('counts' in outcome) return outcome.counts;
       // Unbounded backtracking is possible: count in the guarded worker, under a time budget.

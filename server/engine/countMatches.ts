@@ -229,6 +229,11 @@ export interface BlobMatcher {
   readonly exactNeedle: string | undefined;
   readonly grepNeedles: { needles: string[]; ignoreCase: boolean } | undefined;
   countBlob(blob: BlobText): BlobCountOutcome;
+  /**
+   * Counts off the main thread where the matcher can (structural queries parse on libuv's
+   * threads): the counts, or a promise of them. The engine's blob pass prefers it to countBlob.
+   */
+  countAsync?(blob: BlobText): BlobCounts | Promise<BlobCounts>;
 }
 
 export class Matcher implements BlobMatcher {

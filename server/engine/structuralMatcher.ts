@@ -169,6 +169,27 @@ export class StructuralMatcher implements BlobMatcher {
     return { counts: this.countRoot(this.root(blob)) };
   }
 
+  /**
+   * The same counts, the parse running on one of libuv's threads (parseAsync), so blobs parse
+   * on every core while the main thread reads and counts others. One parse per blob and
+   * language, shared by every structural query of the language, as in countBlob.
+   */
+  countAsync(blob: BlobText): BlobCounts | Promise<BlobCounts> {
+    if (!this.mayMatch(blob.bytes)) return ZERO;
+    const memoKey = `sg-async:${this.language}`;
+    let parsed = blob.memo.get(memoKey) as Promise<SgRoot | undefined> | undefined;
+    if (!parsed) {
+      try {
+        this.napi ??= napiFor(this.language);
+        parsed = this.napi.parseAsync(this.napiName as never, blob.utf8).catch(() => undefined);
+      } catch {
+        parsed = Promise.resolve(undefined);
+      }
+      blob.memo.set(memoKey, parsed);
+    }
+    return parsed.then((root) => this.countRoot(root));
+  }
+
   /** The blob's tree in this language, parsed once per blob and language; undefined if it cannot be parsed. */
   private root(blob: BlobText): SgRoot | undefined {
     const memoKey = `sg:${this.language}`;

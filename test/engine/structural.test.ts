@@ -198,7 +198,7 @@ test('binary and oversized files are skipped like the regex path; a file tree-si
   assert.equal(r.series[1].points[0].value, 3, 'the regex path skips the same files');
 });
 
-test('one parse per blob and language, shared by every structural query of that language', () => {
+test('one parse per blob and language, shared by every structural query of that language', async () => {
   const blob = new BlobText(Buffer.from('foo(1); bar(2); foo(bar(3));\n'));
   const a = new StructuralMatcher('foo($A)', 'typescript');
   const b = new StructuralMatcher('bar($A)', 'typescript');
@@ -211,5 +211,11 @@ test('one parse per blob and language, shared by every structural query of that 
   // A blob without the pattern's words is never parsed.
   const none = new BlobText(Buffer.from('nothing here\n'));
   assert.deepEqual(a.countBlob(none), { counts: { matches: 0, lines: 0, files: 0 } });
+  assert.deepEqual(a.countAsync(none), { matches: 0, lines: 0, files: 0 }, 'no parse, no promise');
   assert.equal(none.memo.size, 0);
+  // The engine's path: parsed on libuv's threads, once, for both queries.
+  const shared = new BlobText(Buffer.from('foo(1);\nbar(2); foo(bar(3));\n'));
+  const [x, y] = await Promise.all([a.countAsync(shared), b.countAsync(shared)]);
+  assert.deepEqual([x, y], [{ matches: 2, lines: 2, files: 1 }, { matches: 2, lines: 1, files: 1 }]);
+  assert.equal(shared.memo.size, 1);
 });
