@@ -206,6 +206,23 @@ export class StructuralMatcher implements BlobMatcher {
     return root;
   }
 
+  /** Per line (0-based) of the blob, the matches that start on it. */
+  matchStartLines(blob: BlobText): Map<number, number> {
+    const out = new Map<number, number>();
+    if (!this.mayMatch(blob.bytes)) return out;
+    let nodes;
+    try {
+      nodes = this.root(blob)?.root().findAll(this.pattern) ?? [];
+    } catch {
+      return out;
+    }
+    for (const n of nodes) {
+      const line = n.range().start.line;
+      out.set(line, (out.get(line) ?? 0) + 1);
+    }
+    return out;
+  }
+
   private countRoot(root: SgRoot | undefined): BlobCounts {
     if (!root) return ZERO;
     let nodes;

@@ -94,3 +94,17 @@ test('run: a structural insight from the definitions file; its mistakes reported
   assert.ok(bad.stderr.includes(`${config}:5:19: error: insight "bad2": query 1: the pattern "foo(" is not valid typescript`), bad.stderr);
   assert.ok(!existsSync(cache), 'nothing written');
 });
+
+test('check: a ratchet on a structural series; the culprits are the lines where an added call starts, not comments', async () => {
+  const r3 = TestRepo.init();
+  const defs = { insights: [{ id: 'old', title: 'Old logger', kind: 'structural', language: 'typescript', queries: [{ query: 'oldLogger.warn($A)', label: 'calls', goal: { ratchet: true } }] }] };
+  r3.commit('2026-01-05T10:00:00Z', { '.vscode/insights.json': JSON.stringify(defs), 'src/a.ts': 'oldLogger.warn(1);\n' });
+  r3.git(['checkout', '-q', '-b', 'feature']);
+  r3.commit('2026-01-12T10:00:00Z', { 'src/a.ts': 'oldLogger.warn(1);\n// oldLogger.warn(2) in a comment\nconst s = "oldLogger.warn(3)";\nif (x) {\n  oldLogger.warn(\n    4);\n}\n' });
+  const r = await runCli(['check', '--base', 'main', '--format', 'json', '--no-cache'], { cwd: r3.dir });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const out = JSON.parse(r.stdout) as { series: { label: string; base: number; head: number; verdict: string; culprits?: { path: string; line?: number; delta: number }[] }[] };
+  const s = out.series[0]!;
+  assert.deepEqual([s.label, s.base, s.head, s.verdict], ['calls', 1, 2, 'broken']);
+  assert.deepEqual(s.culprits?.map((c) => [c.path, c.line, c.delta]), [['src/a.ts', 5, 1]]);
+});
