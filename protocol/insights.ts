@@ -58,6 +58,8 @@ export interface QueryDefinition {
   label?: string;
   /** A goal for this query's series (overrides the insight's `goal` field by field). */
   goal?: GoalDefinition;
+  /** `structural`: `query` is the canonical JSON of an ast-grep rule (written as `"rule"`: YAML text or an object). */
+  rule?: boolean;
 }
 
 /**

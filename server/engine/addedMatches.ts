@@ -29,7 +29,7 @@ export class LineCounter {
   ) {
     // A structural pattern is no regex: the line matcher then only serves the interface.
     this.matcher = new Matcher({ query: spec.structural ? 'x' : spec.query, literal: spec.literal, ignoreCase: spec.ignoreCase, capture: !!spec.capture });
-    this.structural = spec.structural ? new StructuralMatcher(spec.query, spec.structural.language) : undefined;
+    this.structural = spec.structural ? new StructuralMatcher(spec.query, spec.structural.language, !!spec.structural.rule) : undefined;
   }
 
   /** Structural series: per 1-based line of the file, what a match starting there adds to the series. */

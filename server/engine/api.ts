@@ -19,8 +19,11 @@ export interface SeriesSpec {
   maxFileSize: number;
   /** Present for capture-group insights: one series per distinct captured value. */
   capture?: { limit: number };
-  /** Present for structural insights: `query` is an ast-grep pattern in this language (literal and ignoreCase are false). */
-  structural?: { language: StructuralLanguage };
+  /**
+   * Present for structural insights: `query` is an ast-grep pattern in this language, or with
+   * `rule` the canonical JSON of an ast-grep rule (literal and ignoreCase are false).
+   */
+  structural?: { language: StructuralLanguage; rule?: boolean };
 }
 
 export interface ComputeRequest {

@@ -3,7 +3,8 @@
 // and the CLI can print it with a line and column.
 import { readFile } from 'node:fs/promises';
 // The ESM build: esbuild cannot follow the UMD build's dynamic requires ("Cannot find module './impl/format'").
-import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser/lib/esm/main.js';
+import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser/lib/esm/main.js';
+import { load as loadYaml } from 'js-yaml';
 import {
   COUNT_MODES,
   DEFAULT_CAPTURE_LIMIT,
@@ -25,7 +26,7 @@ import type { ComputeRequest, SeriesSpec } from './api';
 import { captureGroupCount, compileRegExp } from './countMatches';
 import { InsightsError } from './errors';
 import { readGoal, readInsightGoals } from './goals';
-import { patternProblem, structuralLanguage, unknownLanguageMessage } from './structuralMatcher';
+import { canonicalRule, patternProblem, structuralLanguage, unknownLanguageMessage } from './structuralMatcher';
 
 export type JsonPath = (string | number)[];
 
@@ -195,7 +196,7 @@ export function toSeriesSpecs(def: InsightDefinition): SeriesSpec[] {
     exclude: def.exclude ?? [],
     maxFileSize: def.maxFileSize ?? DEFAULTS.maxFileSize,
     ...(def.kind === 'capture' ? { capture: { limit: def.limit ?? DEFAULTS.captureLimit } } : {}),
-    ...(structural ? { structural: { language: structural } } : {}),
+    ...(structural ? { structural: { language: structural, ...(q.rule ? { rule: true } : {}) } } : {}),
   }));
 }
 
@@ -386,14 +387,25 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
       if (qn.type === 'object') {
         const goalNode = findNodeAtLocation(qn, ['goal']);
         if (goalNode) goal = readGoal(goalNode, [...qpath, 'goal'], `${name}: query ${j + 1}`, p.add.bind(p));
-        const patternNode = kind === 'structural' ? findNodeAtLocation(qn, ['pattern']) : undefined;
-        qNode = findNodeAtLocation(qn, ['query']) ?? patternNode;
         const labelNode = findNodeAtLocation(qn, ['label']);
         if (labelNode && labelNode.type !== 'string') p.add(labelNode, [...qpath, 'label'], 'DEF_SCHEMA', `${name}: query ${j + 1}: "label" must be a string`);
         else if (labelNode) label = labelNode.value as string;
+        const patternNode = kind === 'structural' ? findNodeAtLocation(qn, ['pattern']) : undefined;
+        const ruleNode = kind === 'structural' ? findNodeAtLocation(qn, ['rule']) : undefined;
+        if (ruleNode) {
+          // An ast-grep rule, as YAML text (a rule file's content) or as an object.
+          const rule = readRule(ruleNode, [...qpath, 'rule'], `${name}: query ${j + 1}`, language, p);
+          if (rule) queries.push({ query: rule.text, label: label ?? rule.label ?? rule.text, rule: true, ...(goal ? { goal } : {}) });
+          for (const prop of qn.children ?? []) {
+            const key = prop.children?.[0]?.value as string;
+            if (key !== 'rule' && key !== 'label' && key !== 'goal') p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: "${key}" does not go with "rule"`, 'warning');
+          }
+          return;
+        }
+        qNode = findNodeAtLocation(qn, ['query']) ?? patternNode;
         for (const prop of qn.children ?? []) {
           const key = prop.children?.[0]?.value as string;
-          if (key !== 'query' && key !== 'label' && key !== 'goal' && !(key === 'pattern' && kind === 'structural')) p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: unknown property "${key}"`, 'warning');
+          if (key !== 'query' && key !== 'label' && key !== 'goal' && !((key === 'pattern' || key === 'rule') && kind === 'structural')) p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: unknown property "${key}"`, 'warning');
         }
         if (!qNode) {
           p.add(qn, qpath, 'DEF_SCHEMA', `${name}: query ${j + 1}: "${kind === 'structural' ? 'pattern' : 'query'}" is missing`);
@@ -451,6 +463,38 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
 
   const ok = p.list.filter((x) => x.severity === 'error').length === before;
   return { ok, id, value: value as Partial<InsightDefinition> };
+}
+
+/** An ast-grep rule of a structural query: its canonical text, or undefined with the problem reported at it. */
+function readRule(node: Node, path: JsonPath, name: string, language: StructuralLanguage | undefined, p: Problems): { text: string; label?: string } | undefined {
+  let config: unknown;
+  if (node.type === 'string') {
+    try {
+      config = loadYaml(node.value as string);
+    } catch (e) {
+      const m = e as { reason?: string; mark?: { line: number; column: number }; message: string };
+      const where = m.mark ? ` at line ${m.mark.line + 1}, column ${m.mark.column + 1} of the rule` : '';
+      p.add(node, path, 'DEF_BAD_RULE', `${name}: the rule is not valid YAML${where}: ${m.reason ?? m.message.split('\n')[0]}`);
+      return undefined;
+    }
+  } else if (node.type === 'object') {
+    config = getNodeValue(node);
+  } else {
+    p.add(node, path, 'DEF_BAD_RULE', `${name}: "rule" must be an ast-grep rule, as YAML text or an object such as {"rule": {"pattern": "foo($A)"}}`);
+    return undefined;
+  }
+  if (!language) return undefined; // the missing or unknown language is reported on its own
+  const r = canonicalRule(config, language);
+  if ('problem' in r) {
+    p.add(node, path, 'DEF_BAD_RULE', `${name}: ${r.problem}`);
+    return undefined;
+  }
+  const unstorable = storableTextProblem(r.text) ?? (r.text.length > ORG_LIMITS.maxQueryLength ? `is ${r.text.length} characters as JSON; the limit is ${ORG_LIMITS.maxQueryLength}` : undefined);
+  if (unstorable) {
+    p.add(node, path, 'DEF_BAD_RULE', `${name}: the rule ${unstorable}`);
+    return undefined;
+  }
+  return r;
 }
 
 function readDashboards(node: Node, p: Problems): DashboardDefinition[] {

@@ -131,6 +131,54 @@ export function patternWords(pattern: string): string[] {
   return [...new Set(stripped.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])].filter((w) => w.length >= 2);
 }
 
+/** The parts of an ast-grep rule file that decide what matches; the others (id, message, severity, fix…) are left out. */
+const RULE_KEYS = ['rule', 'constraints', 'utils'] as const;
+/** Keys of an ast-grep rule file that do not change what matches. */
+const RULE_INFO_KEYS = new Set(['id', 'language', 'message', 'note', 'severity', 'fix', 'files', 'ignores', 'url', 'metadata', 'labels', 'transform', 'rewriters']);
+
+/**
+ * An ast-grep rule (as in a rule file: `rule`, optional `constraints` and `utils`) as the
+ * canonical text a series is keyed by, or why it cannot be one. `language`, when the rule names
+ * one, must be the insight's.
+ */
+export function canonicalRule(config: unknown, language: StructuralLanguage): { text: string; label?: string } | { problem: string } {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return { problem: 'an ast-grep rule must be an object with a "rule" field' };
+  const c = config as Record<string, unknown>;
+  if (c.rule === undefined) return { problem: 'the ast-grep rule has no "rule" field (e.g. rule: {pattern: "foo($A)"})' };
+  for (const k of Object.keys(c)) {
+    if (!(RULE_KEYS as readonly string[]).includes(k) && !RULE_INFO_KEYS.has(k)) return { problem: `unknown field "${k}" in the ast-grep rule (expected ${RULE_KEYS.join(', ')})` };
+  }
+  if (c.language !== undefined && (typeof c.language !== 'string' || structuralLanguage(c.language) !== language)) {
+    return { problem: `the rule's language ${JSON.stringify(c.language)} is not the insight's (${language})` };
+  }
+  const kept: Record<string, unknown> = {};
+  for (const k of RULE_KEYS) if (c[k] !== undefined) kept[k] = c[k];
+  const text = stableJson(kept);
+  const problem = ruleProblem(language, JSON.parse(text) as object);
+  if (problem) return { problem };
+  const label = typeof c.id === 'string' && c.id ? c.id : undefined;
+  return { text, ...(label ? { label } : {}) };
+}
+
+/** JSON with object keys sorted: the same rule gives the same text (and series id) however it was written. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function ruleProblem(language: StructuralLanguage, config: object): string | undefined {
+  const napi = napiFor(language);
+  try {
+    napi.parse(LANGUAGES[language].napiName as never, '').root().findAll(config as never);
+    return undefined;
+  } catch (e) {
+    return `ast-grep cannot use the rule: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
 /** A structural query as the engine counts it: same surface as the regex Matcher. */
 export class StructuralMatcher implements BlobMatcher {
   readonly key: string;
@@ -142,20 +190,26 @@ export class StructuralMatcher implements BlobMatcher {
   private readonly words: Buffer[];
   private readonly napiName: string;
   private napi: Napi | undefined;
+  /** What findAll takes: the pattern, or the rule's config. */
+  private readonly query: string | object;
 
+  /** `pattern` is an ast-grep pattern, or with `rule` the canonical text of a rule (canonicalRule). */
   constructor(
     readonly pattern: string,
     readonly language: StructuralLanguage,
+    rule = false,
   ) {
     this.spec = { query: pattern, literal: false, ignoreCase: false };
-    const problem = patternProblem(language, pattern);
-    if (problem) throw new InsightsError('BAD_PATTERN', problem);
+    const problem = rule ? ruleProblem(language, JSON.parse(pattern) as object) : patternProblem(language, pattern);
+    if (problem) throw new InsightsError(rule ? 'BAD_RULE' : 'BAD_PATTERN', problem);
+    this.query = rule ? (JSON.parse(pattern) as object) : pattern;
     this.napiName = LANGUAGES[language].napiName;
-    const words = patternWords(pattern);
+    // A rule may match without any word of its patterns (any, not…): no word is required of a blob.
+    const words = rule ? [] : patternWords(pattern);
     this.words = words.map((w) => Buffer.from(w, 'utf8'));
     const longest = words.reduce((a, w) => (w.length > a.length ? w : a), '');
     this.grepNeedles = longest ? { needles: [longest], ignoreCase: false } : undefined;
-    this.key = createHash('sha256').update(JSON.stringify(['s1', language, pattern])).digest('hex').slice(0, 32);
+    this.key = createHash('sha256').update(JSON.stringify([rule ? 's1-rule' : 's1', language, pattern])).digest('hex').slice(0, 32);
   }
 
   /** False when the blob certainly holds no match: a word of the pattern is missing. */
@@ -212,7 +266,7 @@ export class StructuralMatcher implements BlobMatcher {
     if (!this.mayMatch(blob.bytes)) return out;
     let nodes;
     try {
-      nodes = this.root(blob)?.root().findAll(this.pattern) ?? [];
+      nodes = this.root(blob)?.root().findAll(this.query as never) ?? [];
     } catch {
       return out;
     }
@@ -227,7 +281,7 @@ export class StructuralMatcher implements BlobMatcher {
     if (!root) return ZERO;
     let nodes;
     try {
-      nodes = root.root().findAll(this.pattern);
+      nodes = root.root().findAll(this.query as never);
     } catch {
       return ZERO;
     }

@@ -68,7 +68,7 @@ export function unitKeys(req: ComputeRequest): string[] {
 
 /** The matcher of a series: its regex or literal, or its ast-grep pattern. */
 export function newMatcher(s: SeriesSpec): BlobMatcher {
-  if (s.structural) return new StructuralMatcher(s.query, s.structural.language);
+  if (s.structural) return new StructuralMatcher(s.query, s.structural.language, !!s.structural.rule);
   return new Matcher({ query: s.query, literal: s.literal, ignoreCase: s.ignoreCase, capture: !!s.capture });
 }
 

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
-import { astGrepCount, checkoutTree } from '../helpers/astGrep';
+import { astGrepCount, astGrepScanCount, checkoutTree } from '../helpers/astGrep';
 import { runInsights } from '../../server/runs/runInsights';
+import { parseDefinitions, toSeriesSpecs } from '../../server/engine/definitions';
 import type { SeriesSpec } from '../../server/engine/api';
 import type { StructuralLanguage } from '../../protocol/insights';
 import { BlobText } from '../../server/engine/countMatches';
@@ -218,4 +219,34 @@ test('one parse per blob and language, shared by every structural query of that 
   const [x, y] = await Promise.all([a.countAsync(shared), b.countAsync(shared)]);
   assert.deepEqual([x, y], [{ matches: 2, lines: 2, files: 1 }, { matches: 2, lines: 1, files: 1 }]);
   assert.equal(shared.memo.size, 1);
+});
+
+test('an ast-grep rule (YAML, as in a rule file) counts as `ast-grep scan --inline-rules` does at every point', async () => {
+  const rules = [
+    'id: foo-in-function\nlanguage: TypeScript\nrule:\n  pattern: foo($A)\n  inside:\n    kind: function_expression\n    stopBy: end\n',
+    'id: foo-of-literal\nlanguage: typescript\nrule:\n  pattern: foo($A)\nconstraints:\n  A:\n    kind: number\n',
+    'id: any-call\nlanguage: typescript\nrule:\n  any:\n    - pattern: foo($$$)\n    - pattern: bar($$$)\n  not:\n    inside:\n      kind: call_expression\n      stopBy: end\n',
+  ];
+  const text = JSON.stringify({ insights: [{ id: 'r', title: 'R', kind: 'structural', language: 'ts', queries: rules.map((rule) => ({ rule })) }] });
+  const parsed = parseDefinitions(text);
+  assert.deepEqual(parsed.problems, []);
+  const specs = toSeriesSpecs(parsed.insights[0]!);
+  assert.deepEqual(specs.map((s) => s.label), ['foo-in-function', 'foo-of-literal', 'any-call'], 'labelled by the rule id');
+  const r = await runInsights({ paths: [repo.dir], series: specs, step: 'week', points: 9, end: END }, { cacheFile: null });
+  for (const [i, rule] of rules.entries()) {
+    for (const p of r.series[i]!.points) {
+      const commit = repo.revListBefore(new Date(p.time));
+      let want = 0;
+      if (commit) {
+        const tree = checkoutTree(repo.dir, commit);
+        try {
+          want = astGrepScanCount(tree.dir, rule);
+        } finally {
+          tree.remove();
+        }
+      }
+      assert.equal(p.value, want, `rule ${i + 1} at ${p.time}`);
+    }
+    assert.ok(r.series[i]!.points.some((p) => p.value > 0), `rule ${i + 1} matched somewhere`);
+  }
 });

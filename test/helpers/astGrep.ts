@@ -19,6 +19,13 @@ export function astGrepCount(dir: string, pattern: string, language: string): nu
   return (JSON.parse(r.stdout || '[]') as unknown[]).length;
 }
 
+/** The matches `ast-grep scan --inline-rules RULE` reports under `dir` (RULE: a rule file's YAML, with id and language). */
+export function astGrepScanCount(dir: string, ruleYaml: string): number {
+  const r = spawnSync(AST_GREP, ['scan', '--inline-rules', ruleYaml, '--json=compact', ...NO_IGNORE, '.'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0 && r.status !== 1) throw new Error(`ast-grep scan failed (${r.status}): ${r.stderr}`);
+  return (JSON.parse(r.stdout || '[]') as unknown[]).length;
+}
+
 /** The tree of `commit` written to a new temporary folder (regular files and symlinks, as git archive writes them). */
 export function checkoutTree(gitDir: string, commit: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'ci-sg-checkout-'));

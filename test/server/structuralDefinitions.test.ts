@@ -65,3 +65,28 @@ test('fields a structural insight does not use are warnings; "language" elsewher
   assert.deepEqual(r.problems.map((p) => [p.code, p.severity]), [['DEF_UNUSED_PROPERTY', 'warning'], ['DEF_UNUSED_PROPERTY', 'warning']]);
   assert.equal(toSeriesSpecs(r.insights[0]!)[0]!.literal, false);
 });
+
+test('an ast-grep rule as YAML text or an object: one canonical text (and series id); mistakes are DEF_BAD_RULE at the rule', () => {
+  const yaml = 'id: calls\nmessage: ignored\nrule:\n  kind: call_expression\n  has: { field: function, regex: "^foo$" }\n';
+  const object = { rule: { has: { regex: '^foo$', field: 'function' }, kind: 'call_expression' } };
+  const r = parseDefinitions(JSON.stringify({ insights: [{ id: 'a', title: 'A', kind: 'structural', language: 'typescript', queries: [{ rule: yaml }, { rule: object, label: 'obj' }] }] }));
+  assert.deepEqual(r.problems, []);
+  const specs = toSeriesSpecs(r.insights[0]!);
+  assert.equal(specs[0]!.query, specs[1]!.query, 'key order and presentation fields do not matter');
+  assert.equal(seriesId({ ...specs[0]!, label: 'x' }), seriesId({ ...specs[1]!, label: 'y' }));
+  assert.deepEqual(specs.map((s) => [s.label, s.structural]), [['calls', { language: 'typescript', rule: true }], ['obj', { language: 'typescript', rule: true }]]);
+  // The pattern "foo($A)" and a rule holding it are different series.
+  const pattern = toSeriesSpecs(parseDefinitions('{"insights": [{"id": "p", "title": "P", "kind": "structural", "language": "typescript", "queries": ["foo($A)"]}]}').insights[0]!)[0]!;
+  const rule = toSeriesSpecs(parseDefinitions('{"insights": [{"id": "p", "title": "P", "kind": "structural", "language": "typescript", "queries": [{"rule": {"rule": {"pattern": "foo($A)"}}}]}]}').insights[0]!)[0]!;
+  assert.notEqual(seriesId(pattern), seriesId(rule));
+
+  const text = JSON.stringify({ insights: [{ id: 'b', title: 'B', kind: 'structural', language: 'typescript', queries: [{ rule: 'rule: [unclosed' }, { rule: { rule: { kind: 'no_such_kind' } } }, { rule: { pattern: 'x' } }, { rule: 'language: python\nrule: {pattern: x}' }, { rule: 3 }] }] });
+  const bad = parseDefinitions(text);
+  assert.equal(bad.insights.length, 0);
+  assert.deepEqual(bad.problems.map((p) => [p.code, p.path.join('.')]), [0, 1, 2, 3, 4].map((j) => ['DEF_BAD_RULE', `insights.0.queries.${j}.rule`]));
+  assert.match(bad.problems[0]!.message, /not valid YAML at line 2, column 1 of the rule/);
+  assert.match(bad.problems[1]!.message, /ast-grep cannot use the rule/);
+  assert.match(bad.problems[2]!.message, /no "rule" field|unknown field "pattern"/);
+  assert.match(bad.problems[3]!.message, /language "python" is not the insight's \(typescript\)/);
+  assert.equal(at(text, bad.problems[4]!), '3');
+});
