@@ -14,7 +14,7 @@
 //
 //   npm run bench:structural -- PATH [--pattern P ...] [--lang typescript] [--reps 3] [--end ISO] [--points 52]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,17 +49,30 @@ function git(args, opts = {}) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
+// CPU time (user + sys of the process and its children, GNU time) beside wall time: on this
+// shared machine the wall time moves with other sessions' load, the CPU time much less.
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+let timeLog;
 function timed(cmd, args, opts = {}) {
   const t = performance.now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
-  return { ms: performance.now() - t, r };
+  const r = TIME
+    ? spawnSync(TIME, ['-q', '-f', '%U %S', '-o', timeLog, cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, ...opts })
+    : spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
+  const ms = performance.now() - t;
+  let cpuMs = NaN;
+  if (TIME) {
+    const [u, s] = readFileSync(timeLog, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+    cpuMs = (u + s) * 1000;
+  }
+  return { ms, cpuMs, r };
 }
 function sgRun(pattern, dir) {
-  const { ms, r } = timed(SG, ['run', '-p', pattern, '-l', lang, '--json=compact', ...NO_IGNORE, '.'], { cwd: dir });
+  const { ms, cpuMs, r } = timed(SG, ['run', '-p', pattern, '-l', lang, '--json=compact', ...NO_IGNORE, '.'], { cwd: dir });
   if (r.status !== 0 && r.status !== 1) throw new Error(`ast-grep: ${r.stderr}`);
-  return { ms, matches: JSON.parse(r.stdout || '[]') };
+  return { ms, cpuMs, matches: JSON.parse(r.stdout || '[]') };
 }
 
+timeLog = join(mkdtempSync(join(tmpdir(), 'ci-bench-time-')), 'time.log');
 const end = opt('end', new Date((Number(git(['log', '-1', '--format=%ct', 'HEAD']).trim()) + 1) * 1000).toISOString());
 const load = [loadavg()[0]];
 console.log(`structural bench: ${path}, ${lang}, patterns ${patterns.map((p) => JSON.stringify(p)).join(', ')}, ${points} weekly points to ${end}, ${reps} reps, ${cpus().length} cores, load ${load[0].toFixed(2)}`);
@@ -67,9 +80,9 @@ console.log(`structural bench: ${path}, ${lang}, patterns ${patterns.map((p) => 
 // (E) the engine, cold.
 const engineArgs = ['series', path, ...patterns.flatMap((p) => ['-q', p]), '--structural', lang, '--step', 'week', '--points', String(points), '--end', end, '--no-cache', '--format', 'json'];
 function engine(env = {}) {
-  const { ms, r } = timed(process.execPath, [BIN, ...engineArgs], { env: { ...process.env, ...env } });
+  const { ms, cpuMs, r } = timed(process.execPath, [BIN, ...engineArgs], { env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`code-insights: ${r.stderr}`);
-  return { ms, out: JSON.parse(r.stdout) };
+  return { ms, cpuMs, out: JSON.parse(r.stdout) };
 }
 
 // Distinct sampled commits, from the engine's own output (the tests hold them equal to rev-list).
@@ -118,31 +131,40 @@ for (const c of commits) {
 console.log(`${written.size} distinct ${lang} blobs; checkouts written in ${secs(checkoutMs)} (untimed)`);
 
 const rows = { engine: [], engineNoPrefilter: [], sgPerCommit: [], sgBlobs: [] };
+const cpu = { engine: [], engineNoPrefilter: [], sgPerCommit: [], sgBlobs: [] };
 let mismatches = 0;
 const sgAt = new Map();
 for (let rep = 0; rep < reps; rep++) {
   // Interleaved, so that a change of machine load hits every row alike.
   const e = rep === 0 ? first : engine();
   rows.engine.push(e.ms);
+  cpu.engine.push(e.cpuMs);
   const all = engine({ CODE_INSIGHTS_GREP_MIN_BLOBS: '1000000000' });
   rows.engineNoPrefilter.push(all.ms);
+  cpu.engineNoPrefilter.push(all.cpuMs);
   let perCommit = 0;
+  let perCommitCpu = 0;
   for (const c of commits) {
     for (const [pi, p] of patterns.entries()) {
       const r = sgRun(p, checkouts.get(c));
       perCommit += r.ms;
+      perCommitCpu += r.cpuMs;
       sgAt.set(`${pi} ${c}`, r.matches.length);
     }
   }
   rows.sgPerCommit.push(perCommit);
+  cpu.sgPerCommit.push(perCommitCpu);
   let blobsMs = 0;
+  let blobsCpu = 0;
   const perBlob = patterns.map(() => new Map());
   for (const [pi, p] of patterns.entries()) {
     const r = sgRun(p, blobDir);
     blobsMs += r.ms;
+    blobsCpu += r.cpuMs;
     for (const m of r.matches) perBlob[pi].set(m.file.replace(/^\.\//, ''), (perBlob[pi].get(m.file.replace(/^\.\//, '')) ?? 0) + 1);
   }
   rows.sgBlobs.push(blobsMs);
+  cpu.sgBlobs.push(blobsCpu);
   // Exactness: engine == ast-grep per commit == ast-grep per blob summed, at every point.
   for (const [pi, s] of e.out.series.entries()) {
     for (const [si, other] of [[0, e.out], [1, all.out]]) {
@@ -169,6 +191,8 @@ const result = {
   commits: commits.length, distinctBlobs: written.size,
   medianMs: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, Math.round(median(v))])),
   allMs: rows,
+  cpuMedianMs: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.round(median(v))])),
+  allCpuMs: cpu,
   ratios: { sgPerCommitOverEngine: median(rows.sgPerCommit) / E, engineOverSgBlobs: E / median(rows.sgBlobs), engineNoPrefilterOverSgBlobs: median(rows.engineNoPrefilter) / median(rows.sgBlobs) },
   // Per repetition (the rows of one repetition ran back to back): steadier than a ratio of medians under a changing load.
   pairedRatios: {
@@ -187,6 +211,7 @@ row                                                   median     all runs
 (C)/(E)  = ${result.ratios.sgPerCommitOverEngine.toFixed(2)}×  faster than ast-grep at each commit   (goal ≥ 10×)  ${result.ratios.sgPerCommitOverEngine >= 10 ? 'met' : 'MISSED'}
 (E)/(B)  = ${result.ratios.engineOverSgBlobs.toFixed(2)}×  ast-grep over the distinct blobs      (goal ≤ 2×)   ${result.ratios.engineOverSgBlobs <= 2 ? 'met' : 'MISSED'}
 (E')/(B) = ${result.ratios.engineNoPrefilterOverSgBlobs.toFixed(2)}×  the same with the git grep prefilter off
+CPU (user+sys, medians): (E) ${secs(median(cpu.engine))}, (E') ${secs(median(cpu.engineNoPrefilter))}, (C) ${secs(median(cpu.sgPerCommit))}, (B) ${secs(median(cpu.sgBlobs))}; (C)/(E) ${(median(cpu.sgPerCommit) / median(cpu.engine)).toFixed(2)}×, (E)/(B) ${(median(cpu.engine) / median(cpu.sgBlobs)).toFixed(2)}×
 per repetition: (C)/(E) ${result.pairedRatios.sgPerCommitOverEngine.map((x) => x.toFixed(2)).join(', ')}; (E)/(B) ${result.pairedRatios.engineOverSgBlobs.map((x) => x.toFixed(2)).join(', ')}
 load average ${load.map((x) => x.toFixed(2)).join(' → ')}; every value checked against ast-grep: ${mismatches ? `${mismatches} MISMATCHES` : 'all equal'}`);
 mkdirSync(join(root, '.bench', 'results'), { recursive: true });
