@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { TestRepo, tempDir } from '../helpers/gitRepo';
-import { astGrepCount, astGrepScanCount, checkoutTree } from '../helpers/astGrep';
+import { astGrepCount, astGrepPerFile, astGrepScanCount, checkoutTree } from '../helpers/astGrep';
 import { runInsights } from '../../server/runs/runInsights';
 import { parseDefinitions, toSeriesSpecs } from '../../server/engine/definitions';
+import { drillDown } from '../../server/engine/drillDown';
+import { seriesId } from '../../server/engine/seriesId';
 import type { SeriesSpec } from '../../server/engine/api';
 import type { StructuralLanguage } from '../../protocol/insights';
 import { BlobText } from '../../server/engine/countMatches';
@@ -249,4 +251,25 @@ test('an ast-grep rule (YAML, as in a rule file) counts as `ast-grep scan --inli
     }
     assert.ok(r.series[i]!.points.some((p) => p.value > 0), `rule ${i + 1} matched somewhere`);
   }
+});
+
+test('drill-down of a structural point: the files of its language with their ast-grep counts, adding up to the point', async () => {
+  const spec = structural('foo($A)', 'typescript');
+  const r = await runInsights({ paths: [repo.dir], series: [spec], step: 'week', points: 9, end: END }, { cacheFile: null });
+  const points = r.series[0]!.points;
+  // A point whose commit differs from the previous point's, with matches.
+  const at = points.findIndex((p, i) => i > 0 && p.value > 0 && p.repos[0]!.commit !== points[i - 1]!.repos[0]?.commit);
+  assert.ok(at > 0);
+  const p = points[at]!;
+  const d = await drillDown({ repoPath: repo.dir, repo: p.repos[0]!.repo, seriesId: seriesId(spec), spec, commit: p.repos[0]!.commit, previousCommit: points[at - 1]!.repos[0]?.commit });
+  assert.equal(d.total, p.value);
+  assert.ok(d.files.every((f) => /\.(ts|cts|mts)$/.test(f.path)), JSON.stringify(d.files));
+  const tree = checkoutTree(repo.dir, p.repos[0]!.commit);
+  try {
+    assert.deepEqual(new Map(d.files.map((f) => [f.path, f.count])), astGrepPerFile(tree.dir, 'foo($A)', 'typescript'));
+  } finally {
+    tree.remove();
+  }
+  assert.ok(d.changes.length > 0, 'what changed since the previous point');
+  assert.ok(!d.files.some((f) => f.path === 'notes.md'), 'a Markdown file spelling foo(1) is not a TypeScript file');
 });

@@ -13,10 +13,24 @@ const NO_IGNORE = ['hidden', 'dot', 'exclude', 'global', 'parent', 'vcs'].flatMa
 
 /** The matches ast-grep reports for `pattern` in `language` under `dir`: one per JSON entry. */
 export function astGrepCount(dir: string, pattern: string, language: string): number {
+  return astGrepMatches(dir, pattern, language).length;
+}
+
+/** The same per file (paths relative to `dir`, `/`-separated). */
+export function astGrepPerFile(dir: string, pattern: string, language: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of astGrepMatches(dir, pattern, language)) {
+    const f = m.file.replace(/^\.\//, '');
+    out.set(f, (out.get(f) ?? 0) + 1);
+  }
+  return out;
+}
+
+function astGrepMatches(dir: string, pattern: string, language: string): { file: string }[] {
   const r = spawnSync(AST_GREP, ['run', '-p', pattern, '-l', language, '--json=compact', ...NO_IGNORE, '.'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30 });
   // Exit 1 means no match; anything else but 0 is a failure of the oracle itself.
   if (r.status !== 0 && r.status !== 1) throw new Error(`ast-grep failed (${r.status}): ${r.stderr}`);
-  return (JSON.parse(r.stdout || '[]') as unknown[]).length;
+  return JSON.parse(r.stdout || '[]') as { file: string }[];
 }
 
 /** The matches `ast-grep scan --inline-rules RULE` reports under `dir` (RULE: a rule file's YAML, with id and language). */
