@@ -12,8 +12,12 @@ export type Step = (typeof STEPS)[number];
 export const COUNT_MODES = ['matches', 'lines', 'files'] as const;
 export type CountMode = (typeof COUNT_MODES)[number];
 
-export const INSIGHT_KINDS = ['series', 'capture', 'languages'] as const;
+export const INSIGHT_KINDS = ['series', 'capture', 'languages', 'structural'] as const;
 export type InsightKind = (typeof INSIGHT_KINDS)[number];
+
+/** Languages of `structural` insights (ast-grep patterns); ast-grep's aliases (ts, js, py, rs, golang) are accepted too. */
+export const STRUCTURAL_LANGUAGES = ['typescript', 'tsx', 'javascript', 'css', 'html', 'python', 'go', 'java', 'rust'] as const;
+export type StructuralLanguage = (typeof STRUCTURAL_LANGUAGES)[number];
 
 /** Files above this many bytes are skipped unless told otherwise (1 MiB); 0 means no limit. */
 export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
@@ -49,10 +53,13 @@ export function escapeRegExp(text: string): string {
 
 /** One query of an insight, as written in `.vscode/insights.json` or given with `-q`. */
 export interface QueryDefinition {
+  /** A regular expression or literal; in a `structural` insight, the ast-grep pattern (also accepted as `pattern`). */
   query: string;
   label?: string;
   /** A goal for this query's series (overrides the insight's `goal` field by field). */
   goal?: GoalDefinition;
+  /** `structural`: `query` is the canonical JSON of an ast-grep rule (written as `"rule"`: YAML text or an object). */
+  rule?: boolean;
 }
 
 /**
@@ -81,8 +88,10 @@ export interface InsightDefinition {
   id: string;
   title: string;
   kind: InsightKind;
-  /** `series` and `capture`: the queries (a capture query needs a capture group). */
+  /** `series`, `capture` and `structural`: the queries (a capture query needs a capture group; a structural query is an ast-grep pattern). */
   queries?: QueryDefinition[];
+  /** `structural`: the language of the patterns; files are chosen by its extensions. */
+  language?: StructuralLanguage;
   literal?: boolean;
   ignoreCase?: boolean;
   count?: CountMode;

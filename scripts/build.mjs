@@ -9,11 +9,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const watch = process.argv.includes('--watch');
 const targets = [
   // The command line and the insights server run in Node; node_modules ship beside them.
-  { entry: 'server/cli/main.ts', out: 'dist/cli.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native'] },
+  // @ast-grep/* are native modules (structural insights), loaded from node_modules at run time.
+  { entry: 'server/cli/main.ts', out: 'dist/cli.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native', '@ast-grep/*'] },
   // Counts patterns that may backtrack without bound, under a time budget (see guardedCount.ts).
   { entry: 'server/engine/countWorker.ts', out: 'dist/countWorker.js', platform: 'node' },
-  { entry: 'org/cli.ts', out: 'dist/org.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native', 'chart.js'] },
-  { entry: 'server/lsp/main.ts', out: 'dist/server.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native'] },
+  { entry: 'org/cli.ts', out: 'dist/org.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native', 'chart.js', '@ast-grep/*'] },
+  { entry: 'server/lsp/main.ts', out: 'dist/server.js', platform: 'node', external: ['@electric-sql/pglite', 'pg-native', '@ast-grep/*'] },
   // What VS Code loads at start-up and what a webview downloads are minified.
   { entry: 'extension/extension.ts', out: 'dist/extension.js', platform: 'node', external: ['vscode'], minify: true },
   { entry: 'webview/main.ts', out: 'dist/webview.js', platform: 'browser', format: 'iife', minify: true },

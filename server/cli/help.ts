@@ -1,6 +1,6 @@
 // Help text for `code-insights --help` and `code-insights COMMAND --help`.
 import { CHECK_HELP } from './check';
-import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, OUTPUT_FORMATS, STEPS } from '../../protocol/insights';
+import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, OUTPUT_FORMATS, STEPS, STRUCTURAL_LANGUAGES } from '../../protocol/insights';
 
 const SHARED = `
 Repositories and history:
@@ -20,6 +20,7 @@ Output and cache:
 `;
 
 const SERIES = `Usage: code-insights series [PATH...] -q REGEX [-q REGEX ...] [options]
+       code-insights series [PATH...] -q PATTERN [-q PATTERN ...] --structural LANG [options]
 
 Counts a query at the commit of every point of the default branch's history.
 
@@ -32,9 +33,15 @@ Queries:
   --include GLOB           only files matching (repeatable; a glob without "/" matches the file name)
   --exclude GLOB           skip files matching (repeatable)
   --max-file-size BYTES    skip larger files (default ${DEFAULT_MAX_FILE_SIZE}; 0 = no limit)
+
+Structural queries (ast-grep patterns, matched on the syntax tree: comments and strings never match):
+  --structural LANG        every -q is an ast-grep pattern in LANG, counted in LANG's files only
+                           (by extension, as ast-grep decides); LANG: ${STRUCTURAL_LANGUAGES.join(', ')}
+                           $A matches one node, $$$ any number; --count lines counts lines where a match starts
 ${SHARED}
-Example:
+Examples:
   code-insights series . -q 'TODO' -q 'FIXME' --step month --points 12
+  code-insights series . -q 'console.log($$$)' --structural typescript --step week --points 52
 `;
 
 const CAPTURE = `Usage: code-insights capture [PATH...] -q REGEX-WITH-GROUP [--limit N] [options]
@@ -70,6 +77,7 @@ Usage: code-insights COMMAND [options]
 
 Commands:
   series      count queries over history          code-insights series . -q TODO
+              or ast-grep patterns                code-insights series . -q 'foo($A)' --structural ts
   capture     one series per captured value       code-insights capture . -q 'lodash@(\\d+)'
   languages   lines per language, now or over time
   run         every insight of .vscode/insights.json (or the defaults)

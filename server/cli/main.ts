@@ -2,7 +2,7 @@
 // message a person can act on and a non-zero exit; never a stack trace.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { InsightDefinition, LanguagesPoint, SeriesResult } from '../../protocol/insights';
+import type { InsightDefinition, LanguagesPoint, SeriesResult, StructuralLanguage } from '../../protocol/insights';
 import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, DEFAULT_POINTS, DEFAULT_STEP, OUTPUT_FORMATS, STEPS, type OutputFormat } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../engine/api';
 import { runInsights } from '../runs/runInsights';
@@ -15,6 +15,7 @@ import { languagesCsv, languagesTable, pointsTable, seriesCsv, seriesTable } fro
 import { ProgressLine } from './progress';
 import { HELP, COMMAND_HELP } from './help';
 import { checkCommand } from './check';
+import { patternProblem, structuralLanguage, unknownLanguageMessage } from '../engine/structuralMatcher';
 
 const COMMON: Record<string, OptionSpec> = {
   format: { type: 'string' },
@@ -41,6 +42,7 @@ const SERIES_OPTS: Record<string, OptionSpec> = {
   include: { type: 'string', multiple: true },
   exclude: { type: 'string', multiple: true },
   limit: { type: 'number' },
+  structural: { type: 'string' },
 };
 
 const LANG_OPTS: Record<string, OptionSpec> = { ...COMMON, at: { type: 'string' } };
@@ -219,17 +221,26 @@ async function seriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, s
   const limit = (o.limit as number | undefined) ?? DEFAULT_CAPTURE_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) throw new InsightsError('BAD_OPTION', `--limit must be a whole number of at least 1 (got ${limit})`);
   const format = oneOf(o.format, OUTPUT_FORMATS, 'format', 'table');
+  const language = structuralOption(command, p);
   const specs: SeriesSpec[] = queries.map((q, i) => ({
     label: labels[i] ?? q,
     query: q,
-    literal: !!o.literal,
-    ignoreCase: !!o['ignore-case'],
+    literal: !language && !!o.literal,
+    ignoreCase: !language && !!o['ignore-case'],
     count: oneOf(o.count, COUNT_MODES, 'count', 'matches'),
     include: (o.include as string[] | undefined) ?? [],
     exclude: (o.exclude as string[] | undefined) ?? [],
     maxFileSize: maxFileSize(p),
     ...(command === 'capture' ? { capture: { limit } } : {}),
+    ...(language ? { structural: { language } } : {}),
   }));
+  // Every pattern is checked before anything runs: a mistake writes nothing.
+  if (language) {
+    for (const q of queries) {
+      const problem = patternProblem(language, q);
+      if (problem) throw new InsightsError('BAD_PATTERN', problem);
+    }
+  }
   const r = await compute({ ...commonRequest(p, { step: DEFAULT_STEP, points: DEFAULT_POINTS }), series: specs }, p, io, signal);
   let code = reportRepos(r, p, io);
   for (const s of r.series) {
@@ -240,6 +251,19 @@ async function seriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, s
   }
   printSeries(r.series, r, format, io);
   return code;
+}
+
+/** `--structural LANG`: the queries are ast-grep patterns in LANG; undefined without the option. */
+function structuralOption(command: 'series' | 'capture', p: Parsed): StructuralLanguage | undefined {
+  const v = p.options.structural;
+  if (v === undefined) return undefined;
+  if (command !== 'series') throw new InsightsError('BAD_OPTION', '--structural applies to "series" only: an ast-grep pattern has no capture group');
+  for (const flag of ['literal', 'ignore-case'] as const) {
+    if (p.options[flag]) throw new InsightsError('BAD_OPTION', `--${flag} does not apply to --structural (the queries are ast-grep patterns)`);
+  }
+  const language = structuralLanguage(String(v));
+  if (!language) throw new InsightsError('BAD_OPTION', `--structural: ${unknownLanguageMessage(String(v))}`);
+  return language;
 }
 
 function printSeries(series: SeriesResult[], r: ComputeResult, format: OutputFormat, io: Io, title?: string): void {

@@ -1,7 +1,7 @@
 // The engine's small public API: compute these series over these repositories, with progress
 // callbacks and an AbortSignal, through an optional store. The run layer (server/runs/) adds
 // the cache file, the sync queue and the run memo; the CLI and the insights server call that.
-import type { CountMode, LanguagesPoint, Progress, RepoStatus, RunStats, SeriesResult, Step } from '../../protocol/insights';
+import type { CountMode, LanguagesPoint, Progress, RepoStatus, RunStats, SeriesResult, Step, StructuralLanguage } from '../../protocol/insights';
 import type { Recall, RepoRecord } from './recall';
 import type { OpenedStore } from './store';
 import type { Tuning } from './tuning';
@@ -19,6 +19,11 @@ export interface SeriesSpec {
   maxFileSize: number;
   /** Present for capture-group insights: one series per distinct captured value. */
   capture?: { limit: number };
+  /**
+   * Present for structural insights: `query` is an ast-grep pattern in this language, or with
+   * `rule` the canonical JSON of an ast-grep rule (literal and ignoreCase are false).
+   */
+  structural?: { language: StructuralLanguage; rule?: boolean };
 }
 
 export interface ComputeRequest {

@@ -1,5 +1,5 @@
 // A blob's facts and per-matcher counts as the store keeps them: read back whole or not at all.
-import { type BlobCounts, type CaptureCounts, type Matcher } from './countMatches';
+import { type BlobCounts, type CaptureCounts, type BlobMatcher } from './countMatches';
 import type { InsightsStore } from './store';
 import type { BlobState } from './units';
 
@@ -14,7 +14,7 @@ function countsFromString(s: string, capture: boolean): BlobCounts | CaptureCoun
 }
 
 /** What the store knows of a blob, if it knows all this run needs: its lines and every matcher's counts. */
-export function blobFromStore(store: InsightsStore, oid: string, matchers: Matcher[], needLines: boolean): BlobState | undefined {
+export function blobFromStore(store: InsightsStore, oid: string, matchers: BlobMatcher[], needLines: boolean): BlobState | undefined {
   const f = store.getBlob(oid);
   if (!f || (needLines && !f.binary && f.lines === undefined)) return undefined;
   const st: BlobState = { size: f.size, binary: f.binary, lines: f.lines };
@@ -31,7 +31,7 @@ export function blobFromStore(store: InsightsStore, oid: string, matchers: Match
 }
 
 /** Keeps a blob's facts and its counts (all but the matchers in `later`, whose counts come later). */
-export function putBlobCounts(store: InsightsStore, oid: string, st: BlobState, matchers: Matcher[], later: number[] = []): void {
+export function putBlobCounts(store: InsightsStore, oid: string, st: BlobState, matchers: BlobMatcher[], later: number[] = []): void {
   store.putBlob(oid, { size: st.size, binary: st.binary, lines: st.lines });
   if (!st.counts) return;
   matchers.forEach((m, i) => {

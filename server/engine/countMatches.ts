@@ -196,6 +196,8 @@ export const MAX_TEXT_BLOB = 256 << 20;
 export class BlobText {
   private utf8Text: string | undefined;
   private latin1Text: string | undefined;
+  /** What queries derive from the blob and share, e.g. its syntax tree per language (structural queries). */
+  readonly memo = new Map<string, unknown>();
 
   constructor(readonly bytes: Buffer) {}
 
@@ -213,7 +215,28 @@ export class BlobText {
 /** A query over a blob: its counts, or the text a guarded worker must count (see Matcher.linear). */
 export type BlobCountOutcome = { counts: BlobCounts | CaptureCounts } | { guarded: string };
 
-export class Matcher {
+/**
+ * What the engine needs of a query to count it per blob and cache the counts: a regex Matcher,
+ * or a StructuralMatcher (structuralMatcher.ts).
+ */
+export interface BlobMatcher {
+  /** Identifies what a blob's result depends on: same key, same per-blob result. */
+  readonly key: string;
+  readonly capture: boolean;
+  /** False: counted in a guarded worker under a time budget (regexes only). */
+  readonly linear: boolean;
+  readonly spec: QuerySpec;
+  readonly exactNeedle: string | undefined;
+  readonly grepNeedles: { needles: string[]; ignoreCase: boolean } | undefined;
+  countBlob(blob: BlobText): BlobCountOutcome;
+  /**
+   * Counts off the main thread where the matcher can (structural queries parse on libuv's
+   * threads): the counts, or a promise of them. The engine's blob pass prefers it to countBlob.
+   */
+  countAsync?(blob: BlobText): BlobCounts | Promise<BlobCounts>;
+}
+
+export class Matcher implements BlobMatcher {
   /** Identifies what a blob's result depends on: same key, same per-blob result. */
   readonly key: string;
   readonly capture: boolean;

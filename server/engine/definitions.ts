@@ -3,7 +3,8 @@
 // and the CLI can print it with a line and column.
 import { readFile } from 'node:fs/promises';
 // The ESM build: esbuild cannot follow the UMD build's dynamic requires ("Cannot find module './impl/format'").
-import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser/lib/esm/main.js';
+import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser/lib/esm/main.js';
+import { load as loadYaml } from 'js-yaml';
 import {
   COUNT_MODES,
   DEFAULT_CAPTURE_LIMIT,
@@ -12,6 +13,8 @@ import {
   DEFAULT_STEP,
   INSIGHT_KINDS,
   STEPS,
+  STRUCTURAL_LANGUAGES,
+  type StructuralLanguage,
   type CountMode,
   type DashboardDefinition,
   type InsightDefinition,
@@ -23,6 +26,7 @@ import type { ComputeRequest, SeriesSpec } from './api';
 import { captureGroupCount, compileRegExp } from './countMatches';
 import { InsightsError } from './errors';
 import { readGoal, readInsightGoals } from './goals';
+import { canonicalRule, patternProblem, structuralLanguage, unknownLanguageMessage } from './structuralMatcher';
 
 export type JsonPath = (string | number)[];
 
@@ -58,11 +62,12 @@ export const DEFAULTS = {
   ignoreCase: false,
 };
 export const MAX_POINTS = 10000;
+const STRUCTURAL_LANGUAGE_LIST = STRUCTURAL_LANGUAGES.join(', ');
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const INSIGHT_KEYS = new Set([
   'id', 'title', 'kind', 'queries', 'literal', 'ignoreCase', 'count', 'include', 'exclude',
-  'maxFileSize', 'step', 'points', 'end', 'rev', 'limit', 'repos', 'goal', 'captureGoals',
+  'maxFileSize', 'step', 'points', 'end', 'rev', 'limit', 'repos', 'goal', 'captureGoals', 'language',
 ]);
 
 const SYNTAX_MESSAGES: Record<string, string> = {
@@ -180,16 +185,18 @@ export function lineColumn(text: string, offset: number): { line: number; column
 /** The engine's series specs for one insight, with every default filled in. Languages insights have none. */
 export function toSeriesSpecs(def: InsightDefinition): SeriesSpec[] {
   if (def.kind === 'languages') return [];
+  const structural = def.kind === 'structural' ? structuralLanguage(def.language ?? '') : undefined;
   return (def.queries ?? []).map((q) => ({
     label: q.label ?? q.query,
     query: q.query,
-    literal: def.literal ?? DEFAULTS.literal,
-    ignoreCase: def.ignoreCase ?? DEFAULTS.ignoreCase,
+    literal: structural ? false : (def.literal ?? DEFAULTS.literal),
+    ignoreCase: structural ? false : (def.ignoreCase ?? DEFAULTS.ignoreCase),
     count: def.count ?? DEFAULTS.count,
     include: def.include ?? [],
     exclude: def.exclude ?? [],
     maxFileSize: def.maxFileSize ?? DEFAULTS.maxFileSize,
     ...(def.kind === 'capture' ? { capture: { limit: def.limit ?? DEFAULTS.captureLimit } } : {}),
+    ...(structural ? { structural: { language: structural, ...(q.rule ? { rule: true } : {}) } } : {}),
   }));
 }
 
@@ -260,6 +267,26 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
     } else kind = kindNode.value as InsightKind;
   }
   value.kind = kind;
+
+  // Structural insights: ast-grep patterns in one language.
+  let language: StructuralLanguage | undefined;
+  const languageNode = get('language');
+  if (kind === 'structural') {
+    if (!languageNode) {
+      p.add(node, path, 'DEF_BAD_LANGUAGE', `${name}: a structural insight needs "language" (one of ${STRUCTURAL_LANGUAGE_LIST})`);
+    } else if (languageNode.type !== 'string' || !structuralLanguage(languageNode.value as string)) {
+      p.add(languageNode, [...path, 'language'], 'DEF_BAD_LANGUAGE', `${name}: ${unknownLanguageMessage(String(languageNode.value))}`);
+    } else {
+      language = structuralLanguage(languageNode.value as string)!;
+      value.language = language;
+    }
+    for (const key of ['literal', 'ignoreCase', 'limit', 'captureGoals'] as const) {
+      const n = get(key);
+      if (n) p.add(n, [...path, key], 'DEF_UNUSED_PROPERTY', `${name}: a structural insight matches ast-grep patterns and ignores "${key}"`, 'warning');
+    }
+  } else if (languageNode) {
+    p.add(languageNode, [...path, 'language'], 'DEF_UNUSED_PROPERTY', `${name}: "language" applies to structural insights only ("kind": "structural")`, 'warning');
+  }
 
   const bool = (key: 'literal' | 'ignoreCase') => {
     const n = get(key);
@@ -360,19 +387,31 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
       if (qn.type === 'object') {
         const goalNode = findNodeAtLocation(qn, ['goal']);
         if (goalNode) goal = readGoal(goalNode, [...qpath, 'goal'], `${name}: query ${j + 1}`, p.add.bind(p));
-        qNode = findNodeAtLocation(qn, ['query']);
         const labelNode = findNodeAtLocation(qn, ['label']);
         if (labelNode && labelNode.type !== 'string') p.add(labelNode, [...qpath, 'label'], 'DEF_SCHEMA', `${name}: query ${j + 1}: "label" must be a string`);
         else if (labelNode) label = labelNode.value as string;
-        for (const prop of qn.children ?? []) {
-          const key = prop.children?.[0]?.value as string;
-          if (key !== 'query' && key !== 'label' && key !== 'goal') p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: unknown property "${key}"`, 'warning');
-        }
-        if (!qNode) {
-          p.add(qn, qpath, 'DEF_SCHEMA', `${name}: query ${j + 1}: "query" is missing`);
+        const patternNode = kind === 'structural' ? findNodeAtLocation(qn, ['pattern']) : undefined;
+        const ruleNode = kind === 'structural' ? findNodeAtLocation(qn, ['rule']) : undefined;
+        if (ruleNode) {
+          // An ast-grep rule, as YAML text (a rule file's content) or as an object.
+          const rule = readRule(ruleNode, [...qpath, 'rule'], `${name}: query ${j + 1}`, language, p);
+          if (rule) queries.push({ query: rule.text, label: label ?? rule.label ?? rule.text, rule: true, ...(goal ? { goal } : {}) });
+          for (const prop of qn.children ?? []) {
+            const key = prop.children?.[0]?.value as string;
+            if (key !== 'rule' && key !== 'label' && key !== 'goal') p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: "${key}" does not go with "rule"`, 'warning');
+          }
           return;
         }
-        qpath.push('query');
+        qNode = findNodeAtLocation(qn, ['query']) ?? patternNode;
+        for (const prop of qn.children ?? []) {
+          const key = prop.children?.[0]?.value as string;
+          if (key !== 'query' && key !== 'label' && key !== 'goal' && !((key === 'pattern' || key === 'rule') && kind === 'structural')) p.add(prop.children![0]!, [...qpath, key], 'DEF_UNKNOWN_PROPERTY', `${name}: query ${j + 1}: unknown property "${key}"`, 'warning');
+        }
+        if (!qNode) {
+          p.add(qn, qpath, 'DEF_SCHEMA', `${name}: query ${j + 1}: "${kind === 'structural' ? 'pattern' : 'query'}" is missing`);
+          return;
+        }
+        qpath.push(qNode === patternNode ? 'pattern' : 'query');
       }
       if (qNode.type !== 'string' || (qNode.value as string) === '') {
         p.add(qNode, qpath, 'DEF_SCHEMA', `${name}: query ${j + 1} must be a non-empty string (or {"query": "...", "label": "..."})`);
@@ -390,7 +429,14 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
         p.add(qn, [...qpath.slice(0, -1), 'label'], 'DEF_SCHEMA', `${name}: query ${j + 1}: "label" ${storableTextProblem(label)}`);
         return;
       }
-      if (!literal) {
+      if (kind === 'structural') {
+        // Checked only once the language is known; an unknown language is reported on its own.
+        const problem = language && patternProblem(language, query);
+        if (problem) {
+          p.add(qNode, qpath, 'DEF_BAD_PATTERN', `${name}: query ${j + 1}: ${problem}`);
+          return;
+        }
+      } else if (!literal) {
         let re: RegExp;
         try {
           re = compileRegExp({ query, literal: false, ignoreCase: value.ignoreCase === true });
@@ -417,6 +463,38 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
 
   const ok = p.list.filter((x) => x.severity === 'error').length === before;
   return { ok, id, value: value as Partial<InsightDefinition> };
+}
+
+/** An ast-grep rule of a structural query: its canonical text, or undefined with the problem reported at it. */
+function readRule(node: Node, path: JsonPath, name: string, language: StructuralLanguage | undefined, p: Problems): { text: string; label?: string } | undefined {
+  let config: unknown;
+  if (node.type === 'string') {
+    try {
+      config = loadYaml(node.value as string);
+    } catch (e) {
+      const m = e as { reason?: string; mark?: { line: number; column: number }; message: string };
+      const where = m.mark ? ` at line ${m.mark.line + 1}, column ${m.mark.column + 1} of the rule` : '';
+      p.add(node, path, 'DEF_BAD_RULE', `${name}: the rule is not valid YAML${where}: ${m.reason ?? m.message.split('\n')[0]}`);
+      return undefined;
+    }
+  } else if (node.type === 'object') {
+    config = getNodeValue(node);
+  } else {
+    p.add(node, path, 'DEF_BAD_RULE', `${name}: "rule" must be an ast-grep rule, as YAML text or an object such as {"rule": {"pattern": "foo($A)"}}`);
+    return undefined;
+  }
+  if (!language) return undefined; // the missing or unknown language is reported on its own
+  const r = canonicalRule(config, language);
+  if ('problem' in r) {
+    p.add(node, path, 'DEF_BAD_RULE', `${name}: ${r.problem}`);
+    return undefined;
+  }
+  const unstorable = storableTextProblem(r.text) ?? (r.text.length > ORG_LIMITS.maxQueryLength ? `is ${r.text.length} characters as JSON; the limit is ${ORG_LIMITS.maxQueryLength}` : undefined);
+  if (unstorable) {
+    p.add(node, path, 'DEF_BAD_RULE', `${name}: the rule ${unstorable}`);
+    return undefined;
+  }
+  return r;
 }
 
 function readDashboards(node: Node, p: Problems): DashboardDefinition[] {

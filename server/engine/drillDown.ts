@@ -10,17 +10,17 @@ import type { DrillDownChange, DrillDownCommit, DrillDownFile, DrillDownQuery, D
 import { LIMITS } from '../../protocol/webview';
 import type { SeriesSpec } from './api';
 import { CatFile, type BlobAnswer } from './blobReader';
-import { BlobText, Matcher, MAX_TEXT_BLOB, type BlobCounts, type CaptureCounts } from './countMatches';
+import { BlobText, MAX_TEXT_BLOB, type BlobCounts, type BlobMatcher, type CaptureCounts } from './countMatches';
 import { isBinary } from './countLines';
 import { toSeriesSpecs } from './definitions';
 import { discoverRepos, type RepoLocation } from './discoverRepos';
 import { GuardedCounter } from './guardedCount';
 import { blobsContaining } from './grepPrefilter';
-import { pathFilter } from './pathFilter';
 import { InsightsError, throwIfAborted } from './errors';
 import { runGit, runGitRaw } from './git';
 import { seriesId } from './seriesId';
 import { listTree, type TreeEntry } from './treeChanges';
+import { newMatcher, seriesPathFilter } from './units';
 
 export interface DrillDownRequest {
   /** A working tree or bare repository (the path the engine reported for the repo). */
@@ -66,10 +66,12 @@ function valueOf(c: BlobCounts | CaptureCounts, spec: SeriesSpec, capture: strin
 class BlobCounter {
   private guard: GuardedCounter | undefined;
 
-  constructor(private readonly matcher: Matcher, private readonly req: DrillDownRequest) {}
+  constructor(private readonly matcher: BlobMatcher, private readonly req: DrillDownRequest) {}
 
   async count(buf: Buffer): Promise<number> {
     if (isBinary(buf)) return 0;
+    // A structural query: its ast-grep count, as the engine's blob pass takes it.
+    if (this.matcher.countAsync) return valueOf(await this.matcher.countAsync(new BlobText(buf)), this.req.spec, this.req.capture);
     const outcome = this.matcher.countBlob(new BlobText(buf));
     if ('counts' in outcome) return valueOf(outcome.counts, this.req.spec, this.req.capture);
     const guard = (this.guard ??= new GuardedCounter(this.matcher.spec));
@@ -100,7 +102,7 @@ async function countTree(
   memo: Map<string, number>,
   signal?: AbortSignal,
 ): Promise<Map<string, number>> {
-  const pathOk = pathFilter(req.spec.include, req.spec.exclude);
+  const pathOk = seriesPathFilter(req.spec);
   const limit = req.spec.maxFileSize === 0 ? Infinity : req.spec.maxFileSize;
   const entries: TreeEntry[] = [];
   await listTree(gitDir, commit, (e) => {
@@ -165,7 +167,7 @@ export async function drillDown(req: DrillDownRequest, signal?: AbortSignal): Pr
   const loc = await locate(req.repoPath, signal);
   const commit = await verifyCommit(loc.gitDir, req.commit, signal);
   const previous = req.previousCommit ? await verifyCommit(loc.gitDir, req.previousCommit, signal) : undefined;
-  const matcher = new Matcher({ query: req.spec.query, literal: req.spec.literal, ignoreCase: req.spec.ignoreCase, capture: !!req.spec.capture });
+  const matcher = newMatcher(req.spec);
   const counter = new BlobCounter(matcher, req);
   const memo = new Map<string, number>();
   let now: Map<string, number>;

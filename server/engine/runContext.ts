@@ -2,7 +2,7 @@
 import type { Progress } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult } from './api';
 import type { Bucket } from './buckets';
-import type { Matcher } from './countMatches';
+import type { BlobMatcher } from './countMatches';
 import type { RepoLocation } from './discoverRepos';
 import type { GuardedCounter } from './guardedCount';
 import type { RepoStart } from './repoStart';
@@ -13,7 +13,7 @@ import type { Unit } from './units';
 export interface RunContext {
   req: ComputeRequest;
   units: Unit[];
-  matchers: Matcher[];
+  matchers: BlobMatcher[];
   buckets: Bucket[];
   timesSec: number[];
   /** Undefined: no store, or a repository whose object ids are not its content's (replace refs). */

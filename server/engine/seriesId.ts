@@ -9,7 +9,9 @@ export const SEMANTICS_VERSION = 1;
 export function canonicalDefinition(spec: SeriesSpec): Record<string, unknown> {
   return {
     v: SEMANTICS_VERSION,
-    kind: spec.capture ? 'capture' : 'series',
+    kind: spec.structural ? 'structural' : spec.capture ? 'capture' : 'series',
+    // Only structural definitions have a language: every other id stays what it was.
+    ...(spec.structural ? { language: spec.structural.language, ...(spec.structural.rule ? { rule: true } : {}) } : {}),
     query: spec.query,
     literal: spec.literal,
     ignoreCase: spec.ignoreCase,

@@ -2,12 +2,13 @@
 // lines per language), each with its insight kind, path filter and size limit.
 import { DEFAULT_MAX_FILE_SIZE } from '../../protocol/insights';
 import type { ComputeRequest, SeriesSpec } from './api';
-import type { BlobCounts, CaptureCounts } from './countMatches';
+import type { BlobCounts, BlobMatcher, CaptureCounts } from './countMatches';
 import { Matcher } from './countMatches';
 import { captureKind, countKind, languagesKind, type InsightKind, type LangValue } from './insightKinds';
 import { languages } from './languageTables';
 import { pathFilter } from './pathFilter';
 import { languagesUnitId, seriesId } from './seriesId';
+import { languagePathOk, StructuralMatcher } from './structuralMatcher';
 
 
 export type UnitValue = number | CaptureCounts | LangValue;
@@ -40,15 +41,15 @@ function limitOf(bytes: number): number {
 }
 
 /** One matcher per query, one unit per query plus one for languages when asked. */
-export function planUnits(req: ComputeRequest): { matchers: Matcher[]; units: Unit[] } {
-  const matchers = req.series.map((s) => new Matcher({ query: s.query, literal: s.literal, ignoreCase: s.ignoreCase, capture: !!s.capture }));
+export function planUnits(req: ComputeRequest): { matchers: BlobMatcher[]; units: Unit[] } {
+  const matchers = req.series.map((s) => newMatcher(s));
   const keys = unitKeys(req);
   const units: Unit[] = req.series.map((s, i) => ({
     key: keys[i],
     kind: s.capture ? captureKind : countKind,
     spec: s,
     matcher: i,
-    pathOk: pathFilter(s.include, s.exclude),
+    pathOk: seriesPathFilter(s),
     limit: limitOf(s.maxFileSize),
   }));
   if (req.languages) {
@@ -63,4 +64,18 @@ export function unitKeys(req: ComputeRequest): string[] {
   const keys = req.series.map((s) => seriesId(s));
   if (req.languages) keys.push(languagesUnitId(req.languagesMaxFileSize ?? DEFAULT_MAX_FILE_SIZE));
   return keys;
+}
+
+/** The matcher of a series: its regex or literal, or its ast-grep pattern. */
+export function newMatcher(s: SeriesSpec): BlobMatcher {
+  if (s.structural) return new StructuralMatcher(s.query, s.structural.language, !!s.structural.rule);
+  return new Matcher({ query: s.query, literal: s.literal, ignoreCase: s.ignoreCase, capture: !!s.capture });
+}
+
+/** The files a series counts: its include/exclude globs and, for a structural series, its language's extensions. */
+export function seriesPathFilter(s: SeriesSpec): (path: string) => boolean {
+  const globs = pathFilter(s.include, s.exclude);
+  if (!s.structural) return globs;
+  const lang = languagePathOk(s.structural.language);
+  return (p) => lang(p) && globs(p);
 }

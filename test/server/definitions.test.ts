@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, DEFAULT_POINTS, DEFAULT_STEP, INSIGHT_KINDS, STEPS } from '../../protocol/insights';
+import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, DEFAULT_POINTS, DEFAULT_STEP, INSIGHT_KINDS, STEPS, STRUCTURAL_LANGUAGES } from '../../protocol/insights';
 import {
   MAX_POINTS,
   lineColumn,
@@ -178,6 +178,7 @@ test('the JSON schemas editors read (insights.schema.json, package.json settings
   assert.deepEqual(p.kind.enum, [...INSIGHT_KINDS]);
   assert.deepEqual(p.step.enum, [...STEPS]);
   assert.deepEqual(p.count.enum, [...COUNT_MODES]);
+  assert.deepEqual(p.language.enum, [...STRUCTURAL_LANGUAGES]);
   assert.equal(p.maxFileSize.default, DEFAULT_MAX_FILE_SIZE);
   assert.equal(p.limit.default, DEFAULT_CAPTURE_LIMIT);
   assert.equal(p.step.default, DEFAULT_STEP);
