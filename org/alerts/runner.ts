@@ -7,7 +7,7 @@
 import { makeWorkerUtils, run, type JobHelpers, type Runner, type Task, type WorkerUtils } from 'graphile-worker';
 import type pino from 'pino';
 import type { OrgDb } from '../db';
-import { graphileLogger } from '../fleet/queue';
+import { graphileLogger, graphilePool } from '../fleet/queue';
 import { attemptDelivery } from './deliver';
 import { pendingDeliveries, type AlertDispatcher, type DeliveryRef } from './store';
 
@@ -65,11 +65,14 @@ export interface AlertSender {
 
 /** graphile-worker runner for deliveries (PostgreSQL). */
 export async function startGraphileAlertSender(db: OrgDb, databaseUrl: string, log: pino.Logger, opts: { concurrency?: number; pollInterval?: number } = {}): Promise<AlertSender> {
-  const utils = await makeWorkerUtils({ connectionString: databaseUrl, logger: graphileLogger(log) });
+  // One pool for the utils and the runner, ended on stop: graphile-worker's own pools could outlive
+  // stop() and throw when their connections are ended (a dropped test database, a server restart).
+  const pool = await graphilePool(databaseUrl, log, (opts.concurrency ?? 2) + 4);
+  const utils = await makeWorkerUtils({ pgPool: pool, logger: graphileLogger(log) });
   await utils.migrate();
   const dispatcher = graphileDispatcher(utils);
   const runner: Runner = await run({
-    connectionString: databaseUrl,
+    pgPool: pool,
     concurrency: opts.concurrency ?? 2,
     noHandleSignals: true,
     pollInterval: opts.pollInterval ?? 2000,
@@ -83,6 +86,7 @@ export async function startGraphileAlertSender(db: OrgDb, databaseUrl: string, l
     async stop() {
       await runner.stop();
       await utils.release();
+      await pool.end();
     },
   };
 }

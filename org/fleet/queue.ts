@@ -14,6 +14,7 @@
 // tasks it registered.
 import { createHash } from 'node:crypto';
 import { Logger, makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
+import type { Pool } from 'pg';
 import type pino from 'pino';
 import type { RunKey } from './store';
 
@@ -125,10 +126,30 @@ export function graphileLogger(log: pino.Logger): Logger {
   });
 }
 
+/** A pg pool for graphile-worker that we end ourselves, with error handlers on it and on every
+ *  client: a connection the server ends (a restart, a dropped database) is logged, never an
+ *  unhandled 'error' event that takes the process down. */
+export async function graphilePool(connectionString: string, log?: pino.Logger, max = 10): Promise<Pool> {
+  // Loaded when used, as org/db.ts loads it: a service on PGlite never needs it.
+  const pg = await import('pg');
+  const pool = new pg.Pool({ connectionString, max });
+  const onError = (err: Error) => log?.warn({ err: err.message }, 'queue connection lost');
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
+  return pool;
+}
+
 /** Connects to graphile-worker's schema (creating or upgrading it first) for enqueuing. */
 export async function openQueue(connectionString: string, log?: pino.Logger): Promise<FleetQueue> {
-  const utils = await makeWorkerUtils({ connectionString, ...(log ? { logger: graphileLogger(log) } : {}) });
-  await utils.migrate();
+  const pool = await graphilePool(connectionString, log);
+  const utils = await makeWorkerUtils({ pgPool: pool, ...(log ? { logger: graphileLogger(log) } : {}) });
+  try {
+    await utils.migrate();
+  } catch (err) {
+    await utils.release();
+    await pool.end();
+    throw err;
+  }
   return {
     utils,
     async add(runs, opts = {}) {
@@ -145,6 +166,7 @@ export async function openQueue(connectionString: string, log?: pino.Logger): Pr
     },
     close: async () => {
       await utils.release();
+      await pool.end();
     },
   };
 }
