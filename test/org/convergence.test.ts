@@ -41,20 +41,26 @@ for (const backend of backends()) {
     });
     after(async () => t?.cleanup());
 
-    it('any batching, order and duplication gives the newest commit per key, and a matching aggregate', async () => {
+    it('any batching, order and duplication, in turn or all at once, gives the newest commit per key, and a matching aggregate', async () => {
       let run = 0;
       await fc.assert(
         fc.asyncProperty(
           fc.array(versionArb, { minLength: 1, maxLength: 14 }),
           fc.array(fc.nat(), { minLength: 1, maxLength: 30 }),
           fc.integer({ min: 1, max: 5 }),
-          async (versions, picks, batchSize) => {
+          fc.boolean(),
+          async (versions, picks, batchSize, atOnce) => {
             const org = await makeOrg(t.db, `conv-${backend}-${process.pid}-${++run}`);
             const points = versions.map(toPoint);
             // Every version is sent at least once; picks add duplicates in a random order.
             const sequence = [...points, ...picks.map((i) => points[i % points.length])];
             const order = sequence.map((p, i) => ({ p, k: picks[i % picks.length] ^ (i * 2654435761) })).sort((x, y) => x.k - y.k).map((x) => x.p);
-            for (let i = 0; i < order.length; i += batchSize) await ingest(t.db, org.id, [def], order.slice(i, i + batchSize));
+            const batches: OrgPoint[][] = [];
+            for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
+            // At once: concurrent transactions on PostgreSQL's pool (series and repositories
+            // created by racing pushes, the same keys and aggregate rows written side by side).
+            if (atOnce) await Promise.all(batches.map((b) => ingest(t.db, org.id, [def], b)));
+            else for (const b of batches) await ingest(t.db, org.id, [def], b);
 
             const winners = new Map<string, OrgPoint>();
             for (const p of points) {
