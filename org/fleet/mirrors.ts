@@ -52,6 +52,14 @@ export async function remoteHead(url: string, signal?: AbortSignal): Promise<str
   return m[1];
 }
 
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
 async function dirSize(dir: string): Promise<number> {
   let total = 0;
   let entries;
@@ -132,11 +140,13 @@ export class MirrorStore {
         const use = await this.update(url, path, signal);
         const now = new Date();
         utimesSync(path, now, now);
+        // The size measured after the fetch holds the engine cache as it was; the job may grow
+        // it, and the budget counts it: the file's change is added, not the folder walked again.
+        const cacheBefore = fileSize(use.cacheFile);
         try {
           return await fn(use);
         } finally {
-          // The job may have grown the mirror's engine cache: the budget counts it.
-          this.sizes.set(path, await dirSize(path));
+          this.sizes.set(path, (this.sizes.get(path) ?? 0) + fileSize(use.cacheFile) - cacheBefore);
         }
       } finally {
         this.inUse.set(path, this.inUse.get(path)! - 1);
