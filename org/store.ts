@@ -94,7 +94,10 @@ export function comparePoints(a: OrgPoint, b: OrgPoint): number {
 
 /** Stores one validated batch in one transaction. Idempotent: a retry changes nothing.
  *  `afterStore` runs in the same transaction once the points are written (alert evaluation:
- *  org/alerts), with the counts; it is told the ids of the series in the batch. */
+ *  org/alerts), with the counts; it is told the ids of the series in the batch.
+ *  Pushes of different repositories run side by side: a push locks the repositories it writes
+ *  (lockRepos) and appends its changes of the org-wide totals to series_bucket_deltas, which
+ *  foldDeltas moves into series_buckets now and then (migration 007). */
 export async function ingest(
   db: OrgDb,
   orgId: string,
@@ -103,14 +106,12 @@ export async function ingest(
   afterStore?: (q: Queryable, stored: { inserted: number; updated: number }, seriesKeys: string[]) => Promise<void>,
 ): Promise<PushPointsResponse> {
   const points = dedupePoints(rawPoints);
-  return withOrg(db, orgId, async (q) => {
-    // Ingest of one org is serialised: the aggregate deltas below read the points they replace,
-    // and two concurrent batches touching the same key would otherwise both count it as new.
-    await q.query('SELECT pg_advisory_xact_lock(1129595219, ($1::bigint % 2147483647)::int)', [orgId]);
-    const seriesIds = await upsertDefinitions(q, orgId, definitions);
+  const out = await withOrg(db, orgId, async (q) => {
+    const seriesIds = await resolveDefinitions(q, orgId, definitions);
     const repoIds = await resolveRepos(q, orgId, points);
     const res = { inserted: 0, updated: 0 };
     if (points.length > 0) {
+      await lockRepos(q, orgId, [...repoIds.values()]);
       const r = await upsertPoints(q, orgId, points, seriesIds, repoIds);
       res.inserted = r.inserted;
       res.updated = r.updated;
@@ -125,26 +126,114 @@ export async function ingest(
       definitions: definitions.length,
     };
   });
+  if (out.inserted + out.updated > 0) await foldSoon(db, orgId);
+  return out;
 }
 
-async function upsertDefinitions(q: Queryable, orgId: string, defs: SeriesDefinition[]): Promise<Map<string, string>> {
+/** Above this many repositories in one batch, a push locks the whole org's ingest instead of
+ *  each repository (advisory locks share one table of max_locks_per_transaction × connections
+ *  slots). Pushes of one repository (a developer's or a fleet job's) stay far below it. */
+export const MAX_REPO_LOCKS = 64;
+
+/** Locks, until the transaction ends, the repositories whose points this push writes: the
+ *  points statement reads the stored point of each key before replacing it and derives the
+ *  change of the totals from that read, so two pushes of the same repository must take turns;
+ *  pushes of different repositories need not. Every push holds the org's ingest lock shared;
+ *  a batch of more than MAX_REPO_LOCKS repositories holds it exclusive instead of one lock per
+ *  repository. Repository locks are taken in id order, so two batches never wait on each other
+ *  in a circle. */
+async function lockRepos(q: Queryable, orgId: string, repoIds: string[]): Promise<void> {
+  if (repoIds.length > MAX_REPO_LOCKS) {
+    await q.query('SELECT pg_advisory_xact_lock(1129595220, ($1::bigint % 2147483647)::int)', [orgId]);
+    return;
+  }
+  const ids = repoIds.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // The 64-bit key space (org in the high half, repository in the low) is apart from the
+  // two-int keys of the org locks.
+  await q.query(
+    `SELECT pg_advisory_xact_lock_shared(1129595220, ($1::bigint % 2147483647)::int),
+            (SELECT count(pg_advisory_xact_lock(($1::bigint << 32) | (r & 4294967295))) FROM unnest($2::bigint[]) AS r)`,
+    [orgId, `{${ids.join(',')}}`],
+  );
+}
+
+const FOLD_INTERVAL_MS = 500;
+const lastFold = new WeakMap<OrgDb, Map<string, number>>();
+
+/** Folds the org's pending deltas when this process has not done so for FOLD_INTERVAL_MS, so
+ *  they stay few (a read sums them) without a fold per push. A failed fold loses nothing: the
+ *  deltas stay, the totals read stay exact, and the next push folds them. */
+async function foldSoon(db: OrgDb, orgId: string): Promise<void> {
+  let m = lastFold.get(db);
+  if (!m) lastFold.set(db, (m = new Map()));
+  const now = Date.now();
+  if (now - (m.get(orgId) ?? 0) < FOLD_INTERVAL_MS) return;
+  m.set(orgId, now);
+  await foldDeltas(db, orgId).catch(() => undefined);
+}
+
+/** Moves the org's pending total changes (series_bucket_deltas) into series_buckets in one
+ *  transaction, so every reader sees either all of them folded or none. One folder per org at a
+ *  time; another that finds it busy returns at once (false). The upserts run in (series, bucket)
+ *  order, so a fold never waits on another in a circle. */
+export async function foldDeltas(db: OrgDb, orgId: string): Promise<boolean> {
+  return withOrg(db, orgId, async (q) => {
+    const got = await q.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(1129595221, ($1::bigint % 2147483647)::int) AS ok', [orgId]);
+    if (!got[0].ok) return false;
+    await q.query(
+      `WITH moved AS (
+         DELETE FROM series_bucket_deltas WHERE org_id = $1 RETURNING series_id, bucket, total, repos
+       )
+       INSERT INTO series_buckets AS a (org_id, series_id, bucket, total, repos)
+       SELECT $1, series_id, bucket, sum(total), sum(repos) FROM moved GROUP BY series_id, bucket ORDER BY series_id, bucket
+       ON CONFLICT (org_id, series_id, bucket) DO UPDATE SET total = a.total + excluded.total, repos = a.repos + excluded.repos`,
+      [orgId],
+    );
+    return true;
+  });
+}
+
+/** The row ids of the batch's series, creating the series not seen yet. Known series are read,
+ *  not upserted: an upsert locks the row even when it changes nothing, and every push of a
+ *  series would wait on the pushes before it. The id is the hash of everything but the label,
+ *  so only the label can change for an id (updated only when it differs). */
+async function resolveDefinitions(q: Queryable, orgId: string, defs: SeriesDefinition[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   if (defs.length === 0) return ids;
-  // The id is the hash of everything but the label, so only the label can change for an id.
+  const known = await q.query<{ id: string; series_key: string; label: string }>(
+    'SELECT id, series_key, label FROM series WHERE org_id = $1 AND series_key = ANY($2::text[])',
+    [orgId, defs.map((d) => d.id)],
+  );
+  const labels = new Map<string, string>();
+  for (const r of known) {
+    ids.set(r.series_key, String(r.id));
+    labels.set(r.series_key, r.label);
+  }
+  const relabel = defs.filter((d) => labels.has(d.id) && labels.get(d.id) !== d.label);
+  if (relabel.length > 0) {
+    await q.query(
+      `UPDATE series s SET label = d.label, updated_at = now()
+       FROM jsonb_to_recordset($2::jsonb) AS d(id text, label text)
+       WHERE s.org_id = $1 AND s.series_key = d.id AND s.label IS DISTINCT FROM d.label`,
+      [orgId, JSON.stringify(relabel.map((d) => ({ id: d.id, label: d.label })))],
+    );
+  }
+  const fresh = defs.filter((d) => !ids.has(d.id));
+  if (fresh.length === 0) return ids;
   const rows = await q.query<{ id: string; series_key: string }>(
-    `INSERT INTO series AS s (org_id, series_key, label, query, kind, literal, ignore_case, count_mode, include, exclude, max_file_size, semantics_version)
+    `INSERT INTO series (org_id, series_key, label, query, kind, literal, ignore_case, count_mode, include, exclude, max_file_size, semantics_version)
      SELECT $1, d.id, d.label, d.query, d.kind, d.literal, d."ignoreCase", d.count,
             ARRAY(SELECT jsonb_array_elements_text(d.include)), ARRAY(SELECT jsonb_array_elements_text(d.exclude)),
             d."maxFileSize", d."semanticsVersion"
      FROM jsonb_to_recordset($2::jsonb) AS d(id text, label text, query text, kind text, literal boolean, "ignoreCase" boolean,
           count text, include jsonb, exclude jsonb, "maxFileSize" bigint, "semanticsVersion" integer)
-     ON CONFLICT (org_id, series_key) DO UPDATE SET label = excluded.label, updated_at = now()
-       WHERE s.label IS DISTINCT FROM excluded.label
+     ON CONFLICT (org_id, series_key) DO NOTHING
      RETURNING id, series_key`,
-    [orgId, JSON.stringify(defs)],
+    [orgId, JSON.stringify(fresh)],
   );
   for (const r of rows) ids.set(r.series_key, String(r.id));
-  const missing = defs.filter((d) => !ids.has(d.id)).map((d) => d.id);
+  // Created meanwhile by a concurrent push (its insert committed before ours gave way).
+  const missing = fresh.filter((d) => !ids.has(d.id)).map((d) => d.id);
   if (missing.length > 0) {
     const more = await q.query<{ id: string; series_key: string }>('SELECT id, series_key FROM series WHERE org_id = $1 AND series_key = ANY($2::text[])', [orgId, missing]);
     for (const r of more) ids.set(r.series_key, String(r.id));
@@ -165,6 +254,12 @@ async function resolveRepos(q: Queryable, orgId: string, points: OrgPoint[]): Pr
       [orgId, missing],
     );
     for (const r of added) ids.set(r.identity, String(r.id));
+    // Added meanwhile by a concurrent push (its insert committed before ours gave way).
+    const late = missing.filter((n) => !ids.has(n));
+    if (late.length > 0) {
+      const more = await q.query<{ id: string; identity: string }>('SELECT id, identity FROM repos WHERE org_id = $1 AND identity = ANY($2::text[])', [orgId, late]);
+      for (const r of more) ids.set(r.identity, String(r.id));
+    }
   }
   return ids;
 }
@@ -197,8 +292,8 @@ async function upsertPoints(
   }
   // One statement. `plan` reads the stored point of every input key (one primary-key probe each)
   // and keeps the input rows that will be written: new keys, and keys whose stored point is older
-  // in the total order (commit time, commit id, value). Ingest of an org holds its advisory lock,
-  // so nothing else writes these keys between that read and the upsert, and the aggregate delta
+  // in the total order (commit time, commit id, value). The push holds its repositories' locks
+  // (lockRepos), so nothing else writes these keys between that read and the upsert, and the delta
   // is computed from `plan` alone (measured 30 % less database CPU than joining the upsert's
   // RETURNING rows back to a separate read of the old values; an unchanged re-push writes nothing).
   // The upsert keeps its newer-only condition, so the stored state never goes back even so.
@@ -217,7 +312,7 @@ async function upsertPoints(
        WHERE o.value IS NULL OR (i.commit_time, i.sha, i.value) > (o.commit_time, o.commit_sha, o.value)
      ), ins AS (
        -- Keys with no stored point: a plain insert (measured cheaper than ON CONFLICT's
-       -- speculative insertion). Under the lock nothing else can have inserted them meanwhile;
+       -- speculative insertion). Under the locks nothing else can have inserted them meanwhile;
        -- if something did, the unique violation fails the batch rather than double-count it.
        INSERT INTO points (org_id, series_id, repo_id, bucket, commit_sha, commit_time, value)
        SELECT $1, series_id, repo_id, bucket, sha, commit_time, value FROM plan WHERE old_value IS NULL
@@ -232,9 +327,9 @@ async function upsertPoints(
               count(*) FILTER (WHERE old_value IS NULL) AS added, count(old_value) AS replaced
        FROM plan GROUP BY series_id, bucket
      ), agg AS (
-       INSERT INTO series_buckets AS a (org_id, series_id, bucket, total, repos)
+       -- Appended, never updated: concurrent pushes of a series do not meet on its total rows.
+       INSERT INTO series_bucket_deltas (org_id, series_id, bucket, total, repos)
        SELECT $1, series_id, bucket, d, added FROM delta
-       ON CONFLICT (org_id, series_id, bucket) DO UPDATE SET total = a.total + excluded.total, repos = a.repos + excluded.repos
      )
      SELECT coalesce(sum(added), 0) AS inserted, coalesce(sum(replaced), 0) AS updated FROM delta`,
     [orgId, `{${s}}`, `{${r}}`, `{${b}}`, `{${c}}`, `{${ct}}`, `{${v}}`],
@@ -256,7 +351,7 @@ export function filteredReadSql(complement: boolean): string {
   if (!complement) return `${picked} ORDER BY x.bucket`;
   return `WITH left_out AS (${picked})
    SELECT a.bucket, a.total - coalesce(l.total, 0) AS total, a.repos - coalesce(l.repos, 0) AS repos
-   FROM series_buckets a LEFT JOIN left_out l ON l.bucket = a.bucket
+   FROM series_totals a LEFT JOIN left_out l ON l.bucket = a.bucket
    WHERE a.org_id = $1 AND a.series_id = $2 AND a.repos - coalesce(l.repos, 0) > 0
    ORDER BY a.bucket`;
 }
@@ -281,7 +376,7 @@ export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, fi
     const filtered = filter.include !== undefined || filter.exclude !== undefined;
     let rows: { bucket: Date; total: string; repos: number }[];
     if (!filtered) {
-      rows = await q.query('SELECT bucket, total, repos FROM series_buckets WHERE org_id = $1 AND series_id = $2 ORDER BY bucket', [orgId, s[0].id]);
+      rows = await q.query('SELECT bucket, total, repos FROM series_totals WHERE org_id = $1 AND series_id = $2 ORDER BY bucket', [orgId, s[0].id]);
     } else {
       // The filter runs here, in linear time, once per repository of the org (not per point):
       // the database gets the chosen ids. Same snapshot as the points read below.
@@ -308,10 +403,13 @@ export async function listSeries(db: OrgDb, orgId: string): Promise<SeriesSummar
     const rows = await q.query<Record<string, unknown>>(
       `SELECT s.series_key, s.label, s.query, s.kind, s.literal, s.ignore_case, s.count_mode, s.include, s.exclude,
               s.max_file_size, s.semantics_version,
-              (SELECT count(*) FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id) AS buckets,
-              (SELECT coalesce(max(a.repos), 0) FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id) AS repos,
-              (SELECT max(a.bucket) FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id) AS latest
-       FROM series s WHERE s.org_id = $1 ORDER BY s.label, s.series_key`,
+              a.buckets, a.repos, a.latest
+       FROM series s
+       LEFT JOIN LATERAL (
+         SELECT count(*) AS buckets, coalesce(max(t.repos), 0) AS repos, max(t.bucket) AS latest
+         FROM series_totals t WHERE t.org_id = s.org_id AND t.series_id = s.id
+       ) a ON true
+       WHERE s.org_id = $1 ORDER BY s.label, s.series_key`,
       [orgId],
     );
     return rows.map((r) => ({

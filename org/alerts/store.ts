@@ -87,7 +87,7 @@ const RULE_COLUMNS = `r.id, r.series_key, r.kind, r.condition, r.pending_seconds
 /** The org-wide summed series (the aggregate), oldest bucket first. */
 async function seriesPoints(q: Queryable, orgId: string, seriesKey: string): Promise<SeriesPoint[]> {
   const rows = await q.query<{ bucket: Date | string; total: string }>(
-    `SELECT a.bucket, a.total FROM series s JOIN series_buckets a ON a.org_id = s.org_id AND a.series_id = s.id
+    `SELECT a.bucket, a.total FROM series s CROSS JOIN LATERAL (SELECT t.bucket, t.total FROM series_totals t WHERE t.org_id = s.org_id AND t.series_id = s.id) a
      WHERE s.org_id = $1 AND s.series_key = $2 ORDER BY a.bucket`,
     [orgId, seriesKey],
   );
@@ -98,13 +98,13 @@ export async function createRule(db: OrgDb, orgId: string, req: CreateAlertReque
   return withOrg(db, orgId, async (q) => {
     // Rules of one org are created one at a time (and not while a push evaluates), so the cap
     // holds under concurrent requests.
-    await lockOrgIngest(q, orgId);
+    await lockOrgAlerts(q, orgId);
     const n = Number((await q.query<{ n: string }>('SELECT count(*) AS n FROM alert_rules WHERE org_id = $1', [orgId]))[0].n);
     if (n >= ALERT_LIMITS.maxRulesPerOrg) {
       throw new OrgError('TOO_MANY_RULES', `this org has ${n} alert rules, the limit: delete one first (code-insights org delete-alert)`);
     }
     const latest = await q.query<{ bucket: Date | string | null }>(
-      `SELECT max(a.bucket) AS bucket FROM series s JOIN series_buckets a ON a.org_id = s.org_id AND a.series_id = s.id WHERE s.org_id = $1 AND s.series_key = $2`,
+      `SELECT max(a.bucket) AS bucket FROM series s CROSS JOIN LATERAL (SELECT t.bucket, t.total FROM series_totals t WHERE t.org_id = s.org_id AND t.series_id = s.id) a WHERE s.org_id = $1 AND s.series_key = $2`,
       [orgId, req.series],
     );
     const rows = await q.query<{ id: string }>(
@@ -125,7 +125,7 @@ async function readRules(q: Queryable, orgId: string, id?: string): Promise<Rule
     `SELECT ${RULE_COLUMNS}, s.label, l.last_value, l.last_bucket
      FROM alert_rules r LEFT JOIN series s ON s.org_id = r.org_id AND s.series_key = r.series_key
      LEFT JOIN LATERAL (
-       SELECT a.total AS last_value, a.bucket AS last_bucket FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id ORDER BY a.bucket DESC LIMIT 1
+       SELECT a.total AS last_value, a.bucket AS last_bucket FROM series_totals a WHERE a.org_id = s.org_id AND a.series_id = s.id ORDER BY a.bucket DESC LIMIT 1
      ) l ON true
      WHERE r.org_id = $1 ${id ? 'AND r.id = $2' : ''} ORDER BY r.id`,
     id ? [orgId, id] : [orgId],
@@ -243,12 +243,16 @@ export function webhookBody(format: 'json' | 'slack', b: AlertWebhookBody, cond:
  * Evaluates the org's rules on the given series (all rules of those series, or the one rule
  * `onlyRule`) against the summed series, in the caller's transaction: a rule that starts firing
  * records a 'firing' event, one that stops records 'resolved', each with one delivery to send.
- * The caller holds the org's ingest lock (lockOrgIngest; a push holds it already), so two
- * evaluations of the same rule (two pushes, a push and a fleet job) take turns and a crossing
- * fires once. (Row locks on the rules would do too, but a row lock writes every rule's tuple on
- * every push.)
+ * When the series have rules, it takes the org's alert lock (lockOrgAlerts) before reading
+ * them, so two evaluations of the same rule (two pushes, a push and a fleet job) take turns, the
+ * later one reads the totals the earlier one committed, and a crossing fires once. A push of
+ * series without rules takes no org-wide lock. (Row locks on the rules would do too, but a row
+ * lock writes every rule's tuple on every push.)
  */
 export async function evaluateRules(q: Queryable, orgId: string, seriesKeys: string[], onlyRule?: string): Promise<DeliveryRef[]> {
+  const any = await q.query('SELECT 1 FROM alert_rules r WHERE r.org_id = $1 AND r.series_key = ANY($2::text[]) LIMIT 1', [orgId, seriesKeys]);
+  if (any.length === 0) return [];
+  await lockOrgAlerts(q, orgId);
   // Only what the evaluation needs (reading 100 rules' every column measured 1.5 ms).
   const rules = await q.query<Pick<RuleRow, 'id' | 'series_key' | 'kind' | 'condition' | 'pending_seconds' | 'webhook_url' | 'format' | 'from_bucket' | 'state' | 'since_bucket'>>(
     `SELECT r.id, r.series_key, r.kind, r.condition, r.pending_seconds, r.webhook_url, r.format, r.from_bucket, r.state, r.since_bucket FROM alert_rules r WHERE r.org_id = $1 AND r.series_key = ANY($2::text[]) ${onlyRule ? 'AND r.id = $3' : ''}
@@ -262,7 +266,7 @@ export async function evaluateRules(q: Queryable, orgId: string, seriesKeys: str
   const bySeries = new Map<string, SeriesPoint[]>();
   const wanted = [...new Set(rules.map((r) => r.series_key))];
   const rows = await q.query<{ series_key: string; bucket: Date | string; total: string }>(
-    `SELECT s.series_key, a.bucket, a.total FROM series s JOIN series_buckets a ON a.org_id = s.org_id AND a.series_id = s.id
+    `SELECT s.series_key, a.bucket, a.total FROM series s CROSS JOIN LATERAL (SELECT t.bucket, t.total FROM series_totals t WHERE t.org_id = s.org_id AND t.series_id = s.id) a
      WHERE s.org_id = $1 AND s.series_key = ANY($2::text[]) ORDER BY s.series_key, a.bucket`,
     [orgId, wanted],
   );
@@ -334,9 +338,9 @@ export async function evaluateRules(q: Queryable, orgId: string, seriesKeys: str
   return out;
 }
 
-/** The lock ingest takes for the org (org/store.ts): evaluations of an org's rules take turns with
- *  its pushes and with each other. */
-export async function lockOrgIngest(q: Queryable, orgId: string): Promise<void> {
+/** The org's alert lock: evaluations of an org's rules take turns with each other and with the
+ *  creation of a rule (pushes of series with rules take it in evaluateRules). */
+export async function lockOrgAlerts(q: Queryable, orgId: string): Promise<void> {
   await q.query('SELECT pg_advisory_xact_lock(1129595219, ($1::bigint % 2147483647)::int)', [orgId]);
 }
 
@@ -344,7 +348,7 @@ export async function lockOrgIngest(q: Queryable, orgId: string): Promise<void> 
 export async function evaluateAfterIngest(db: OrgDb, orgId: string, seriesKeys: string[], dispatcher?: AlertDispatcher): Promise<DeliveryRef[]> {
   if (seriesKeys.length === 0) return [];
   const refs = await withOrg(db, orgId, async (q) => {
-    await lockOrgIngest(q, orgId);
+    await lockOrgAlerts(q, orgId);
     return evaluateRules(q, orgId, seriesKeys);
   });
   if (refs.length > 0) await dispatcher?.enqueue(refs);

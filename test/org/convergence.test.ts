@@ -1,12 +1,13 @@
 // Duplicate and out-of-order submissions converge: whatever batches the points arrive in, in
 // whatever order and however often, the stored per-repo points and the per-bucket aggregate
-// equal "the newest commit of each key" (property test with fast-check, on a real database).
+// equal "the newest commit of each key" (property test with fast-check, on a real database),
+// whether the totals' pending changes were folded before, during or after the pushes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { OrgPoint } from '../../protocol/org';
 import { withOrg } from '../../org/db';
-import { comparePoints, ingest, readSeries } from '../../org/store';
+import { comparePoints, foldDeltas, ingest, MAX_REPO_LOCKS, readSeries } from '../../org/store';
 import { backends, definition, makeOrg, openTestDb, sha, type TestDb } from './helpers';
 
 const def = definition();
@@ -49,7 +50,8 @@ for (const backend of backends()) {
           fc.array(fc.nat(), { minLength: 1, maxLength: 30 }),
           fc.integer({ min: 1, max: 5 }),
           fc.boolean(),
-          async (versions, picks, batchSize, atOnce) => {
+          fc.integer({ min: 0, max: 3 }),
+          async (versions, picks, batchSize, atOnce, folds) => {
             const org = await makeOrg(t.db, `conv-${backend}-${process.pid}-${++run}`);
             const points = versions.map(toPoint);
             // Every version is sent at least once; picks add duplicates in a random order.
@@ -59,8 +61,13 @@ for (const backend of backends()) {
             for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
             // At once: concurrent transactions on PostgreSQL's pool (series and repositories
             // created by racing pushes, the same keys and aggregate rows written side by side).
-            if (atOnce) await Promise.all(batches.map((b) => ingest(t.db, org.id, [def], b)));
-            else for (const b of batches) await ingest(t.db, org.id, [def], b);
+            // Folds of the pending total changes run among them (each push may also fold).
+            const fold = () => foldDeltas(t.db, org.id);
+            if (atOnce) await Promise.all([...batches.map((b) => ingest(t.db, org.id, [def], b)), ...Array.from({ length: folds }, fold)]);
+            else for (const [i, b] of batches.entries()) {
+              await ingest(t.db, org.id, [def], b);
+              if (i < folds) await fold();
+            }
 
             const winners = new Map<string, OrgPoint>();
             for (const p of points) {
@@ -97,6 +104,11 @@ for (const backend of backends()) {
               }).filter((e) => e.repos > 0);
               assert.deepEqual((await readSeries(t.db, org.id, def.id, filter))!.points, want, JSON.stringify(filter));
             }
+            // Folded completely: nothing pending, the same totals.
+            assert.equal(await fold(), true);
+            const pending = await withOrg(t.db, org.id, (q) => q.query('SELECT 1 FROM series_bucket_deltas WHERE org_id = $1', [org.id]));
+            assert.equal(pending.length, 0, 'a fold leaves no pending change');
+            assert.deepEqual((await readSeries(t.db, org.id, def.id))!.points, expected, 'aggregate after the fold');
           },
         ),
         { numRuns: backend === 'pglite' ? 25 : 40 },
@@ -134,6 +146,32 @@ for (const backend of backends()) {
         { time: TIMES[0], value: 15 + 20, repos: 2 },
         { time: TIMES[1], value: 7 + 2, repos: 2 },
       ]);
+    });
+
+    it('batches of more repositories than it locks one by one race pushes of single repositories and still sum exactly', async () => {
+      const org = await makeOrg(t.db, `conv-wide-${backend}-${process.pid}`);
+      const n = MAX_REPO_LOCKS + 16;
+      const repo = (i: number) => `github.com/wide/r${i}`;
+      const point = (i: number, c: number): OrgPoint => ({
+        series: def.id,
+        repo: repo(i),
+        time: TIMES[0],
+        commit: sha(c),
+        commitTime: new Date(Date.UTC(2026, 9, 1, c)).toISOString(),
+        value: i + c * 1000,
+      });
+      // Wide batches (commits 1 and 3) over every repository, narrow pushes (commit 2) of each
+      // one, all at once: for each repository the commit-3 point wins whatever the order.
+      const wide = (c: number) => Array.from({ length: n }, (_, i) => point(i, c));
+      await Promise.all([
+        ingest(t.db, org.id, [def], wide(1)),
+        ...Array.from({ length: n }, (_, i) => ingest(t.db, org.id, [def], [point(i, 2)])),
+        ingest(t.db, org.id, [def], wide(3)),
+        foldDeltas(t.db, org.id),
+      ]);
+      const want = Array.from({ length: n }, (_, i) => i + 3000).reduce((a, b) => a + b, 0);
+      assert.deepEqual((await readSeries(t.db, org.id, def.id))!.points, [{ time: TIMES[0], value: want, repos: n }]);
+      assert.deepEqual((await readSeries(t.db, org.id, def.id, { exclude: /r0$/ }))!.points, [{ time: TIMES[0], value: want - 3000, repos: n - 1 }]);
     });
   });
 }

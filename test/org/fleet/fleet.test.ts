@@ -208,10 +208,10 @@ describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DAT
     assert.ok(want.size >= REPOS * 2 * 5);
     assert.deepEqual(await stored(), want);
     const agg = await pg.query<{ n: string }>(
-      `SELECT count(*) AS n FROM series_buckets a FULL JOIN (SELECT series_id, bucket, sum(value) AS t, count(*) AS c FROM points GROUP BY 1, 2) p
+      `SELECT count(*) AS n FROM series_totals a FULL JOIN (SELECT series_id, bucket, sum(value) AS t, count(*) AS c FROM points GROUP BY 1, 2) p
          ON p.series_id = a.series_id AND p.bucket = a.bucket WHERE a.total IS DISTINCT FROM p.t OR a.repos IS DISTINCT FROM p.c`,
     );
-    assert.equal(Number(agg.rows[0].n), 0, 'series_buckets equals the sum of the points');
+    assert.equal(Number(agg.rows[0].n), 0, 'the org-wide totals (folded and pending) equal the sum of the points');
 
     // Worker b's metrics: jobs it ran, bytes it cloned, its mirror folder, an empty queue.
     const port = Number(/"metricsPort":(\d+)/.exec(logs.filter((l) => l.startsWith('[b]')).join(''))?.[1]);
