@@ -131,6 +131,17 @@ for (const backend of backends()) {
       // Updating or reading A's aggregate from B's transaction touches nothing.
       const upd = await withOrg(t.db, b.id, (q) => q.query('UPDATE series_buckets SET total = 0 WHERE org_id = $1 RETURNING 1', [a.id]));
       assert.equal(upd.length, 0);
+      // A's pending total changes and its totals view are as invisible, and as closed to writes.
+      const del = await withOrg(t.db, b.id, (q) => q.query('DELETE FROM series_bucket_deltas WHERE org_id = $1 RETURNING 1', [a.id]));
+      assert.equal(del.length, 0);
+      const totals = await withOrg(t.db, b.id, (q) => q.query('SELECT 1 FROM series_totals WHERE org_id = $1', [a.id]));
+      assert.equal(totals.length, 0);
+      const ownTotals = await withOrg(t.db, a.id, (q) => q.query('SELECT 1 FROM series_totals WHERE org_id = $1', [a.id]));
+      assert.ok(ownTotals.length > 0, 'A sees its own totals through the view');
+      await assert.rejects(
+        withOrg(t.db, b.id, (q) => q.query('INSERT INTO series_bucket_deltas (org_id, series_id, bucket, total, repos) VALUES ($1, 1, now(), 5, 1)', [a.id])),
+        /row-level security/,
+      );
       // With no org set, nothing at all is visible; tokens are not readable by the service role.
       const none = await withOrg(t.db, null, (q) => q.query<{ n: string }>('SELECT count(*) AS n FROM points'));
       assert.equal(Number(none[0].n), 0);
