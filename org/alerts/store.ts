@@ -87,8 +87,8 @@ const RULE_COLUMNS = `r.id, r.series_key, r.kind, r.condition, r.pending_seconds
 /** The org-wide summed series (the aggregate), oldest bucket first. */
 async function seriesPoints(q: Queryable, orgId: string, seriesKey: string): Promise<SeriesPoint[]> {
   const rows = await q.query<{ bucket: Date | string; total: string }>(
-    `SELECT a.bucket, a.total FROM series s CROSS JOIN LATERAL (SELECT t.bucket, t.total FROM series_totals t WHERE t.org_id = s.org_id AND t.series_id = s.id) a
-     WHERE s.org_id = $1 AND s.series_key = $2 ORDER BY a.bucket`,
+    `SELECT a.bucket, a.total FROM series_totals a
+     WHERE a.org_id = $1 AND a.series_id = (SELECT s.id FROM series s WHERE s.org_id = $1 AND s.series_key = $2) ORDER BY a.bucket`,
     [orgId, seriesKey],
   );
   return rows.map((r) => ({ t: ms(r.bucket)!, v: Number(r.total) }));
@@ -104,7 +104,7 @@ export async function createRule(db: OrgDb, orgId: string, req: CreateAlertReque
       throw new OrgError('TOO_MANY_RULES', `this org has ${n} alert rules, the limit: delete one first (code-insights org delete-alert)`);
     }
     const latest = await q.query<{ bucket: Date | string | null }>(
-      `SELECT max(a.bucket) AS bucket FROM series s CROSS JOIN LATERAL (SELECT t.bucket, t.total FROM series_totals t WHERE t.org_id = s.org_id AND t.series_id = s.id) a WHERE s.org_id = $1 AND s.series_key = $2`,
+      `SELECT max(a.bucket) AS bucket FROM series_totals a WHERE a.org_id = $1 AND a.series_id = (SELECT s.id FROM series s WHERE s.org_id = $1 AND s.series_key = $2)`,
       [orgId, req.series],
     );
     const rows = await q.query<{ id: string }>(
@@ -262,12 +262,14 @@ export async function evaluateRules(q: Queryable, orgId: string, seriesKeys: str
   if (rules.length === 0) return [];
   const out: DeliveryRef[] = [];
   const updates = { id: [] as string[], state: [] as string[], since: [] as (string | null)[] };
-  // Every series with a rule, in one statement.
+  // Every series with a rule, in one statement. The series ids are a parameter of the totals
+  // view (an init plan), so only their rows are summed, not every series of the org.
   const bySeries = new Map<string, SeriesPoint[]>();
   const wanted = [...new Set(rules.map((r) => r.series_key))];
   const rows = await q.query<{ series_key: string; bucket: Date | string; total: string }>(
-    `SELECT s.series_key, a.bucket, a.total FROM series s CROSS JOIN LATERAL (SELECT t.bucket, t.total FROM series_totals t WHERE t.org_id = s.org_id AND t.series_id = s.id) a
-     WHERE s.org_id = $1 AND s.series_key = ANY($2::text[]) ORDER BY s.series_key, a.bucket`,
+    `SELECT s.series_key, a.bucket, a.total FROM series_totals a JOIN series s ON s.org_id = a.org_id AND s.id = a.series_id
+     WHERE a.org_id = $1 AND a.series_id = ANY(ARRAY(SELECT x.id FROM series x WHERE x.org_id = $1 AND x.series_key = ANY($2::text[])))
+     ORDER BY s.series_key, a.bucket`,
     [orgId, wanted],
   );
   for (const r of rows) {
