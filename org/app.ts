@@ -248,10 +248,11 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     let fired: DeliveryRef[] = [];
     try {
       // Alert rules of the series that changed are evaluated in the push's own transaction, on
-      // the org-wide sums it just wrote (one statement when the org has no rule on them); the
-      // deliveries are handed to the sender once it committed.
-      res = await ingest(db, req.principal!.orgId, v.value.definitions, v.value.points, async (q, _stored, keys) => {
-        fired = await evaluateRules(q, req.principal!.orgId, keys);
+      // the org-wide sums it just wrote (the points statement tells whether the org has rules on
+      // them: no statement more when it has none); the deliveries are handed to the sender once
+      // it committed.
+      res = await ingest(db, req.principal!.orgId, v.value.definitions, v.value.points, async (q, stored, keys) => {
+        if (stored.rules) fired = await evaluateRules(q, req.principal!.orgId, keys);
       });
     } catch (err) {
       metrics.ingestBatches.inc({ outcome: 'failed' });

@@ -29,7 +29,17 @@ export const APP_ROLE = 'code_insights_app';
 
 /** A transaction that runs as the service role with row-level security scoped to one org
  *  (or to no org at all when `orgId` is null: then no org's rows are visible). */
-export async function withOrg<T>(db: OrgDb, orgId: string | null, fn: (q: Queryable) => Promise<T>, opts: { snapshot?: boolean } = {}): Promise<T> {
+export async function withOrg<T>(
+  db: OrgDb,
+  orgId: string | null,
+  fn: (q: Queryable) => Promise<T>,
+  opts: {
+    snapshot?: boolean;
+    /** SQL without parameters run right after the settings, in the same round trip (the
+     *  caller builds it from numbers it checked, such as the advisory locks of a push). */
+    prelude?: string;
+  } = {},
+): Promise<T> {
   // The org id is a number the database gave out; it is written into the statement below, so
   // check it is one (anything else would be a bug, never input).
   if (orgId !== null && !/^\d{1,19}$/.test(orgId)) throw new Error(`withOrg: not an org id: ${JSON.stringify(orgId).slice(0, 40)}`);
@@ -43,7 +53,8 @@ export async function withOrg<T>(db: OrgDb, orgId: string | null, fn: (q: Querya
     // filtered read that runs in 35 ms (measured at 100,000 repositories; see org/README.md).
     await q.exec(
       `${opts.snapshot ? 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; ' : ''}` +
-        `SELECT set_config('app.org_id', '${orgId ?? ''}', true), set_config('jit', 'off', true); SET LOCAL ROLE ${APP_ROLE}`,
+        `SELECT set_config('app.org_id', '${orgId ?? ''}', true), set_config('jit', 'off', true); SET LOCAL ROLE ${APP_ROLE}` +
+        (opts.prelude ? `; ${opts.prelude}` : ''),
     );
     return fn(q);
   });
@@ -92,10 +103,28 @@ async function openPostgres(url: string, max: number, onPoolError?: (err: Error)
         onPoolError?.(err);
       };
       client.on('error', onError);
+      // BEGIN goes with the transaction's first statement when that one has no parameters (a
+      // simple query may hold several statements; withOrg's settings are one): a round trip
+      // saved per transaction, which on a push is a sixth of them.
+      let begun = false;
+      const inner = wrap(client);
+      const q: Queryable = {
+        async query<T>(sql: string, params?: unknown[]) {
+          if (!begun) {
+            begun = true;
+            await client.query('BEGIN');
+          }
+          return inner.query<T>(sql, params);
+        },
+        async exec(sql: string) {
+          if (begun) return inner.exec(sql);
+          begun = true;
+          await client.query(`BEGIN; ${sql}`);
+        },
+      };
       try {
-        await client.query('BEGIN');
-        const out = await fn(wrap(client));
-        await client.query('COMMIT');
+        const out = await fn(q);
+        if (begun) await client.query('COMMIT');
         return out;
       } catch (e) {
         try {

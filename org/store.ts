@@ -92,42 +92,61 @@ export function comparePoints(a: OrgPoint, b: OrgPoint): number {
   return a.value - b.value;
 }
 
+/** What ingest learned of an org's ids. Series and repository rows are never deleted and their
+ *  ids never change, so a process keeps them and a push of known series and repositories skips
+ *  the lookups (a round trip each: on loopback, a round trip costs both processes more CPU than
+ *  most statements). Filled only after the transaction that created the rows committed. */
+interface OrgIds {
+  series: Map<string, string>;
+  repos: Map<string, string>;
+}
+const idCache = new WeakMap<OrgDb, Map<string, OrgIds>>();
+const MAX_CACHED = 200_000;
+
+function orgIds(db: OrgDb, orgId: string): OrgIds {
+  let byOrg = idCache.get(db);
+  if (!byOrg) idCache.set(db, (byOrg = new Map()));
+  let ids = byOrg.get(orgId);
+  if (!ids || ids.repos.size > MAX_CACHED || ids.series.size > MAX_CACHED) byOrg.set(orgId, (ids = { series: new Map(), repos: new Map() }));
+  return ids;
+}
+
+/** What ingest's transaction tells `afterStore`: the counts, and whether the org has alert
+ *  rules on any series of the batch (read by the points statement). */
+export interface StoredCounts {
+  inserted: number;
+  updated: number;
+  rules: boolean;
+}
+
 /** Stores one validated batch in one transaction. Idempotent: a retry changes nothing.
  *  `afterStore` runs in the same transaction once the points are written (alert evaluation:
  *  org/alerts), with the counts; it is told the ids of the series in the batch.
  *  Pushes of different repositories run side by side: a push locks the repositories it writes
- *  (lockRepos) and appends its changes of the org-wide totals to series_bucket_deltas, which
- *  foldDeltas moves into series_buckets now and then (migration 007). */
+ *  (see MAX_REPO_LOCKS) and appends its changes of the org-wide totals to series_bucket_deltas,
+ *  which foldDeltas moves into series_buckets now and then (migration 007). A push of known
+ *  series and repositories is three round trips: settings and locks, the points statement,
+ *  commit. */
 export async function ingest(
   db: OrgDb,
   orgId: string,
   definitions: SeriesDefinition[],
   rawPoints: OrgPoint[],
-  afterStore?: (q: Queryable, stored: { inserted: number; updated: number }, seriesKeys: string[]) => Promise<void>,
+  afterStore?: (q: Queryable, stored: StoredCounts, seriesKeys: string[]) => Promise<void>,
 ): Promise<PushPointsResponse> {
   const points = dedupePoints(rawPoints);
-  const out = await withOrg(db, orgId, async (q) => {
-    const seriesIds = await resolveDefinitions(q, orgId, definitions);
-    const repoIds = await resolveRepos(q, orgId, points);
-    const res = { inserted: 0, updated: 0 };
-    if (points.length > 0) {
-      await lockRepos(q, orgId, [...repoIds.values()]);
-      const r = await upsertPoints(q, orgId, points, seriesIds, repoIds);
-      res.inserted = r.inserted;
-      res.updated = r.updated;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const out = await ingestOnce(db, orgId, definitions, points, afterStore);
+      if (out.inserted + out.updated > 0) await foldSoon(db, orgId);
+      return { ...out, received: rawPoints.length };
+    } catch (e) {
+      // Two first pushes of the same new repository, each holding other repositories' locks,
+      // can wait on each other; PostgreSQL ends one (deadlock_detected) and it runs again.
+      if ((e as { code?: string }).code === '40P01' && attempt < 3) continue;
+      throw e;
     }
-    if (afterStore && res.inserted + res.updated > 0) await afterStore(q, res, [...seriesIds.keys()]);
-    return {
-      received: rawPoints.length,
-      accepted: points.length,
-      inserted: res.inserted,
-      updated: res.updated,
-      unchanged: points.length - res.inserted - res.updated,
-      definitions: definitions.length,
-    };
-  });
-  if (out.inserted + out.updated > 0) await foldSoon(db, orgId);
-  return out;
+  }
 }
 
 /** Above this many repositories in one batch, a push locks the whole org's ingest instead of
@@ -135,26 +154,91 @@ export async function ingest(
  *  slots). Pushes of one repository (a developer's or a fleet job's) stay far below it. */
 export const MAX_REPO_LOCKS = 64;
 
-/** Locks, until the transaction ends, the repositories whose points this push writes: the
- *  points statement reads the stored point of each key before replacing it and derives the
- *  change of the totals from that read, so two pushes of the same repository must take turns;
- *  pushes of different repositories need not. Every push holds the org's ingest lock shared;
- *  a batch of more than MAX_REPO_LOCKS repositories holds it exclusive instead of one lock per
- *  repository. Repository locks are taken in id order, so two batches never wait on each other
- *  in a circle. */
-async function lockRepos(q: Queryable, orgId: string, repoIds: string[]): Promise<void> {
-  if (repoIds.length > MAX_REPO_LOCKS) {
-    await q.query('SELECT pg_advisory_xact_lock(1129595220, ($1::bigint % 2147483647)::int)', [orgId]);
-    return;
+// Advisory lock keys. Two-int keys: (namespace, org) for the org-wide ones (the alert lock in
+// org/alerts/store.ts is 1129595219). One 64-bit key per repository: org in the high half,
+// repository id in the low (a separate key space from the two-int keys).
+const ORG_INGEST_LOCK = 1129595220;
+const ORG_FOLD_LOCK = 1129595221;
+const orgKey = (orgId: string) => `(${orgId}::bigint % 2147483647)::int`;
+const repoLockSql = (orgId: string, idsSql: string) => `(SELECT count(pg_advisory_xact_lock((${orgId}::bigint << 32) | (r & 4294967295))) FROM unnest(${idsSql}) AS r)`;
+
+/**
+ * The points statement reads the stored point of each key before replacing it and derives the
+ * change of the totals from that read, so two pushes of the same repository must take turns;
+ * pushes of different repositories need not. Every push holds the org's ingest lock shared and
+ * locks its repositories, known ones in id order in the transaction's first round trip; a batch
+ * of more than MAX_REPO_LOCKS repositories holds the org's ingest lock exclusive instead. A
+ * repository this push creates is locked as it is inserted (no one else can know its id yet).
+ */
+async function ingestOnce(
+  db: OrgDb,
+  orgId: string,
+  definitions: SeriesDefinition[],
+  points: OrgPoint[],
+  afterStore?: (q: Queryable, stored: StoredCounts, seriesKeys: string[]) => Promise<void>,
+): Promise<Omit<PushPointsResponse, 'received'>> {
+  const cache = orgIds(db, orgId);
+  const names = [...new Set(points.map((p) => p.repo))];
+  const wide = names.length > MAX_REPO_LOCKS;
+  // The repositories known now are the ones the prelude locks; the transaction uses exactly
+  // these (the cache may learn more while it waits for a connection, unlocked by this push).
+  const knownRepos = new Map<string, string>();
+  for (const n of names) {
+    const id = cache.repos.get(n);
+    if (id !== undefined) knownRepos.set(n, id);
   }
-  const ids = repoIds.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  // The 64-bit key space (org in the high half, repository in the low) is apart from the
-  // two-int keys of the org locks.
-  await q.query(
-    `SELECT pg_advisory_xact_lock_shared(1129595220, ($1::bigint % 2147483647)::int),
-            (SELECT count(pg_advisory_xact_lock(($1::bigint << 32) | (r & 4294967295))) FROM unnest($2::bigint[]) AS r)`,
-    [orgId, `{${ids.join(',')}}`],
+  let prelude: string | undefined;
+  if (names.length > 0) {
+    if (wide) prelude = `SELECT pg_advisory_xact_lock(${ORG_INGEST_LOCK}, ${orgKey(orgId)})`;
+    else {
+      const known = [...knownRepos.values()].map(BigInt);
+      known.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      prelude = `SELECT pg_advisory_xact_lock_shared(${ORG_INGEST_LOCK}, ${orgKey(orgId)}), ${repoLockSql(orgId, `'{${known.join(',')}}'::bigint[]`)}`;
+    }
+  }
+  const learned: OrgIds = { series: new Map(), repos: new Map() };
+  const out = await withOrg(
+    db,
+    orgId,
+    async (q) => {
+      const seriesIds = new Map<string, string>();
+      const relabel: { id: string; label: string }[] = [];
+      for (const d of definitions) {
+        const id = cache.series.get(d.id);
+        if (id === undefined) continue;
+        seriesIds.set(d.id, id);
+        relabel.push({ id, label: d.label });
+      }
+      const fresh = definitions.filter((d) => !seriesIds.has(d.id));
+      if (fresh.length > 0) {
+        for (const [key, id] of await resolveDefinitions(q, orgId, fresh)) {
+          seriesIds.set(key, id);
+          learned.series.set(key, id);
+        }
+      }
+      const repoIds = new Map(knownRepos);
+      const unknown = names.filter((n) => !repoIds.has(n));
+      if (unknown.length > 0) {
+        for (const [identity, id] of await resolveRepos(q, orgId, unknown, !wide)) {
+          repoIds.set(identity, id);
+          learned.repos.set(identity, id);
+        }
+      }
+      const r = await upsertPoints(q, orgId, points, seriesIds, repoIds, relabel, [...seriesIds.keys()]);
+      if (afterStore && r.inserted + r.updated > 0) await afterStore(q, r, [...seriesIds.keys()]);
+      return {
+        accepted: points.length,
+        inserted: r.inserted,
+        updated: r.updated,
+        unchanged: points.length - r.inserted - r.updated,
+        definitions: definitions.length,
+      };
+    },
+    { prelude },
   );
+  for (const [k, v] of learned.series) cache.series.set(k, v);
+  for (const [k, v] of learned.repos) cache.repos.set(k, v);
+  return out;
 }
 
 const FOLD_INTERVAL_MS = 500;
@@ -178,7 +262,7 @@ async function foldSoon(db: OrgDb, orgId: string): Promise<void> {
  *  order, so a fold never waits on another in a circle. */
 export async function foldDeltas(db: OrgDb, orgId: string): Promise<boolean> {
   return withOrg(db, orgId, async (q) => {
-    const got = await q.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(1129595221, ($1::bigint % 2147483647)::int) AS ok', [orgId]);
+    const got = await q.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${ORG_FOLD_LOCK}, ${orgKey(orgId)}) AS ok`);
     if (!got[0].ok) return false;
     await q.query(
       `WITH moved AS (
@@ -193,7 +277,7 @@ export async function foldDeltas(db: OrgDb, orgId: string): Promise<boolean> {
   });
 }
 
-/** The row ids of the batch's series, creating the series not seen yet. Known series are read,
+/** The row ids of series this process has not seen, creating those the org has not either. Known series are read,
  *  not upserted: an upsert locks the row even when it changes nothing, and every push of a
  *  series would wait on the pushes before it. The id is the hash of everything but the label,
  *  so only the label can change for an id (updated only when it differs). */
@@ -241,25 +325,23 @@ async function resolveDefinitions(q: Queryable, orgId: string, defs: SeriesDefin
   return ids;
 }
 
-async function resolveRepos(q: Queryable, orgId: string, points: OrgPoint[]): Promise<Map<string, string>> {
-  const names = [...new Set(points.map((p) => p.repo))];
+/** The ids of repositories this process has not seen, creating those the org has not either.
+ *  `lock`: lock each one as the push writes it — created ones in the insert itself, found ones
+ *  (created by another push meanwhile or before) in a statement of their own. */
+async function resolveRepos(q: Queryable, orgId: string, names: string[], lock: boolean): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
-  if (names.length === 0) return ids;
-  const found = await q.query<{ id: string; identity: string }>('SELECT id, identity FROM repos WHERE org_id = $1 AND identity = ANY($2::text[])', [orgId, names]);
-  for (const r of found) ids.set(r.identity, String(r.id));
-  const missing = names.filter((n) => !ids.has(n));
-  if (missing.length > 0) {
-    const added = await q.query<{ id: string; identity: string }>(
-      'INSERT INTO repos (org_id, identity) SELECT $1, unnest($2::text[]) ON CONFLICT (org_id, identity) DO NOTHING RETURNING id, identity',
-      [orgId, missing],
-    );
-    for (const r of added) ids.set(r.identity, String(r.id));
-    // Added meanwhile by a concurrent push (its insert committed before ours gave way).
-    const late = missing.filter((n) => !ids.has(n));
-    if (late.length > 0) {
-      const more = await q.query<{ id: string; identity: string }>('SELECT id, identity FROM repos WHERE org_id = $1 AND identity = ANY($2::text[])', [orgId, late]);
-      for (const r of more) ids.set(r.identity, String(r.id));
-    }
+  const lockCol = lock ? `, pg_advisory_xact_lock((${orgId}::bigint << 32) | (id & 4294967295))` : '';
+  const added = await q.query<{ id: string; identity: string }>(
+    `WITH ins AS (INSERT INTO repos (org_id, identity) SELECT $1, unnest($2::text[]) ON CONFLICT (org_id, identity) DO NOTHING RETURNING id, identity)
+     SELECT id, identity${lockCol} FROM ins`,
+    [orgId, names],
+  );
+  for (const r of added) ids.set(r.identity, String(r.id));
+  const existing = names.filter((n) => !ids.has(n));
+  if (existing.length > 0) {
+    const found = await q.query<{ id: string; identity: string }>('SELECT id, identity FROM repos WHERE org_id = $1 AND identity = ANY($2::text[]) ORDER BY id', [orgId, existing]);
+    for (const r of found) ids.set(r.identity, String(r.id));
+    if (lock && found.length > 0) await q.query(`SELECT ${repoLockSql(orgId, '$1::bigint[]')}`, [found.map((r) => String(r.id))]);
   }
   return ids;
 }
@@ -270,7 +352,9 @@ async function upsertPoints(
   points: OrgPoint[],
   seriesIds: Map<string, string>,
   repoIds: Map<string, string>,
-): Promise<{ inserted: number; updated: number }> {
+  relabel: { id: string; label: string }[],
+  seriesKeys: string[],
+): Promise<StoredCounts> {
   // PostgreSQL array literals built by string concatenation: every element is digits, hex or an
   // ISO time (validated), so none needs quoting. pg's per-element array serialisation and even
   // Array.prototype.join measured several times slower than this for 20,000-element arrays.
@@ -297,7 +381,7 @@ async function upsertPoints(
   // is computed from `plan` alone (measured 30 % less database CPU than joining the upsert's
   // RETURNING rows back to a separate read of the old values; an unchanged re-push writes nothing).
   // The upsert keeps its newer-only condition, so the stored state never goes back even so.
-  const rows = await q.query<{ inserted: string; updated: string }>(
+  const rows = await q.query<{ inserted: string; updated: string; rules: boolean }>(
     `WITH plan AS MATERIALIZED (
        SELECT i.series_id, i.repo_id, i.bucket, i.sha, i.commit_time, i.value, o.value AS old_value
        FROM (SELECT series_id, repo_id, bucket, decode(commit_hex, 'hex') AS sha, commit_time, value
@@ -330,11 +414,19 @@ async function upsertPoints(
        -- Appended, never updated: concurrent pushes of a series do not meet on its total rows.
        INSERT INTO series_bucket_deltas (org_id, series_id, bucket, total, repos)
        SELECT $1, series_id, bucket, d, added FROM delta
+     ), relabel AS (
+       -- Known series whose pushed label differs. A plain UPDATE locks only the rows it changes
+       -- (an upsert would lock every series row of the push, and pushes would queue on them).
+       UPDATE series s SET label = d.label, updated_at = now()
+       FROM jsonb_to_recordset($8::jsonb) AS d(id bigint, label text)
+       WHERE s.org_id = $1 AND s.id = d.id AND s.label IS DISTINCT FROM d.label
      )
-     SELECT coalesce(sum(added), 0) AS inserted, coalesce(sum(replaced), 0) AS updated FROM delta`,
-    [orgId, `{${s}}`, `{${r}}`, `{${b}}`, `{${c}}`, `{${ct}}`, `{${v}}`],
+     SELECT coalesce(sum(added), 0) AS inserted, coalesce(sum(replaced), 0) AS updated,
+            EXISTS (SELECT 1 FROM alert_rules ar WHERE ar.org_id = $1 AND ar.series_key = ANY($9::text[])) AS rules
+     FROM delta`,
+    [orgId, `{${s}}`, `{${r}}`, `{${b}}`, `{${c}}`, `{${ct}}`, `{${v}}`, JSON.stringify(relabel), seriesKeys],
   );
-  return { inserted: Number(rows[0].inserted), updated: Number(rows[0].updated) };
+  return { inserted: Number(rows[0].inserted), updated: Number(rows[0].updated), rules: Boolean(rows[0].rules) };
 }
 
 /** A series re-summed over some of the org's repositories ($1 org, $2 series row id, $3 repo
