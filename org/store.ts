@@ -277,9 +277,9 @@ export async function foldDeltas(db: OrgDb, orgId: string): Promise<boolean> {
   });
 }
 
-/** The row ids of series this process has not seen, creating those the org has not either. Known series are read,
- *  not upserted: an upsert locks the row even when it changes nothing, and every push of a
- *  series would wait on the pushes before it. The id is the hash of everything but the label,
+/** The row ids of series this process has not seen, creating those the org has not either.
+ *  Known series are read, not upserted: an upsert locks the row even when it changes nothing,
+ *  and every push of a series would wait on the pushes before it. The id is the hash of everything but the label,
  *  so only the label can change for an id (updated only when it differs). */
 async function resolveDefinitions(q: Queryable, orgId: string, defs: SeriesDefinition[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
@@ -462,26 +462,41 @@ export interface RepoFilterQuery {
 /** A series summed over the org's repos (from the aggregate), or over the repos a filter keeps
  *  (re-summed from per-repo points). Null when the org has no such series. */
 export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, filter: RepoFilterQuery = {}): Promise<SeriesResponse | null> {
+  const filtered = filter.include !== undefined || filter.exclude !== undefined;
+  if (!filtered) {
+    // The dashboard's read: one statement (a consistent snapshot by itself), the series' row and
+    // its totals together. The series id is an init-plan parameter of the totals view, so only
+    // that series' rows are summed. Round trips are most of a read's cost under write load.
+    const rows = await withOrg(db, orgId, (q) =>
+      q.query<{ label: string; bucket: Date | null; total: string; repos: number }>(
+        `SELECT s.label, t.bucket, t.total, t.repos
+         FROM series s LEFT JOIN series_totals t
+           ON t.org_id = $1 AND t.series_id = s.id AND t.series_id = (SELECT x.id FROM series x WHERE x.org_id = $1 AND x.series_key = $2)
+         WHERE s.org_id = $1 AND s.series_key = $2 ORDER BY t.bucket`,
+        [orgId, seriesKey],
+      ),
+    );
+    if (rows.length === 0) return null;
+    return {
+      id: seriesKey,
+      label: rows[0].label,
+      points: rows.filter((r) => r.bucket !== null).map((r) => ({ time: iso(r.bucket), value: Number(r.total), repos: Number(r.repos) })),
+    };
+  }
   return withOrg(db, orgId, async (q) => {
     const s = await q.query<{ id: string; label: string }>('SELECT id, label FROM series WHERE org_id = $1 AND series_key = $2', [orgId, seriesKey]);
     if (s.length === 0) return null;
-    const filtered = filter.include !== undefined || filter.exclude !== undefined;
-    let rows: { bucket: Date; total: string; repos: number }[];
-    if (!filtered) {
-      rows = await q.query('SELECT bucket, total, repos FROM series_totals WHERE org_id = $1 AND series_id = $2 ORDER BY bucket', [orgId, s[0].id]);
-    } else {
-      // The filter runs here, in linear time, once per repository of the org (not per point):
-      // the database gets the chosen ids. Same snapshot as the points read below.
-      const repos = await q.query<{ id: string; identity: string }>('SELECT id, identity FROM repos WHERE org_id = $1', [orgId]);
-      const kept: string[] = [];
-      const dropped: string[] = [];
-      for (const r of repos) {
-        const keep = (!filter.include || filter.include.test(r.identity)) && !(filter.exclude && filter.exclude.test(r.identity));
-        (keep ? kept : dropped).push(String(r.id));
-      }
-      const complement = kept.length * 2 > repos.length;
-      rows = await q.query(filteredReadSql(complement), [orgId, s[0].id, complement ? dropped : kept]);
+    // The filter runs here, in linear time, once per repository of the org (not per point):
+    // the database gets the chosen ids. Same snapshot as the points read below.
+    const repos = await q.query<{ id: string; identity: string }>('SELECT id, identity FROM repos WHERE org_id = $1', [orgId]);
+    const kept: string[] = [];
+    const dropped: string[] = [];
+    for (const r of repos) {
+      const keep = (!filter.include || filter.include.test(r.identity)) && !(filter.exclude && filter.exclude.test(r.identity));
+      (keep ? kept : dropped).push(String(r.id));
     }
+    const complement = kept.length * 2 > repos.length;
+    const rows = await q.query<{ bucket: Date; total: string; repos: number }>(filteredReadSql(complement), [orgId, s[0].id, complement ? dropped : kept]);
     return {
       id: seriesKey,
       label: s[0].label,
