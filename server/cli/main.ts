@@ -15,6 +15,7 @@ import { languagesCsv, languagesTable, pointsTable, seriesCsv, seriesTable } fro
 import { ProgressLine } from './progress';
 import { HELP, COMMAND_HELP } from './help';
 import { checkCommand } from './check';
+import { recordCommand } from './record';
 import { patternProblem, structuralLanguage, unknownLanguageMessage } from '../engine/structuralMatcher';
 
 const COMMON: Record<string, OptionSpec> = {
@@ -131,11 +132,13 @@ async function dispatch(argv: string[], io: Io, signal: AbortSignal): Promise<nu
       return runCommand(parseArgs(rest, RUN_OPTS), io, signal);
     case 'check':
       return checkCommand(rest, io, signal);
+    case 'record':
+      return recordCommand(rest, io);
     case 'push':
     case 'org':
       return externalCommand(command, rest);
     default:
-      throw new InsightsError('USAGE', `unknown command "${command}"; commands: series, capture, languages, run, check, push, org (see --help)`);
+      throw new InsightsError('USAGE', `unknown command "${command}"; commands: series, capture, languages, run, check, record, push, org (see --help)`);
   }
 }
 
