@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { OrgPoint, PushPointsResponse, SeriesDefinition, SeriesResponse, SeriesSummary } from '../protocol/org';
 import { withOrg, type OrgDb, type Queryable } from './db';
 import type { RepoMatcher } from './repoFilter';
+import { checkStoredScales, fromStored } from './externalValues';
 
 export class OrgError extends Error {
   constructor(
@@ -108,6 +109,7 @@ export async function ingest(
     // and two concurrent batches touching the same key would otherwise both count it as new.
     await q.query('SELECT pg_advisory_xact_lock(1129595219, ($1::bigint % 2147483647)::int)', [orgId]);
     const seriesIds = await upsertDefinitions(q, orgId, definitions);
+    await checkStoredScales(q, orgId, definitions);
     const repoIds = await resolveRepos(q, orgId, points);
     const res = { inserted: 0, updated: 0 };
     if (points.length > 0) {
@@ -132,12 +134,12 @@ async function upsertDefinitions(q: Queryable, orgId: string, defs: SeriesDefini
   if (defs.length === 0) return ids;
   // The id is the hash of everything but the label, so only the label can change for an id.
   const rows = await q.query<{ id: string; series_key: string }>(
-    `INSERT INTO series AS s (org_id, series_key, label, query, kind, literal, ignore_case, count_mode, include, exclude, max_file_size, semantics_version)
+    `INSERT INTO series AS s (org_id, series_key, label, query, kind, literal, ignore_case, count_mode, include, exclude, max_file_size, semantics_version, unit, decimals)
      SELECT $1, d.id, d.label, d.query, d.kind, d.literal, d."ignoreCase", d.count,
             ARRAY(SELECT jsonb_array_elements_text(d.include)), ARRAY(SELECT jsonb_array_elements_text(d.exclude)),
-            d."maxFileSize", d."semanticsVersion"
+            d."maxFileSize", d."semanticsVersion", d.unit, d.decimals
      FROM jsonb_to_recordset($2::jsonb) AS d(id text, label text, query text, kind text, literal boolean, "ignoreCase" boolean,
-          count text, include jsonb, exclude jsonb, "maxFileSize" bigint, "semanticsVersion" integer)
+          count text, include jsonb, exclude jsonb, "maxFileSize" bigint, "semanticsVersion" integer, unit text, decimals smallint)
      ON CONFLICT (org_id, series_key) DO UPDATE SET label = excluded.label, updated_at = now()
        WHERE s.label IS DISTINCT FROM excluded.label
      RETURNING id, series_key`,
@@ -276,7 +278,7 @@ export interface RepoFilterQuery {
  *  (re-summed from per-repo points). Null when the org has no such series. */
 export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, filter: RepoFilterQuery = {}): Promise<SeriesResponse | null> {
   return withOrg(db, orgId, async (q) => {
-    const s = await q.query<{ id: string; label: string }>('SELECT id, label FROM series WHERE org_id = $1 AND series_key = $2', [orgId, seriesKey]);
+    const s = await q.query<{ id: string; label: string; unit: string | null; decimals: number | null }>('SELECT id, label, unit, decimals FROM series WHERE org_id = $1 AND series_key = $2', [orgId, seriesKey]);
     if (s.length === 0) return null;
     const filtered = filter.include !== undefined || filter.exclude !== undefined;
     let rows: { bucket: Date; total: string; repos: number }[];
@@ -295,10 +297,14 @@ export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, fi
       const complement = kept.length * 2 > repos.length;
       rows = await q.query(filteredReadSql(complement), [orgId, s[0].id, complement ? dropped : kept]);
     }
+    const decimals = s[0].decimals === null ? undefined : Number(s[0].decimals);
     return {
       id: seriesKey,
       label: s[0].label,
-      points: rows.map((r) => ({ time: iso(r.bucket), value: Number(r.total), repos: Number(r.repos) })),
+      // External series only (values recorded by CI), so a computed series reads as before.
+      ...(s[0].unit !== null ? { unit: s[0].unit } : {}),
+      ...(decimals !== undefined ? { decimals } : {}),
+      points: rows.map((r) => ({ time: iso(r.bucket), value: fromStored(Number(r.total), decimals), repos: Number(r.repos) })),
     };
   }, { snapshot: true });
 }
@@ -307,7 +313,7 @@ export async function listSeries(db: OrgDb, orgId: string): Promise<SeriesSummar
   return withOrg(db, orgId, async (q) => {
     const rows = await q.query<Record<string, unknown>>(
       `SELECT s.series_key, s.label, s.query, s.kind, s.literal, s.ignore_case, s.count_mode, s.include, s.exclude,
-              s.max_file_size, s.semantics_version,
+              s.max_file_size, s.semantics_version, s.unit, s.decimals,
               (SELECT count(*) FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id) AS buckets,
               (SELECT coalesce(max(a.repos), 0) FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id) AS repos,
               (SELECT max(a.bucket) FROM series_buckets a WHERE a.org_id = s.org_id AND a.series_id = s.id) AS latest
@@ -326,6 +332,8 @@ export async function listSeries(db: OrgDb, orgId: string): Promise<SeriesSummar
       exclude: r.exclude as string[],
       maxFileSize: Number(r.max_file_size),
       semanticsVersion: Number(r.semantics_version),
+      ...(r.unit != null ? { unit: String(r.unit) } : {}),
+      ...(r.decimals != null ? { decimals: Number(r.decimals) } : {}),
       buckets: Number(r.buckets),
       repos: Number(r.repos),
       latest: r.latest == null ? null : iso(r.latest),

@@ -32,13 +32,16 @@ export function externalSeriesResult(def: InsightDefinition, values: ExternalVal
     const prev = newest[i].get(v.repo);
     if (!prev || newerValue(v, prev)) newest[i].set(v.repo, v);
   }
-  const points: SeriesPoint[] = buckets.map((b, i) => {
+  // A bucket nobody recorded a value in has no point (a gap in the chart), not a zero.
+  const points: SeriesPoint[] = [];
+  buckets.forEach((b, i) => {
     const repos = [...newest[i].values()].sort((x, y) => (x.repo < y.repo ? -1 : 1));
-    return {
+    if (repos.length === 0) return;
+    points.push({
       time: b.time.toISOString(),
       value: roundTo(repos.reduce((a, r) => a + r.value, 0), def.decimals ?? 0),
       repos: repos.map((r) => ({ repo: r.repo, commit: r.commit, commitTime: r.commitTime, value: r.value })),
-    };
+    });
   });
   return { id, label: def.title, query: def.id, points };
 }
