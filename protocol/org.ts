@@ -288,6 +288,7 @@ function valueScale(v: Record<string, unknown>, kind: InsightKind, where: string
     }
     return {};
   }
+  if (!('decimals' in v)) throw new Invalid(`${where}: missing field "decimals" (an external series says how many fractional digits its values have, 0 to ${EXTERNAL_LIMITS.maxDecimals})`);
   const d = v.decimals;
   if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > EXTERNAL_LIMITS.maxDecimals) {
     throw new Invalid(`${where}.decimals must be a whole number from 0 to ${EXTERNAL_LIMITS.maxDecimals}, got ${typeof d === 'number' ? String(d) : typeName(d)}`);
