@@ -18,7 +18,8 @@ import { createMetrics, type OrgMetrics } from './metrics';
 import { RateLimiter, type RateLimitOptions } from './rateLimit';
 import { compileRepoFilter } from './repoFilter';
 import { PrincipalCache } from './principalCache';
-import { authenticate, ingest, listSeries, readSeries, type Principal, type RepoFilterQuery, type Scope } from './store';
+import { authenticate, ingest, listSeries, OrgError, readSeries, type Principal, type RepoFilterQuery, type Scope } from './store';
+import { toStoredValues } from './externalValues';
 import { dashboardAssets, dashboardHtml } from './dashboard/page';
 import { registerFleetRoutes, type FleetRouteOptions } from './fleet/routes';
 import { registerAlertRoutes } from './alerts/routes';
@@ -250,11 +251,16 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       // Alert rules of the series that changed are evaluated in the push's own transaction, on
       // the org-wide sums it just wrote (the points statement tells whether the org has rules on
       // them: no statement more when it has none); the deliveries are handed to the sender once
-      // it committed.
-      res = await ingest(db, req.principal!.orgId, v.value.definitions, v.value.points, async (q, stored, keys) => {
+      // it committed. Decimal values of external series are stored as integers
+      // (org/externalValues.ts).
+      res = await ingest(db, req.principal!.orgId, v.value.definitions, toStoredValues(v.value.definitions, v.value.points), async (q, stored, keys) => {
         if (stored.rules) fired = await evaluateRules(q, req.principal!.orgId, keys);
       });
     } catch (err) {
+      if (err instanceof OrgError && err.code === 'SCALE_CONFLICT') {
+        metrics.ingestBatches.inc({ outcome: 'rejected' });
+        return send(reply, 400, 'INVALID_BODY', err.message);
+      }
       metrics.ingestBatches.inc({ outcome: 'failed' });
       throw err;
     }

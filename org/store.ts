@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { OrgPoint, PushPointsResponse, SeriesDefinition, SeriesResponse, SeriesSummary } from '../protocol/org';
 import { withOrg, type OrgDb, type Queryable } from './db';
 import type { RepoMatcher } from './repoFilter';
+import { checkStoredScales, fromStored } from './externalValues';
 
 export class OrgError extends Error {
   constructor(
@@ -216,6 +217,8 @@ async function ingestOnce(
           learned.series.set(key, id);
         }
       }
+      // An external series keeps the unit and decimals it was stored with (cached or not).
+      await checkStoredScales(q, orgId, definitions);
       const repoIds = new Map(knownRepos);
       const unknown = names.filter((n) => !repoIds.has(n));
       if (unknown.length > 0) {
@@ -279,8 +282,9 @@ export async function foldDeltas(db: OrgDb, orgId: string): Promise<boolean> {
 
 /** The row ids of series this process has not seen, creating those the org has not either.
  *  Known series are read, not upserted: an upsert locks the row even when it changes nothing,
- *  and every push of a series would wait on the pushes before it. The id is the hash of everything but the label,
- *  so only the label can change for an id (updated only when it differs). */
+ *  and every push of a series would wait on the pushes before it. The id is the hash of
+ *  everything but the label, so only the label can change for an id (updated only when it
+ *  differs). */
 async function resolveDefinitions(q: Queryable, orgId: string, defs: SeriesDefinition[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   if (defs.length === 0) return ids;
@@ -305,12 +309,12 @@ async function resolveDefinitions(q: Queryable, orgId: string, defs: SeriesDefin
   const fresh = defs.filter((d) => !ids.has(d.id));
   if (fresh.length === 0) return ids;
   const rows = await q.query<{ id: string; series_key: string }>(
-    `INSERT INTO series (org_id, series_key, label, query, kind, literal, ignore_case, count_mode, include, exclude, max_file_size, semantics_version)
+    `INSERT INTO series (org_id, series_key, label, query, kind, literal, ignore_case, count_mode, include, exclude, max_file_size, semantics_version, unit, decimals)
      SELECT $1, d.id, d.label, d.query, d.kind, d.literal, d."ignoreCase", d.count,
             ARRAY(SELECT jsonb_array_elements_text(d.include)), ARRAY(SELECT jsonb_array_elements_text(d.exclude)),
-            d."maxFileSize", d."semanticsVersion"
+            d."maxFileSize", d."semanticsVersion", d.unit, d.decimals
      FROM jsonb_to_recordset($2::jsonb) AS d(id text, label text, query text, kind text, literal boolean, "ignoreCase" boolean,
-          count text, include jsonb, exclude jsonb, "maxFileSize" bigint, "semanticsVersion" integer)
+          count text, include jsonb, exclude jsonb, "maxFileSize" bigint, "semanticsVersion" integer, unit text, decimals smallint)
      ON CONFLICT (org_id, series_key) DO NOTHING
      RETURNING id, series_key`,
     [orgId, JSON.stringify(fresh)],
@@ -468,8 +472,8 @@ export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, fi
     // its totals together. The series id is an init-plan parameter of the totals view, so only
     // that series' rows are summed. Round trips are most of a read's cost under write load.
     const rows = await withOrg(db, orgId, (q) =>
-      q.query<{ label: string; bucket: Date | null; total: string; repos: number }>(
-        `SELECT s.label, t.bucket, t.total, t.repos
+      q.query<{ label: string; unit: string | null; decimals: number | null; bucket: Date | null; total: string; repos: number }>(
+        `SELECT s.label, s.unit, s.decimals, t.bucket, t.total, t.repos
          FROM series s LEFT JOIN series_totals t
            ON t.org_id = $1 AND t.series_id = s.id AND t.series_id = (SELECT x.id FROM series x WHERE x.org_id = $1 AND x.series_key = $2)
          WHERE s.org_id = $1 AND s.series_key = $2 ORDER BY t.bucket`,
@@ -477,14 +481,18 @@ export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, fi
       ),
     );
     if (rows.length === 0) return null;
+    const decimals = rows[0].decimals === null ? undefined : Number(rows[0].decimals);
     return {
       id: seriesKey,
       label: rows[0].label,
-      points: rows.filter((r) => r.bucket !== null).map((r) => ({ time: iso(r.bucket), value: Number(r.total), repos: Number(r.repos) })),
+      // External series only (values recorded by CI), so a computed series reads as before.
+      ...(rows[0].unit !== null ? { unit: rows[0].unit } : {}),
+      ...(decimals !== undefined ? { decimals } : {}),
+      points: rows.filter((r) => r.bucket !== null).map((r) => ({ time: iso(r.bucket), value: fromStored(Number(r.total), decimals), repos: Number(r.repos) })),
     };
   }
   return withOrg(db, orgId, async (q) => {
-    const s = await q.query<{ id: string; label: string }>('SELECT id, label FROM series WHERE org_id = $1 AND series_key = $2', [orgId, seriesKey]);
+    const s = await q.query<{ id: string; label: string; unit: string | null; decimals: number | null }>('SELECT id, label, unit, decimals FROM series WHERE org_id = $1 AND series_key = $2', [orgId, seriesKey]);
     if (s.length === 0) return null;
     // The filter runs here, in linear time, once per repository of the org (not per point):
     // the database gets the chosen ids. Same snapshot as the points read below.
@@ -497,10 +505,14 @@ export async function readSeries(db: OrgDb, orgId: string, seriesKey: string, fi
     }
     const complement = kept.length * 2 > repos.length;
     const rows = await q.query<{ bucket: Date; total: string; repos: number }>(filteredReadSql(complement), [orgId, s[0].id, complement ? dropped : kept]);
+    const decimals = s[0].decimals === null ? undefined : Number(s[0].decimals);
     return {
       id: seriesKey,
       label: s[0].label,
-      points: rows.map((r) => ({ time: iso(r.bucket), value: Number(r.total), repos: Number(r.repos) })),
+      // External series only (values recorded by CI), so a computed series reads as before.
+      ...(s[0].unit !== null ? { unit: s[0].unit } : {}),
+      ...(decimals !== undefined ? { decimals } : {}),
+      points: rows.map((r) => ({ time: iso(r.bucket), value: fromStored(Number(r.total), decimals), repos: Number(r.repos) })),
     };
   }, { snapshot: true });
 }
@@ -509,7 +521,7 @@ export async function listSeries(db: OrgDb, orgId: string): Promise<SeriesSummar
   return withOrg(db, orgId, async (q) => {
     const rows = await q.query<Record<string, unknown>>(
       `SELECT s.series_key, s.label, s.query, s.kind, s.literal, s.ignore_case, s.count_mode, s.include, s.exclude,
-              s.max_file_size, s.semantics_version,
+              s.max_file_size, s.semantics_version, s.unit, s.decimals,
               a.buckets, a.repos, a.latest
        FROM series s
        LEFT JOIN LATERAL (
@@ -531,6 +543,8 @@ export async function listSeries(db: OrgDb, orgId: string): Promise<SeriesSummar
       exclude: r.exclude as string[],
       maxFileSize: Number(r.max_file_size),
       semanticsVersion: Number(r.semantics_version),
+      ...(r.unit != null ? { unit: String(r.unit) } : {}),
+      ...(r.decimals != null ? { decimals: Number(r.decimals) } : {}),
       buckets: Number(r.buckets),
       repos: Number(r.repos),
       latest: r.latest == null ? null : iso(r.latest),

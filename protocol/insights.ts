@@ -4,7 +4,7 @@
 // validators only; the one other function, escapeRegExp, is part of what a literal query means.
 // protocol/insights.schema.json repeats the lists and defaults for editors; a test holds it equal.
 
-import { arr, count, isoTime, obj, sha, str, type Validator } from './validate';
+import { arr, count, isoTime, num, obj, ProtocolError, sha, str, type Validator } from './validate';
 
 export const STEPS = ['day', 'week', 'month', 'quarter', 'year'] as const;
 export type Step = (typeof STEPS)[number];
@@ -12,7 +12,7 @@ export type Step = (typeof STEPS)[number];
 export const COUNT_MODES = ['matches', 'lines', 'files'] as const;
 export type CountMode = (typeof COUNT_MODES)[number];
 
-export const INSIGHT_KINDS = ['series', 'capture', 'languages', 'structural'] as const;
+export const INSIGHT_KINDS = ['series', 'capture', 'languages', 'structural', 'external'] as const;
 export type InsightKind = (typeof INSIGHT_KINDS)[number];
 
 /** Languages of `structural` insights (ast-grep patterns); ast-grep's aliases (ts, js, py, rs, golang) are accepted too. */
@@ -26,6 +26,37 @@ export const DEFAULT_CAPTURE_LIMIT = 20;
 /** Bucket size and number of points of a series insight unless told otherwise. */
 export const DEFAULT_STEP: Step = 'week';
 export const DEFAULT_POINTS = 52;
+
+/**
+ * `external` insights: one series of values that CI records (`code-insights record`), such as
+ * coverage or build time, rather than counts the engine computes from the history. Values are
+ * non-negative decimal numbers with at most `decimals` fractional digits and an optional unit.
+ */
+export const EXTERNAL_LIMITS = {
+  /** Fractional digits a value may have (the org service stores value × 10^decimals as an integer). */
+  maxDecimals: 6,
+  /** Largest value: also value × 10^decimals must stay a safe integer (below 2^53). */
+  maxValue: 1e12,
+  /** A unit is short text shown beside the numbers: `%`, `s`, `ms`, `tests`. */
+  maxUnitLength: 16,
+} as const;
+/** A unit: letters (any script), digits, `%`, `/`, `°`, `µ`, `.`, `_`, `-`, inner spaces; 1–16 characters. */
+export const UNIT_PATTERN = /^[\p{L}\p{N}%/°µ._-](?:[\p{L}\p{N}%/°µ._ -]{0,14}[\p{L}\p{N}%/°µ._-])?$/u;
+
+/**
+ * Why `value` cannot be a value of an external series with `decimals` fractional digits, or
+ * undefined when it can. Shared by the CLI (`record --value`), the outbox and the org service.
+ */
+export function externalValueProblem(value: unknown, decimals: number): string | undefined {
+  if (typeof value !== 'number') return `must be a number, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}`;
+  if (!Number.isFinite(value)) return `must be a finite number, got ${String(value)}`;
+  if (value < 0) return `must not be negative, got ${value}`;
+  if (value > EXTERNAL_LIMITS.maxValue) return `must be at most ${EXTERNAL_LIMITS.maxValue}, got ${value}`;
+  const scaled = value * 10 ** decimals;
+  if (!Number.isSafeInteger(Math.round(scaled))) return `× 10^${decimals} must stay below 2^53 (${value} has too many digits for ${decimals} decimals)`;
+  if (Number(value.toFixed(decimals)) !== value) return `has more than ${decimals} decimal${decimals === 1 ? '' : 's'} (${value}); round it, or declare more "decimals" (up to ${EXTERNAL_LIMITS.maxDecimals})`;
+  return undefined;
+}
 
 /** A result written as text: the extension's Export CSV/JSON and the CLI's `--format csv|json`. */
 export const TEXT_EXPORT_FORMATS = ['csv', 'json'] as const;
@@ -111,6 +142,10 @@ export interface InsightDefinition {
   repos?: string[];
   /** A goal for every series of the insight (a query's own `goal` overrides it field by field). */
   goal?: GoalDefinition;
+  /** `external`: the unit of the values, shown beside them (`%`, `s`, `ms`, `tests`). */
+  unit?: string;
+  /** `external`: fractional digits a value may have, 0–6 (default 0). */
+  decimals?: number;
   /** `capture`: a goal per captured value, e.g. {"17": {"max": 0}} (overrides the other goals). */
   captureGoals?: Record<string, GoalDefinition>;
 }
@@ -207,8 +242,14 @@ export interface Progress {
 // Results that cross a boundary (to a webview, the org page) are checked with these; see
 // protocol/validate.ts for the kit.
 
-const repoPoint: Validator<RepoPoint> = obj<RepoPoint>({ repo: str(), commit: sha, commitTime: isoTime, value: count });
-const seriesPoint: Validator<SeriesPoint> = obj<SeriesPoint>({ time: isoTime, value: count, repos: arr(repoPoint, RESULT_LIMITS.repos) });
+/** A point's value: a count, or a decimal value of an external series; finite and never negative. */
+const pointValue: Validator<number> = (v, p) => {
+  const n = num(v, p);
+  if (n < 0) throw new ProtocolError(p, `expected a non-negative number, got ${n}`);
+  return n;
+};
+const repoPoint: Validator<RepoPoint> = obj<RepoPoint>({ repo: str(), commit: sha, commitTime: isoTime, value: pointValue });
+const seriesPoint: Validator<SeriesPoint> = obj<SeriesPoint>({ time: isoTime, value: pointValue, repos: arr(repoPoint, RESULT_LIMITS.repos) });
 export const validateSeriesResult: Validator<SeriesResult> = obj<SeriesResult>(
   { id: str(128), label: str(), query: str(), capture: str(), points: arr(seriesPoint, RESULT_LIMITS.points), error: str() },
   { capture: true, error: true },

@@ -96,6 +96,9 @@ export interface InsightResult {
   error?: { code: string; message: string };
   /** The goals of its series (those that have one), judged at the latest point. */
   goals?: SeriesGoalState[];
+  /** Kind `external`: the unit and fractional digits of the recorded values. */
+  unit?: string;
+  decimals?: number;
 }
 
 // ---------------------------------------------------------------- requests (client → server)

@@ -6,7 +6,7 @@
 // Privacy: a point carries only a series id, a repository identity, times, a commit id and a
 // number. A definition carries the query as the user wrote it. Nothing else leaves the machine.
 
-import type { CountMode, InsightKind } from './insights';
+import { EXTERNAL_LIMITS, externalValueProblem, UNIT_PATTERN, type CountMode, type InsightKind } from './insights';
 
 /** One repository's value of one series at one bucket boundary. */
 export interface OrgPoint {
@@ -20,7 +20,10 @@ export interface OrgPoint {
   commit: string;
   /** Committer time of `commit`, ISO UTC. For the same key the newer commit wins. */
   commitTime: string;
-  /** A count: a non-negative integer. */
+  /**
+   * A count: a non-negative integer. For a series whose definition has `decimals` (an external
+   * series: values recorded by CI), a non-negative number with at most that many fractional digits.
+   */
   value: number;
 }
 
@@ -39,6 +42,13 @@ export interface SeriesDefinition {
   maxFileSize: number;
   /** The engine's counting semantics version (part of the id). */
   semanticsVersion: number;
+  /**
+   * External series only (kind `external`; absent for computed series, and from older clients):
+   * the unit of the values, shown beside them. Part of the id.
+   */
+  unit?: string;
+  /** External series only: fractional digits of the values, 0–6. Part of the id. */
+  decimals?: number;
 }
 
 /** `POST /api/v1/points` body. Every point's series must be defined in the same batch. */
@@ -67,6 +77,9 @@ export interface PushPointsResponse {
 export interface SeriesResponse {
   id: string;
   label: string;
+  /** External series: the unit and fractional digits of the values (absent for computed series). */
+  unit?: string;
+  decimals?: number;
   /** Oldest first; value summed over the org's repos (or those matching `?repo=`). */
   points: { time: string; value: number; repos: number }[];
 }
@@ -139,7 +152,7 @@ export function storableTextProblem(s: string): string | undefined {
   return undefined;
 }
 
-const KINDS: readonly InsightKind[] = ['series', 'capture', 'languages'];
+const KINDS: readonly InsightKind[] = ['series', 'capture', 'languages', 'external'];
 const COUNTS: readonly CountMode[] = ['matches', 'lines', 'files'];
 
 export type Validation<T> =
@@ -165,9 +178,9 @@ function typeName(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-function exactKeys(o: Record<string, unknown>, keys: readonly string[], where: string): void {
+function exactKeys(o: Record<string, unknown>, keys: readonly string[], where: string, optional: readonly string[] = []): void {
   for (const k of Object.keys(o)) {
-    if (!keys.includes(k)) throw new Invalid(`${where}: unknown field "${k.slice(0, 60)}" (allowed: ${keys.join(', ')})`);
+    if (!keys.includes(k) && !optional.includes(k)) throw new Invalid(`${where}: unknown field "${k.slice(0, 60)}" (allowed: ${[...keys, ...optional].join(', ')})`);
   }
   for (const k of keys) {
     if (!(k in o)) throw new Invalid(`${where}: missing field "${k}"`);
@@ -233,11 +246,13 @@ function globs(o: Record<string, unknown>, k: string, where: string): string[] {
 }
 
 const DEFINITION_KEYS = ['id', 'label', 'query', 'kind', 'literal', 'ignoreCase', 'count', 'include', 'exclude', 'maxFileSize', 'semanticsVersion'] as const;
+/** Fields a definition may leave out: what older clients never send. */
+const OPTIONAL_DEFINITION_KEYS = ['unit', 'decimals'] as const;
 const POINT_KEYS = ['series', 'repo', 'time', 'commit', 'commitTime', 'value'] as const;
 
 export function validateSeriesDefinition(v: unknown, where = 'definition'): SeriesDefinition {
   if (!isPlainObject(v)) throw new Invalid(`${where} must be an object, got ${typeName(v)}`);
-  exactKeys(v, DEFINITION_KEYS, where);
+  exactKeys(v, DEFINITION_KEYS, where, OPTIONAL_DEFINITION_KEYS);
   const kind = v.kind;
   if (typeof kind !== 'string' || !KINDS.includes(kind as InsightKind)) throw new Invalid(`${where}.kind must be one of ${KINDS.join(', ')}`);
   const cnt = v.count;
@@ -248,6 +263,7 @@ export function validateSeriesDefinition(v: unknown, where = 'definition'): Seri
   }
   const label = str(v, 'label', where, ORG_LIMITS.maxLabelLength);
   if (CONTROL_CHARS.test(label)) throw new Invalid(`${where}.label must not contain control characters`);
+  const scale = valueScale(v, kind as InsightKind, where);
   return {
     id: seriesId(str(v, 'id', where, 64), `${where}.id`),
     label,
@@ -260,10 +276,41 @@ export function validateSeriesDefinition(v: unknown, where = 'definition'): Seri
     exclude: globs(v, 'exclude', where),
     maxFileSize: count(v.maxFileSize, `${where}.maxFileSize`),
     semanticsVersion,
+    ...scale,
   };
 }
 
-export function validateOrgPoint(v: unknown, where = 'point'): OrgPoint {
+/** `unit` and `decimals` of a definition: only an external series has them, and it has `decimals`. */
+function valueScale(v: Record<string, unknown>, kind: InsightKind, where: string): { unit?: string; decimals?: number } {
+  if (kind !== 'external') {
+    for (const k of OPTIONAL_DEFINITION_KEYS) {
+      if (k in v) throw new Invalid(`${where}.${k} applies to external series only (kind "external"), not to kind "${kind}"`);
+    }
+    return {};
+  }
+  if (!('decimals' in v)) throw new Invalid(`${where}: missing field "decimals" (an external series says how many fractional digits its values have, 0 to ${EXTERNAL_LIMITS.maxDecimals})`);
+  const d = v.decimals;
+  if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > EXTERNAL_LIMITS.maxDecimals) {
+    throw new Invalid(`${where}.decimals must be a whole number from 0 to ${EXTERNAL_LIMITS.maxDecimals}, got ${typeof d === 'number' ? String(d) : typeName(d)}`);
+  }
+  if (!('unit' in v)) return { decimals: d };
+  const unit = str(v, 'unit', where, EXTERNAL_LIMITS.maxUnitLength);
+  if (!UNIT_PATTERN.test(unit)) {
+    throw new Invalid(`${where}.unit must be short text of letters, digits, %, /, °, µ, ".", "_", "-" or inner spaces (e.g. "%", "s", "tests"), got "${unit.slice(0, 40)}"`);
+  }
+  return { unit, decimals: d };
+}
+
+/** A point's value for a series with `decimals` fractional digits (undefined: a count). */
+export function pointValueProblem(value: unknown, decimals: number | undefined): string | undefined {
+  if (decimals === undefined) {
+    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? undefined : `must be a non-negative integer, got ${typeof value === 'number' ? String(value) : typeName(value)}`;
+  }
+  return externalValueProblem(value, decimals);
+}
+
+/** A point; `decimals` is its series' (undefined for a computed series: the value is a count). */
+export function validateOrgPoint(v: unknown, where = 'point', decimals?: number): OrgPoint {
   if (!isPlainObject(v)) throw new Invalid(`${where} must be an object, got ${typeName(v)}`);
   exactKeys(v, POINT_KEYS, where);
   const repo = str(v, 'repo', where, ORG_LIMITS.maxRepoLength);
@@ -276,8 +323,14 @@ export function validateOrgPoint(v: unknown, where = 'point'): OrgPoint {
     time: isoTime(v, 'time', where),
     commit,
     commitTime: isoTime(v, 'commitTime', where),
-    value: count(v.value, `${where}.value`),
+    value: pointValue(v.value, `${where}.value`, decimals),
   };
+}
+
+function pointValue(v: unknown, what: string, decimals: number | undefined): number {
+  const problem = pointValueProblem(v, decimals);
+  if (problem) throw new Invalid(`${what} ${problem}`);
+  return v as number;
 }
 
 /** Validates a parsed `POST /api/v1/points` body. Never throws; never coerces. */
@@ -305,7 +358,8 @@ export function validatePushPointsRequest(body: unknown): Validation<PushPointsR
       byId.set(d.id, d);
     });
     const out = points.map((p, i) => {
-      const pt = validateOrgPoint(p, `points[${i}]`);
+      const series = isPlainObject(p) && typeof p.series === 'string' ? byId.get(p.series) : undefined;
+      const pt = validateOrgPoint(p, `points[${i}]`, series?.decimals);
       if (!byId.has(pt.series)) {
         throw new Invalid(`points[${i}].series ${pt.series} has no definition in this batch: add it to "definitions"`);
       }

@@ -9,6 +9,7 @@
 // `PageEnvelope` (see below) so each side ignores its own messages and anything else.
 
 import {
+  EXTERNAL_LIMITS,
   INSIGHT_KINDS,
   RESULT_LIMITS,
   STEPS,
@@ -67,6 +68,10 @@ export interface InsightCard {
   stale?: boolean;
   /** Goals of its series (drawn as lines; a broken one marks the card with its reason). */
   goals?: SeriesGoalState[];
+  /** Kind `external`: the unit of the values (`%`, `s`, `tests`), shown on the axis and in tooltips. */
+  unit?: string;
+  /** Kind `external`: fractional digits of the values (0–6). */
+  decimals?: number;
 }
 
 export interface DashboardInfo {
@@ -286,8 +291,14 @@ export const validateCard: Validator<InsightCard> = obj<InsightCard>(
     stale: bool,
     repoPaths: arr(obj<{ repo: string; path: string }>({ repo: str(), path: str() }), LIMITS.repos),
     goals: arr(validateSeriesGoal, LIMITS.series),
+    unit: str(EXTERNAL_LIMITS.maxUnitLength),
+    decimals: (v, p) => {
+      const n = count(v, p);
+      if (n > EXTERNAL_LIMITS.maxDecimals) throw new ProtocolError(p, `expected at most ${EXTERNAL_LIMITS.maxDecimals} decimals, got ${n}`);
+      return n;
+    },
   },
-  { step: true, languages: true, progress: true, error: true, computedAt: true, stale: true, repoPaths: true, goals: true },
+  { step: true, languages: true, progress: true, error: true, computedAt: true, stale: true, repoPaths: true, goals: true, unit: true, decimals: true },
 );
 const dashboardInfo = obj<DashboardInfo>({ id: str(512), title: str() });
 const layout: Validator<DashboardLayout> = obj<DashboardLayout>({ dashboards: arr(dashboardInfo, LIMITS.cards), active: str(512), order: arr(str(512), LIMITS.cards) });

@@ -4,7 +4,7 @@
 // shows the focused series (as its legend entry does), Escape returns to the card. Every chart has an aria-label summary and a table with the same numbers.
 import type { TextExportFormat } from '../protocol/insights';
 import type { InsightCard } from '../protocol/webview';
-import { Chart, chartConfig, languagesAtModel, languagesModel, latestModel, seriesModel, type ChartModel } from './charts';
+import { Chart, chartConfig, formatValue, languagesAtModel, languagesModel, latestModel, seriesModel, type ChartModel } from './charts';
 import { DrillDownView, type DrillCallbacks, type DrillTarget } from './drillDownView';
 import { badge, button, progressBar } from './elements';
 import { formatTime, previousPoint, shortSha, tableOf } from './model';
@@ -307,8 +307,9 @@ export class CardView {
     const name = single ? m.model.labels[idx] : d.label;
     const when = single ? d.label : m.model.labels[idx];
     const v = d.data[idx];
-    const repos = d.points?.[idx]?.repos.map((r) => `${m.model.repoName(r.repo)} ${r.value} at ${shortSha(r.commit)}`).join('; ');
-    return `${name}, ${when}: ${Number.isNaN(v) ? 'no data' : v}${repos ? `. ${repos}` : ''}`;
+    const show = (x: number) => formatValue(x, m.model.unit, m.model.decimals);
+    const repos = d.points?.[idx]?.repos.map((r) => `${m.model.repoName(r.repo)} ${show(r.value)} at ${shortSha(r.commit)}`).join('; ');
+    return `${name}, ${when}: ${Number.isNaN(v) ? 'no data' : show(v)}${repos ? `. ${repos}` : ''}`;
   }
 
   /** A point chosen by click or keyboard: languages pick the pie's time; series drill down. */

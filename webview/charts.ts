@@ -38,6 +38,15 @@ export interface ChartModel {
   goalLines?: { label: string; series: number; kind: 'max' | 'min' | 'target'; data: number[] }[];
   /** A repository's name for people (see repoLabel). */
   repoName: (repo: string) => string;
+  /** External series: the unit of the values (axis title, tooltip) and their fractional digits. */
+  unit?: string;
+  decimals?: number;
+}
+
+/** A value as people read it, with the unit of an external series (`84.7 %`, `312 s`). */
+export function formatValue(v: number, unit?: string, decimals = 0): string {
+  const n = v.toLocaleString('en-US', { maximumFractionDigits: Math.max(decimals, 0) });
+  return unit ? `${n} ${unit}` : n;
 }
 
 export function seriesModel(card: InsightCard): ChartModel {
@@ -55,6 +64,8 @@ export function seriesModel(card: InsightCard): ChartModel {
     labels: times.map(formatTime),
     datasets,
     ...(goalLines.length ? { goalLines } : {}),
+    ...(card.unit !== undefined ? { unit: card.unit } : {}),
+    ...(card.decimals !== undefined ? { decimals: card.decimals } : {}),
   };
 }
 
@@ -130,9 +141,9 @@ export function languagesAtModel(card: InsightCard, time?: string): ChartModel {
   };
 }
 
-function repoLines(p: SeriesPoint | undefined, name: (repo: string) => string): string[] {
+function repoLines(p: SeriesPoint | undefined, name: (repo: string) => string, unit?: string, decimals?: number): string[] {
   if (!p) return [];
-  return p.repos.map((r) => `  ${name(r.repo)}: ${r.value.toLocaleString('en-US')} @ ${shortSha(r.commit)}`);
+  return p.repos.map((r) => `  ${name(r.repo)}: ${formatValue(r.value, unit, decimals)} @ ${shortSha(r.commit)}`);
 }
 
 export function chartConfig(model: ChartModel, palette: Palette, onPick: (datasetIndex: number, index: number) => void): ChartConfiguration {
@@ -161,14 +172,21 @@ export function chartConfig(model: ChartModel, palette: Palette, onPick: (datase
         const ds = model.datasets[item.datasetIndex];
         const v = ds.data[item.dataIndex];
         const name = model.role === 'latest' || model.role === 'languagesAt' ? model.labels[item.dataIndex] : ds.label;
-        return `${name}: ${Number.isNaN(v) ? 'no data' : v.toLocaleString('en-US')}`;
+        return `${name}: ${Number.isNaN(v) ? 'no data' : formatValue(v, model.unit, model.decimals)}`;
       },
-      afterLabel: (item: TooltipItem<'line' | 'bar' | 'pie'>) => repoLines(model.datasets[item.datasetIndex]?.points?.[item.dataIndex], model.repoName),
+      afterLabel: (item: TooltipItem<'line' | 'bar' | 'pie'>) => repoLines(model.datasets[item.datasetIndex]?.points?.[item.dataIndex], model.repoName, model.unit, model.decimals),
     },
   };
   const scales = (stacked: boolean) => ({
     x: { ticks: { color: palette.muted }, grid: { color: palette.grid }, stacked },
-    y: { beginAtZero: true, ticks: { color: palette.muted, precision: 0 }, grid: { color: palette.grid }, stacked },
+    y: {
+      beginAtZero: true,
+      ticks: { color: palette.muted, precision: model.decimals ?? 0 },
+      grid: { color: palette.grid },
+      stacked,
+      // The unit of an external series names the axis (coverage in %, build time in s).
+      ...(model.unit ? { title: { display: true, text: model.unit, color: palette.muted } } : {}),
+    },
   });
 
   if (model.role === 'series' || model.role === 'languages') {

@@ -120,8 +120,8 @@ export function tableOf(card: InsightCard): TableView {
     };
   }
   return {
-    caption: `${card.title}: values per ${card.step ?? 'point'}`,
-    columns: card.series.map((s) => s.label),
+    caption: `${card.title}: values per ${card.step ?? 'point'}${card.unit ? `, in ${card.unit}` : ''}`,
+    columns: card.series.map((s) => (card.unit ? `${s.label} (${card.unit})` : s.label)),
     rows: times.map((t) => ({ time: t, values: card.series.map((s) => s.points.find((p) => p.time === t)?.value ?? null) })),
   };
 }

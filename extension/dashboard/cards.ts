@@ -67,6 +67,8 @@ export function toCard(summary: InsightSummary, result: InsightResult | null | u
   const ids = new Set(card.series.map((s) => s.id));
   const goals = (result?.goals ?? []).filter((g) => ids.has(g.seriesId)).map((g) => ({ seriesId: g.seriesId, goal: g.goal, verdict: g.verdict, reasons: [...g.reasons] }));
   if (goals.length) card.goals = goals;
+  if (result?.unit !== undefined) card.unit = result.unit;
+  if (result?.decimals !== undefined) card.decimals = result.decimals;
   return card;
 }
 

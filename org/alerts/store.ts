@@ -84,11 +84,14 @@ function toRule(r: RuleRow, redact: boolean): AlertRule {
 const RULE_COLUMNS = `r.id, r.series_key, r.kind, r.condition, r.pending_seconds, r.webhook_url, r.format, r.from_bucket, r.state,
   r.since_bucket, r.state_changed_at, r.created_at`;
 
+/** A bucket's total as the series' value: external series store value × 10^decimals (org/externalValues.ts). */
+const SCALED_TOTAL = 'CASE WHEN s.decimals > 0 THEN a.total::numeric / power(10::numeric, s.decimals) ELSE a.total END';
+
 /** The org-wide summed series (the aggregate), oldest bucket first. */
 async function seriesPoints(q: Queryable, orgId: string, seriesKey: string): Promise<SeriesPoint[]> {
   const rows = await q.query<{ bucket: Date | string; total: string }>(
-    `SELECT a.bucket, a.total FROM series_totals a
-     WHERE a.org_id = $1 AND a.series_id = (SELECT s.id FROM series s WHERE s.org_id = $1 AND s.series_key = $2) ORDER BY a.bucket`,
+    `SELECT a.bucket, ${SCALED_TOTAL} AS total FROM series_totals a JOIN series s ON s.org_id = a.org_id AND s.id = a.series_id
+     WHERE a.org_id = $1 AND a.series_id = (SELECT x.id FROM series x WHERE x.org_id = $1 AND x.series_key = $2) ORDER BY a.bucket`,
     [orgId, seriesKey],
   );
   return rows.map((r) => ({ t: ms(r.bucket)!, v: Number(r.total) }));
@@ -125,7 +128,7 @@ async function readRules(q: Queryable, orgId: string, id?: string): Promise<Rule
     `SELECT ${RULE_COLUMNS}, s.label, l.last_value, l.last_bucket
      FROM alert_rules r LEFT JOIN series s ON s.org_id = r.org_id AND s.series_key = r.series_key
      LEFT JOIN LATERAL (
-       SELECT a.total AS last_value, a.bucket AS last_bucket FROM series_totals a WHERE a.org_id = s.org_id AND a.series_id = s.id ORDER BY a.bucket DESC LIMIT 1
+       SELECT ${SCALED_TOTAL} AS last_value, a.bucket AS last_bucket FROM series_totals a WHERE a.org_id = s.org_id AND a.series_id = s.id ORDER BY a.bucket DESC LIMIT 1
      ) l ON true
      WHERE r.org_id = $1 ${id ? 'AND r.id = $2' : ''} ORDER BY r.id`,
     id ? [orgId, id] : [orgId],
@@ -267,7 +270,7 @@ export async function evaluateRules(q: Queryable, orgId: string, seriesKeys: str
   const bySeries = new Map<string, SeriesPoint[]>();
   const wanted = [...new Set(rules.map((r) => r.series_key))];
   const rows = await q.query<{ series_key: string; bucket: Date | string; total: string }>(
-    `SELECT s.series_key, a.bucket, a.total FROM series_totals a JOIN series s ON s.org_id = a.org_id AND s.id = a.series_id
+    `SELECT s.series_key, a.bucket, ${SCALED_TOTAL} AS total FROM series_totals a JOIN series s ON s.org_id = a.org_id AND s.id = a.series_id
      WHERE a.org_id = $1 AND a.series_id = ANY(ARRAY(SELECT x.id FROM series x WHERE x.org_id = $1 AND x.series_key = ANY($2::text[])))
      ORDER BY s.series_key, a.bucket`,
     [orgId, wanted],

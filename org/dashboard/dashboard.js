@@ -89,7 +89,7 @@
         var latest = document.createElement('div');
         latest.className = 'latest';
         var last = s.points[s.points.length - 1];
-        latest.textContent = last ? last.value.toLocaleString('en-US') + ' · ' + last.repos + ' repos' : '—';
+        latest.textContent = last ? last.value.toLocaleString('en-US') + (s.unit ? ' ' + s.unit : '') + ' · ' + last.repos + ' repos' : '—';
         card.append(h, meta, latest);
         if (s.incomplete) card.append(incompleteNote(s.incomplete));
         if (s.points.length === 0) {
@@ -112,7 +112,8 @@
                 labels: s.points.map(function (p) { return fmtDate(p.time); }),
                 datasets: [{ label: s.label, data: s.points.map(function (p) { return p.value; }), tension: 0.2, pointRadius: 2, borderWidth: 2 }],
               },
-              options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
+              // An external series' unit names the axis (coverage in %, build time in s).
+              options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: s.unit ? { beginAtZero: true, title: { display: true, text: s.unit } } : { beginAtZero: true } } },
             }));
           }
         }
@@ -140,12 +141,14 @@
         var card = {
           key: s.id,
           title: s.label,
-          kind: 'series',
+          kind: s.kind === 'external' ? 'external' : 'series',
           state: s.incomplete ? 'partial' : 'done',
           series: [{ id: s.id, label: s.label, query: s.query, points: s.points.map(function (p) { return { time: p.time, value: p.value, repos: [] }; }) }],
           missing: s.incomplete ? s.incomplete.failures.map(function (f) { return { repo: f.repo, status: 'error', reason: 'failed: ' + f.error }; }) : [],
         };
         if (s.incomplete) card.progress = { reposDone: s.incomplete.done, reposTotal: s.incomplete.total };
+        if (s.unit !== undefined) card.unit = s.unit;
+        if (s.decimals !== undefined) card.decimals = s.decimals;
         return card;
       });
       return {
@@ -189,7 +192,7 @@
       exclude: state.exclude,
       series: state.series.map(function (s) {
         var d = state.data.get(s.id);
-        return { id: s.id, label: s.label, query: s.query, points: d ? d.points : [], incomplete: state.fleet.get(s.id) };
+        return { id: s.id, label: s.label, query: s.query, kind: s.kind, unit: s.unit, decimals: s.decimals, points: d ? d.points : [], incomplete: state.fleet.get(s.id) };
       }),
     };
   }

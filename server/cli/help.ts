@@ -1,5 +1,6 @@
 // Help text for `code-insights --help` and `code-insights COMMAND --help`.
 import { CHECK_HELP } from './check';
+import { RECORD_HELP } from './record';
 import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, OUTPUT_FORMATS, STEPS, STRUCTURAL_LANGUAGES } from '../../protocol/insights';
 
 const SHARED = `
@@ -82,10 +83,11 @@ Commands:
   languages   lines per language, now or over time
   run         every insight of .vscode/insights.json (or the defaults)
   check       goals of .vscode/insights.json at HEAD against the base; exit 1 when one is broken
+  record      a value from CI for an external insight   code-insights record --series coverage --value 84.7
   push        send computed points to an org server
   org         run or administer the org service
 
 Run "code-insights COMMAND --help" for a command's options.
 `;
 
-export const COMMAND_HELP: Record<string, string> = { series: SERIES, capture: CAPTURE, languages: LANGUAGES, run: RUN, check: CHECK_HELP };
+export const COMMAND_HELP: Record<string, string> = { series: SERIES, capture: CAPTURE, languages: LANGUAGES, run: RUN, check: CHECK_HELP, record: RECORD_HELP };

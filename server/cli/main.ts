@@ -6,6 +6,8 @@ import type { InsightDefinition, LanguagesPoint, SeriesResult, StructuralLanguag
 import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, DEFAULT_POINTS, DEFAULT_STEP, OUTPUT_FORMATS, STEPS, type OutputFormat } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../engine/api';
 import { runInsights } from '../runs/runInsights';
+import { readExternalSeries } from '../runs/externalSeries';
+import { defaultCacheFile } from '../store/cache';
 import { parseDate } from '../engine/buckets';
 import { seriesId } from '../engine/seriesId';
 import { AbortedError, InsightsError } from '../engine/errors';
@@ -15,6 +17,7 @@ import { languagesCsv, languagesTable, pointsTable, seriesCsv, seriesTable } fro
 import { ProgressLine } from './progress';
 import { HELP, COMMAND_HELP } from './help';
 import { checkCommand } from './check';
+import { recordCommand } from './record';
 import { patternProblem, structuralLanguage, unknownLanguageMessage } from '../engine/structuralMatcher';
 
 const COMMON: Record<string, OptionSpec> = {
@@ -131,11 +134,13 @@ async function dispatch(argv: string[], io: Io, signal: AbortSignal): Promise<nu
       return runCommand(parseArgs(rest, RUN_OPTS), io, signal);
     case 'check':
       return checkCommand(rest, io, signal);
+    case 'record':
+      return recordCommand(rest, io);
     case 'push':
     case 'org':
       return externalCommand(command, rest);
     default:
-      throw new InsightsError('USAGE', `unknown command "${command}"; commands: series, capture, languages, run, check, push, org (see --help)`);
+      throw new InsightsError('USAGE', `unknown command "${command}"; commands: series, capture, languages, run, check, record, push, org (see --help)`);
   }
 }
 
@@ -328,7 +333,10 @@ async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<numbe
   // language with queries, although apart git would count the lines: the default insights over
   // git/git, cold, took 2.07-2.25 s in one pass and 2.31-2.89 s apart (4 interleaved runs each).
   const groups = new Map<string, { req: ComputeRequest; members: { def: InsightDefinition; first: number; count: number }[] }>();
+  // External insights hold values CI recorded (`record`): read from the cache, not computed.
+  const external = insights.filter((d) => d.kind === 'external');
   for (const def of insights) {
+    if (def.kind === 'external') continue;
     const req = toComputeRequest(def, paths);
     if (o.end !== undefined) req.end = parseDate(String(o.end), '--end');
     if (o.rev !== undefined) req.rev = String(o.rev);
@@ -361,6 +369,11 @@ async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<numbe
       }
     }
   }
+  if (external.length > 0) {
+    const cache = cacheOption(p);
+    const series = await readExternalSeries(external, cache === null ? undefined : (cache ?? defaultCacheFile()), o.end !== undefined ? parseDate(String(o.end), '--end') : undefined);
+    external.forEach((def, i) => results.push({ def, series: [series[i]] }));
+  }
   if (p.options.stats) io.err(statsLine(stats));
   if (format === 'json') {
     io.out(JSON.stringify({ insights: results.map((x) => ({ id: x.def.id, title: x.def.title, kind: x.def.kind, series: x.series, ...(x.languages ? { languages: x.languages } : {}) })), repos: last?.repos ?? [], stats }, null, 2) + '\n');
@@ -369,7 +382,7 @@ async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<numbe
   } else {
     for (const x of results) {
       if (x.languages) io.out(languagesTable(x.languages, x.def.title) + '\n');
-      else io.out(seriesTable(x.series, x.def.title) + '\n');
+      else io.out(seriesTable(x.series, x.def.unit ? `${x.def.title} (${x.def.unit})` : x.def.title) + '\n');
     }
   }
   return code;

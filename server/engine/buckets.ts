@@ -24,6 +24,15 @@ export function floorToStep(t: Date, step: Step): Date {
   }
 }
 
+/**
+ * The oldest boundary at or after `t`: the bucket a commit made at `t` belongs to (the point at
+ * boundary B shows the newest commit before B, so a commit counts at the first boundary after it).
+ */
+export function ceilToStep(t: Date, step: Step): Date {
+  const f = floorToStep(t, step);
+  return f.getTime() === t.getTime() ? f : stepBack(f, step, -1);
+}
+
 /** The boundary `n` steps before boundary `b` (n may be negative). */
 export function stepBack(b: Date, step: Step, n: number): Date {
   const y = b.getUTCFullYear();

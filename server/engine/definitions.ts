@@ -11,7 +11,9 @@ import {
   DEFAULT_MAX_FILE_SIZE,
   DEFAULT_POINTS,
   DEFAULT_STEP,
+  EXTERNAL_LIMITS,
   INSIGHT_KINDS,
+  UNIT_PATTERN,
   STEPS,
   STRUCTURAL_LANGUAGES,
   type StructuralLanguage,
@@ -67,8 +69,10 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const INSIGHT_KEYS = new Set([
   'id', 'title', 'kind', 'queries', 'literal', 'ignoreCase', 'count', 'include', 'exclude',
-  'maxFileSize', 'step', 'points', 'end', 'rev', 'limit', 'repos', 'goal', 'captureGoals', 'language',
+  'maxFileSize', 'step', 'points', 'end', 'rev', 'limit', 'repos', 'goal', 'captureGoals', 'language', 'unit', 'decimals',
 ]);
+/** What an external insight (values recorded by CI) takes beyond id, title and kind. */
+const EXTERNAL_KEYS = new Set(['id', 'title', 'kind', 'unit', 'decimals', 'step', 'points', 'end', 'goal']);
 
 const SYNTAX_MESSAGES: Record<string, string> = {
   InvalidSymbol: 'unexpected character',
@@ -184,7 +188,8 @@ export function lineColumn(text: string, offset: number): { line: number; column
 
 /** The engine's series specs for one insight, with every default filled in. Languages insights have none. */
 export function toSeriesSpecs(def: InsightDefinition): SeriesSpec[] {
-  if (def.kind === 'languages') return [];
+  // Languages are counted per language; external values are recorded, not computed.
+  if (def.kind === 'languages' || def.kind === 'external') return [];
   const structural = def.kind === 'structural' ? structuralLanguage(def.language ?? '') : undefined;
   return (def.queries ?? []).map((q) => ({
     label: q.label ?? q.query,
@@ -288,6 +293,14 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
     p.add(languageNode, [...path, 'language'], 'DEF_UNUSED_PROPERTY', `${name}: "language" applies to structural insights only ("kind": "structural")`, 'warning');
   }
 
+  if (kind === 'external') readExternal(node, path, name, p, value);
+  else {
+    for (const key of ['unit', 'decimals'] as const) {
+      const n = get(key);
+      if (n) p.add(n, [...path, key], 'DEF_UNUSED_PROPERTY', `${name}: "${key}" applies to external insights only ("kind": "external"): computed counts have no unit`, 'warning');
+    }
+  }
+
   const bool = (key: 'literal' | 'ignoreCase') => {
     const n = get(key);
     if (!n) return;
@@ -370,7 +383,9 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
   readInsightGoals(node, path, name, kind, p.add.bind(p), value);
 
   const queriesNode = get('queries');
-  if (kind === 'languages') {
+  if (kind === 'external') {
+    // Its values come from `code-insights record`; unused keys were reported by readExternal.
+  } else if (kind === 'languages') {
     if (queriesNode) p.add(queriesNode, [...path, 'queries'], 'DEF_SCHEMA', `${name}: a languages insight counts lines per language and takes no "queries"`, 'warning');
   } else if (!queriesNode) {
     p.add(node, path, 'DEF_SCHEMA', `${name}: "queries" is missing (for example [{"query": "TODO"}])`);
@@ -463,6 +478,31 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
 
   const ok = p.list.filter((x) => x.severity === 'error').length === before;
   return { ok, id, value: value as Partial<InsightDefinition> };
+}
+
+/**
+ * An external insight: one series whose values CI records (`code-insights record --series ID`).
+ * It takes a unit, a number of decimals, the buckets and a goal; nothing about counting.
+ */
+function readExternal(node: Node, path: JsonPath, name: string, p: Problems, value: Record<string, unknown>): void {
+  for (const prop of node.children ?? []) {
+    const key = prop.children?.[0]?.value as string;
+    if (INSIGHT_KEYS.has(key) && !EXTERNAL_KEYS.has(key)) {
+      p.add(prop.children![0]!, [...path, key], 'DEF_UNUSED_PROPERTY', `${name}: an external insight holds values recorded by \`code-insights record\` and ignores "${key}"`, 'warning');
+    }
+  }
+  const unit = findNodeAtLocation(node, ['unit']);
+  if (unit) {
+    if (unit.type !== 'string' || !UNIT_PATTERN.test(unit.value as string)) {
+      p.add(unit, [...path, 'unit'], 'DEF_BAD_UNIT', `${name}: "unit" must be short text (1–${EXTERNAL_LIMITS.maxUnitLength} characters: letters, digits, %, /, °, µ, ".", "_", "-", inner spaces), e.g. "%", "s", "ms", "tests"`);
+    } else value.unit = unit.value;
+  }
+  const decimals = findNodeAtLocation(node, ['decimals']);
+  if (decimals) {
+    if (decimals.type !== 'number' || !Number.isInteger(decimals.value) || decimals.value < 0 || decimals.value > EXTERNAL_LIMITS.maxDecimals) {
+      p.add(decimals, [...path, 'decimals'], 'DEF_BAD_DECIMALS', `${name}: "decimals" must be a whole number from 0 to ${EXTERNAL_LIMITS.maxDecimals} (the fractional digits a value may have)`);
+    } else value.decimals = decimals.value;
+  }
 }
 
 /** An ast-grep rule of a structural query: its canonical text, or undefined with the problem reported at it. */

@@ -34,3 +34,12 @@ export function seriesId(spec: SeriesSpec, captureValue?: string): string {
 export function languagesUnitId(maxFileSize: number): string {
   return hash({ v: SEMANTICS_VERSION, kind: 'languages', maxFileSize });
 }
+
+/**
+ * The id of an external series (values recorded by CI): its key in the definitions file, its
+ * unit and its decimals. The unit and decimals are part of it because the org service stores a
+ * value as value × 10^decimals: a series whose scale changed is another series.
+ */
+export function externalSeriesId(def: { id: string; unit?: string; decimals?: number }): string {
+  return hash({ v: SEMANTICS_VERSION, kind: 'external', key: def.id, unit: def.unit ?? '', decimals: def.decimals ?? 0 });
+}

@@ -39,6 +39,7 @@ import {
 } from '../../protocol/lsp';
 import { InsightsError, seriesId, type ComputeResult } from '../engine/index';
 import { runInsights } from '../runs/runInsights';
+import { readExternalSeries } from '../runs/externalSeries';
 import { toComputeRequest, toSeriesSpecs } from '../engine/definitions';
 import { drillDownInsight } from '../engine/drillDown';
 import { languagesCsv, seriesCsv } from '../cli/format';
@@ -338,6 +339,12 @@ async function computeOne(insight: LoadedInsight, signal: AbortSignal, progress:
   let reposTotal = 0;
   const started = Date.now();
   try {
+    // Values CI recorded (`code-insights record`): read from the cache, nothing to compute.
+    if (def.kind === 'external') {
+      const series = await sharedCache(() => readExternalSeries([def], cacheFile()));
+      const goals = withCheckVerdicts(goalStates(def, series));
+      return { ...base, series, repos: [], decimals: def.decimals ?? 0, ...(def.unit !== undefined ? { unit: def.unit } : {}), ...(goals.length ? { goals } : {}) };
+    }
     const res: ComputeResult = await sharedCache(() => runInsights(toComputeRequest(def, ws.folderPaths()), {
       signal,
       ...(settings.cacheFile ? { cacheFile: settings.cacheFile } : {}),

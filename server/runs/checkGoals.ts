@@ -13,7 +13,10 @@ import { drillDown } from '../engine/drillDown';
 import { InsightsError } from '../engine/errors';
 import { runGitRaw } from '../engine/git';
 import { evaluateGoal, goalOf, hasGoals } from '../engine/goals';
-import { seriesId } from '../engine/seriesId';
+import { externalSeriesId, seriesId } from '../engine/seriesId';
+import { originIdentity, rootIdentity } from '../engine/repoIdentity';
+import { defaultCacheFile, InsightsCache } from '../store/cache';
+import { externalValues, type ExternalValue } from '../store/externalValues';
 import { runInsights, type RunOptions } from './runInsights';
 
 export interface CheckOptions extends Pick<RunOptions, 'cacheFile' | 'signal' | 'onProgress' | 'tuning'> {
@@ -112,13 +115,15 @@ export async function checkGoals(path: string, insights: InsightDefinition[], op
   const base = await resolveBase(top, head, opts.base, signal);
 
   const members: Member[] = insights
-    .filter((d) => d.kind !== 'languages' && hasGoals(d))
+    .filter((d) => d.kind !== 'languages' && d.kind !== 'external' && hasGoals(d))
     .map((def) => ({
       def,
       specs: toComputeRequest(def, [top]).series.map((spec, query) => ({ spec: spec.capture ? { ...spec, capture: { limit: CHECK_CAPTURE_LIMIT } } : spec, query })),
     }));
   const result: GoalCheckResult = { repo: '', path: top, base, head: { commit: head }, series: [], skipped: [], failed: false, elapsedMs: 0 };
-  if (members.length === 0) return { ...result, elapsedMs: Math.round(performance.now() - started) };
+  const externals = insights.filter((d) => d.kind === 'external' && d.goal);
+  if (externals.length > 0) await checkExternalGoals(externals, gitDir, head, base.commit, opts.cacheFile, now, result);
+  if (members.length === 0) return { ...result, failed: result.series.some((s) => s.verdict === 'broken'), elapsedMs: Math.round(performance.now() - started) };
 
   const excluded = new Set<string>();
   const headValues = await valuesAt(members, top, head, await commitTime(top, head, signal), opts, excluded);
@@ -178,6 +183,54 @@ export async function checkGoals(path: string, insights: InsightDefinition[], op
   };
 }
 
+/**
+ * Goals of external insights (values CI recorded with `code-insights record`): judged on the
+ * value recorded for HEAD's commit in this repository, against the one recorded for the base's
+ * commit when there is one. No value for HEAD: the goal is skipped, saying how to record one.
+ */
+async function checkExternalGoals(
+  defs: InsightDefinition[],
+  gitDir: string,
+  head: string,
+  base: string,
+  cacheFile: string | null | undefined,
+  now: Date,
+  result: GoalCheckResult,
+): Promise<void> {
+  const repo = (await originIdentity(gitDir)) ?? (await rootIdentity(gitDir, head));
+  let values: ExternalValue[] = [];
+  if (cacheFile !== null) {
+    const { cache } = await InsightsCache.open(cacheFile ?? defaultCacheFile());
+    try {
+      values = externalValues(cache.db, defs.map((d) => externalSeriesId(d))).filter((v) => v.repo === repo);
+    } finally {
+      cache.close();
+    }
+  }
+  for (const def of defs) {
+    const id = externalSeriesId(def);
+    const at = (commit: string) => values.filter((v) => v.series === id && v.commit === commit).reduce<number | undefined>((a, v) => (a === undefined || v.value > a ? v.value : a), undefined);
+    const headValue = at(head);
+    if (headValue === undefined) {
+      result.skipped.push({ insightId: def.id, reason: `no value recorded for HEAD (${head.slice(0, 12)}): run \`code-insights record --series ${def.id} --value N\` before the check` });
+      continue;
+    }
+    const baseValue = base === head ? undefined : at(base);
+    const e = evaluateGoal(def.goal!, { head: headValue, ...(baseValue !== undefined ? { base: baseValue } : {}) }, now);
+    result.series.push({
+      insightId: def.id,
+      insightTitle: def.title,
+      seriesId: id,
+      label: def.unit ? `${def.title} (${def.unit})` : def.title,
+      goal: def.goal!,
+      ...(baseValue !== undefined ? { base: baseValue } : {}),
+      head: headValue,
+      verdict: e.verdict,
+      reasons: e.reasons,
+    });
+  }
+}
+
 /** The lines (value too high) or files (too low) that moved the series the wrong way between base and head. */
 async function culprits(
   gitDir: string,
@@ -227,7 +280,8 @@ export function goalStates(def: InsightDefinition, series: SeriesResult[], now =
   const out: SeriesGoalState[] = [];
   for (const s of series) {
     const query = specs.findIndex((sp) => (sp.capture ? seriesId(sp, s.capture ?? '') : seriesId(sp)) === s.id);
-    const goal = query >= 0 ? goalOf(def, query, s.capture) : undefined;
+    // An external insight is one series: its goal is the insight's.
+    const goal = def.kind === 'external' ? def.goal : query >= 0 ? goalOf(def, query, s.capture) : undefined;
     const last = s.points.at(-1);
     if (!goal || !last) continue;
     const start = goal.target && (goal.target.start ? s.points.find((p) => p.time >= new Date(goal.target!.start!).toISOString()) : s.points[0]);

@@ -3,10 +3,10 @@
 // series is the live value at `end` and is dropped. Capture-group series are not synced: their
 // label and id come from captured text, which is matched text and must not leave the machine.
 // Structural series are not synced either (yet): the org's series definition has no language.
-import type { SeriesResult } from '../../protocol/insights';
+import type { InsightDefinition, SeriesResult } from '../../protocol/insights';
 import { ORG_LIMITS, type OrgPoint, type SeriesDefinition } from '../../protocol/org';
 import type { SeriesSpec } from '../engine/api';
-import { SEMANTICS_VERSION, seriesId } from '../engine/seriesId';
+import { externalSeriesId, SEMANTICS_VERSION, seriesId } from '../engine/seriesId';
 
 /** The label as the service takes it (it is not part of the id): the query is the default
  *  label, and a query may hold a tab or run to 4,096 characters where a label may not. */
@@ -31,6 +31,28 @@ export function seriesDefinition(id: string, spec: SeriesSpec): SeriesDefinition
     exclude: [...spec.exclude],
     maxFileSize: spec.maxFileSize,
     semanticsVersion: SEMANTICS_VERSION,
+  };
+}
+
+/**
+ * The org definition of an external insight (values recorded by CI): its key stands where a
+ * query would, and its unit and decimals say how to read and store the values.
+ */
+export function externalSeriesDefinition(def: InsightDefinition): SeriesDefinition {
+  return {
+    id: externalSeriesId(def),
+    label: syncLabel(def.title),
+    query: def.id,
+    kind: 'external',
+    literal: false,
+    ignoreCase: false,
+    count: 'matches',
+    include: [],
+    exclude: [],
+    maxFileSize: 0,
+    semanticsVersion: SEMANTICS_VERSION,
+    ...(def.unit !== undefined ? { unit: def.unit } : {}),
+    decimals: def.decimals ?? 0,
   };
 }
 

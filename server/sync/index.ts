@@ -2,5 +2,5 @@
 export { ensureOutbox, enqueuePoints, outboxCounts, outboxFailures, retryFailed, type EnqueueResult } from './outbox';
 export { pushOutbox, type PushOptions, type PushResult } from './push';
 export { runPush } from './cli';
-export { seriesDefinition, syncableSeries, type SyncableSeries } from './fromResults';
+export { externalSeriesDefinition, seriesDefinition, syncableSeries, type SyncableSeries } from './fromResults';
 export { queueForSync } from './queueForSync';

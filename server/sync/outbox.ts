@@ -57,24 +57,27 @@ function newer(a: { commitTime: string; commit: string; value: number }, b: { co
 export function enqueuePoints(db: Database, points: OrgPoint[], definitions: SeriesDefinition[]): EnqueueResult {
   ensureOutbox(db);
   const defs = definitions.map((d, i) => validateSeriesDefinition(d, `definitions[${i}]`));
-  const ids = new Set(defs.map((d) => d.id));
+  const byId = new Map(defs.map((d) => [d.id, d]));
   const known = db.prepare('SELECT json FROM sync_definitions WHERE id = ?');
   // Definitions this database already had for the points: a replay elsewhere passes them along.
   const stored: SeriesDefinition[] = [];
   const pts = points.map((p, i) => {
-    const v = validateOrgPoint(p, `points[${i}]`);
-    if (!ids.has(v.series)) {
-      known.bind([v.series]);
+    if (!byId.has(p.series)) {
+      known.bind([p.series]);
       const has = known.step();
-      if (has) stored.push(JSON.parse(String(known.get()[0])) as SeriesDefinition);
+      if (has) {
+        const d = JSON.parse(String(known.get()[0])) as SeriesDefinition;
+        stored.push(d);
+        byId.set(d.id, d);
+      }
       known.reset();
       if (!has) {
         known.free();
-        throw new Error(`points[${i}].series ${v.series} has no definition: pass it in definitions`);
+        throw new Error(`points[${i}].series ${String(p.series)} has no definition: pass it in definitions`);
       }
-      ids.add(v.series);
     }
-    return v;
+    // A value is checked against its series: a count, or a decimal with the series' decimals.
+    return validateOrgPoint(p, `points[${i}]`, byId.get(p.series)!.decimals);
   });
   known.free();
 

@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyFilter, exportRows, FilterError, languageNames, repoLabel, repoPredicate, tableOf, toCsv, toJson } from '../../webview/model';
+import { validate } from '../../protocol/validate';
+import { validateCard } from '../../protocol/webview';
 import { REPOS, captureCard, languagesCard, sampleCard } from './fixtures/messages';
 
 test('include/exclude re-sum every point from the kept repositories', () => {
@@ -58,4 +60,21 @@ test('a repository without a remote is named by its folder when the host knows i
   assert.equal(repoLabel(card, 'root:ffff'), 'root:ffff');
   assert.equal(repoLabel(card, REPOS.A), REPOS.A);
   assert.equal(repoLabel({ ...card, repoPaths: [{ repo: 'root:1', path: 'C:\\\\src\\\\app' }] }, 'root:1'), 'app (root:1…)');
+});
+
+test('an external card (values from CI) carries its unit and decimals through the validator into the table', () => {
+  const base = sampleCard();
+  const card = validate(validateCard, {
+    ...base,
+    kind: 'external',
+    unit: '%',
+    decimals: 1,
+    series: [{ ...base.series[0], points: base.series[0].points.map((p) => ({ ...p, value: p.value + 0.5, repos: p.repos.map((r) => ({ ...r, value: r.value + 0.5 })) })) }],
+  }, 'test card');
+  const t = tableOf(card);
+  assert.match(t.caption, /, in %$/);
+  assert.equal(t.columns[0], `${base.series[0].label} (%)`);
+  assert.ok(t.rows.every((r) => r.values[0] === null || !Number.isInteger(r.values[0])));
+  assert.throws(() => validate(validateCard, { ...card, decimals: 7 }, 'test card'), /at most 6 decimals/);
+  assert.throws(() => validate(validateCard, { ...card, series: [{ ...card.series[0], points: [{ ...card.series[0].points[0], value: -1 }] }] }, 'test card'), /non-negative/);
 });
