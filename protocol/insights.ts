@@ -4,7 +4,7 @@
 // validators only; the one other function, escapeRegExp, is part of what a literal query means.
 // protocol/insights.schema.json repeats the lists and defaults for editors; a test holds it equal.
 
-import { arr, count, isoTime, num, obj, ProtocolError, sha, str, type Validator } from './validate';
+import { arr, count, isoTime, num, obj, sha, str, type Validator } from './validate';
 
 export const STEPS = ['day', 'week', 'month', 'quarter', 'year'] as const;
 export type Step = (typeof STEPS)[number];
@@ -12,12 +12,16 @@ export type Step = (typeof STEPS)[number];
 export const COUNT_MODES = ['matches', 'lines', 'files'] as const;
 export type CountMode = (typeof COUNT_MODES)[number];
 
-export const INSIGHT_KINDS = ['series', 'capture', 'languages', 'structural', 'external'] as const;
+export const INSIGHT_KINDS = ['series', 'capture', 'languages', 'structural', 'external', 'command'] as const;
 export type InsightKind = (typeof INSIGHT_KINDS)[number];
 
 /** Languages of `structural` insights (ast-grep patterns); ast-grep's aliases (ts, js, py, rs, golang) are accepted too. */
 export const STRUCTURAL_LANGUAGES = ['typescript', 'tsx', 'javascript', 'css', 'html', 'python', 'go', 'java', 'rust'] as const;
 export type StructuralLanguage = (typeof STRUCTURAL_LANGUAGES)[number];
+
+/** `command` insights: seconds a run may take unless told otherwise, and the most it may be given. */
+export const DEFAULT_COMMAND_TIMEOUT = 60;
+export const MAX_COMMAND_TIMEOUT = 3600;
 
 /** Files above this many bytes are skipped unless told otherwise (1 MiB); 0 means no limit. */
 export const DEFAULT_MAX_FILE_SIZE = 1 << 20;
@@ -148,6 +152,17 @@ export interface InsightDefinition {
   decimals?: number;
   /** `capture`: a goal per captured value, e.g. {"17": {"max": 0}} (overrides the other goals). */
   captureGoals?: Record<string, GoalDefinition>;
+  /**
+   * `command`: run by `/bin/sh -c` at each sampled commit, in a temporary copy of its tree; it
+   * prints a number (one series) or a JSON object of named numbers (one series per name).
+   */
+  command?: string;
+  /** `command`: globs of the files the command reads; only they are copied unless `checkout`, and they key the cache. */
+  inputs?: string[];
+  /** `command`: seconds one run may take (default DEFAULT_COMMAND_TIMEOUT, at most MAX_COMMAND_TIMEOUT). */
+  timeout?: number;
+  /** `command` with `inputs`: copy the whole tree anyway (the command reads more than it is keyed by). Default false. */
+  checkout?: boolean;
 }
 
 export interface InsightsFile {
@@ -185,7 +200,7 @@ export interface SeriesResult {
   id: string;
   label: string;
   query: string;
-  /** For capture series: the captured value this series counts. */
+  /** For capture series: the captured value this series counts; for command series, the name in the command's JSON output. */
   capture?: string;
   points: SeriesPoint[];
   /** A per-series failure (for example a regex that exceeded its budget); points may be empty. */
@@ -211,6 +226,8 @@ export interface RunStats {
   blobsCountedByGit: number;
   bytesRead: number;
   elapsedMs: number;
+  /** Commands of command series run (the others were answered by the cache). */
+  commandsRun?: number;
   /** True when the run memo beside the cache answered: no cache opened, no history walked. */
   fromRunMemo?: boolean;
 }
@@ -242,14 +259,11 @@ export interface Progress {
 // Results that cross a boundary (to a webview, the org page) are checked with these; see
 // protocol/validate.ts for the kit.
 
-/** A point's value: a count, or a decimal value of an external series; finite and never negative. */
-const pointValue: Validator<number> = (v, p) => {
-  const n = num(v, p);
-  if (n < 0) throw new ProtocolError(p, `expected a non-negative number, got ${n}`);
-  return n;
-};
-const repoPoint: Validator<RepoPoint> = obj<RepoPoint>({ repo: str(), commit: sha, commitTime: isoTime, value: pointValue });
-const seriesPoint: Validator<SeriesPoint> = obj<SeriesPoint>({ time: isoTime, value: pointValue, repos: arr(repoPoint, RESULT_LIMITS.repos) });
+// A point's value is any finite number: a count, a decimal value an external series recorded
+// (never negative: `record` and the org service refuse that), or what a command printed (a
+// size in KiB, a ratio, a difference).
+const repoPoint: Validator<RepoPoint> = obj<RepoPoint>({ repo: str(), commit: sha, commitTime: isoTime, value: num });
+const seriesPoint: Validator<SeriesPoint> = obj<SeriesPoint>({ time: isoTime, value: num, repos: arr(repoPoint, RESULT_LIMITS.repos) });
 export const validateSeriesResult: Validator<SeriesResult> = obj<SeriesResult>(
   { id: str(128), label: str(), query: str(), capture: str(), points: arr(seriesPoint, RESULT_LIMITS.points), error: str() },
   { capture: true, error: true },

@@ -189,7 +189,7 @@ export class CardView {
     }
     const last = m.labels.length - 1;
     const latest = m.datasets.map((d) => `${d.label} ${Number.isNaN(d.data[last]) ? 'no data' : d.data[last]}`).join(', ');
-    return `${m.title}. ${kind} of ${n} series over ${m.labels.length} points from ${m.labels[0]} to ${m.labels[last]}. Latest: ${latest}. Use arrow keys to read points${this.canDrill && m.role === 'series' ? ', Enter to drill down' : ''}, H to hide or show a series.`;
+    return `${m.title}. ${kind} of ${n} series over ${m.labels.length} points from ${m.labels[0]} to ${m.labels[last]}. Latest: ${latest}. Use arrow keys to read points${this.canDrill && m.role === 'series' && this.card.kind !== 'command' ? ', Enter to drill down' : ''}, H to hide or show a series.`;
   }
 
   private mount(m: ChartModel): void {
@@ -325,7 +325,8 @@ export class CardView {
       }
       return;
     }
-    if (!this.canDrill) return;
+    // A command series' value is what its command printed, not a count over files: nothing to drill into.
+    if (!this.canDrill || this.card.kind === 'command') return;
     const c = this.card;
     let series = c.series[ds];
     let point = m.model.datasets[ds].points?.[idx];

@@ -7,12 +7,13 @@ import { join, resolve } from 'node:path';
 import type { GoalCheckResult, GoalSeriesCheck } from '../../protocol/goals';
 import { InsightsError } from '../engine/errors';
 import { lineColumn, loadDefinitionsFile } from '../engine/definitions';
-import { describeGoal } from '../engine/goals';
+import { describeGoal, hasGoals } from '../engine/goals';
 import { runGitRaw } from '../engine/git';
 import { checkGoals } from '../runs/checkGoals';
 import { oneOf, parseArgs, type OptionSpec } from './args';
 import { renderTable } from './format';
 import { ProgressLine } from './progress';
+import { ALLOW_COMMANDS_HELP, untrustedCommands } from './commandTrust';
 
 export const CHECK_FORMATS = ['text', 'json', 'junit', 'github'] as const;
 
@@ -22,6 +23,7 @@ const OPTS: Record<string, OptionSpec> = {
   format: { type: 'string' },
   cache: { type: 'string' },
   'no-cache': { type: 'boolean' },
+  'allow-commands': { type: 'boolean' },
 };
 
 export const CHECK_HELP = `Usage: code-insights check [PATH] [--base REV] [--config FILE] [--format ${CHECK_FORMATS.join('|')}]
@@ -35,6 +37,7 @@ added matches to a broken series.
   --format ${CHECK_FORMATS.join('|')}  text (default), JSON, JUnit XML, or GitHub Actions annotations
   --cache FILE             cache file (default: ~/.cache/code-insights/cache.sqlite)
   --no-cache               neither read nor write a cache
+${ALLOW_COMMANDS_HELP}
 
 Exit status: 0 every goal holds, 1 a goal is broken, 2 the check could not run.
 
@@ -78,6 +81,9 @@ async function check(argv: string[], io: Io, signal: AbortSignal): Promise<numbe
   const errors = parsed.problems.filter((x) => x.severity === 'error').length;
   // A goal left out for an error would pass unseen: refuse the whole file instead.
   if (errors) throw new InsightsError('BAD_DEFINITIONS', `${configPath} has ${errors} error(s); fix them and check again`);
+  // A goal of a command insight left unchecked would pass unseen too.
+  const refused = untrustedCommands(parsed.insights.filter((d) => hasGoals(d)), { configNamed: o.config !== undefined, allowCommands: !!o['allow-commands'] }, configPath);
+  if (refused) throw new InsightsError('COMMANDS_NOT_ALLOWED', refused.message);
 
   const progress = format === 'text' ? new ProgressLine() : undefined;
   let r: GoalCheckResult;

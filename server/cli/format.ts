@@ -46,7 +46,10 @@ export function seriesTable(series: SeriesResult[], title?: string): string {
 export function pointsTable(series: SeriesResult[]): string {
   if (series.length === 0) return '';
   const rows = [['time', ...series.map((s) => s.label)]];
-  series[0].points.forEach((p, i) => rows.push([shortTime(p.time), ...series.map((s) => String(s.points[i]?.value ?? ''))]));
+  // By time, not position: a command series has no point where its command gave no value.
+  const times = [...new Set(series.flatMap((s) => s.points.map((p) => p.time)))].sort();
+  const at = series.map((s) => new Map(s.points.map((p) => [p.time, p.value])));
+  for (const t of times) rows.push([shortTime(t), ...at.map((m) => String(m.get(t) ?? ''))]);
   return renderTable(rows, [false, ...series.map(() => true)]);
 }
 

@@ -1,7 +1,8 @@
 // Help text for `code-insights --help` and `code-insights COMMAND --help`.
 import { CHECK_HELP } from './check';
 import { RECORD_HELP } from './record';
-import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, OUTPUT_FORMATS, STEPS, STRUCTURAL_LANGUAGES } from '../../protocol/insights';
+import { ALLOW_COMMANDS_HELP } from './commandTrust';
+import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_FILE_SIZE, MAX_COMMAND_TIMEOUT, OUTPUT_FORMATS, STEPS, STRUCTURAL_LANGUAGES } from '../../protocol/insights';
 
 const SHARED = `
 Repositories and history:
@@ -22,6 +23,7 @@ Output and cache:
 
 const SERIES = `Usage: code-insights series [PATH...] -q REGEX [-q REGEX ...] [options]
        code-insights series [PATH...] -q PATTERN [-q PATTERN ...] --structural LANG [options]
+       code-insights series [PATH...] --command CMD [--command CMD ...] [--inputs GLOB ...] [options]
 
 Counts a query at the commit of every point of the default branch's history.
 
@@ -39,10 +41,22 @@ Structural queries (ast-grep patterns, matched on the syntax tree: comments and 
   --structural LANG        every -q is an ast-grep pattern in LANG, counted in LANG's files only
                            (by extension, as ast-grep decides); LANG: ${STRUCTURAL_LANGUAGES.join(', ')}
                            $A matches one node, $$$ any number; --count lines counts lines where a match starts
+
+Command series (a shell command run at each sampled commit; it prints a number, or a JSON object
+of named numbers that each become a series):
+  --command CMD            run by /bin/sh -c in a temporary copy of the commit's tree (no .git;
+                           HOME is a temporary folder; tokens, keys and passwords are removed
+                           from the environment); repeatable, --label names each
+  --inputs GLOB            the files the command reads (repeatable): only they are copied, and the
+                           command reruns only when one of them changes
+  --checkout               with --inputs: copy the whole tree anyway (the value still depends on the inputs only)
+  --timeout SECONDS        per run (default ${DEFAULT_COMMAND_TIMEOUT}, at most ${MAX_COMMAND_TIMEOUT}); then its processes are killed
+                           and the point is missing, with the reason on stderr
 ${SHARED}
 Examples:
   code-insights series . -q 'TODO' -q 'FIXME' --step month --points 12
   code-insights series . -q 'console.log($$$)' --structural typescript --step week --points 52
+  code-insights series . --command 'wc -c < dist/app.js' --inputs dist/app.js --step month --points 12
 `;
 
 const CAPTURE = `Usage: code-insights capture [PATH...] -q REGEX-WITH-GROUP [--limit N] [options]
@@ -70,6 +84,7 @@ Computes every insight of a definitions file. Without one, shows the default ins
 TODO/FIXME/HACK counts and lines per language, monthly over a year.
 
   --config FILE            the definitions file (default: .vscode/insights.json if present)
+${ALLOW_COMMANDS_HELP}
 ${SHARED}`;
 
 export const HELP = `code-insights: time series of code metrics from git history
@@ -79,6 +94,7 @@ Usage: code-insights COMMAND [options]
 Commands:
   series      count queries over history          code-insights series . -q TODO
               or ast-grep patterns                code-insights series . -q 'foo($A)' --structural ts
+              or a command's output               code-insights series . --command 'wc -l < go.sum' --inputs go.sum
   capture     one series per captured value       code-insights capture . -q 'lodash@(\\d+)'
   languages   lines per language, now or over time
   run         every insight of .vscode/insights.json (or the defaults)

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { InsightDefinition, LanguagesPoint, SeriesResult, StructuralLanguage } from '../../protocol/insights';
-import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_MAX_FILE_SIZE, DEFAULT_POINTS, DEFAULT_STEP, OUTPUT_FORMATS, STEPS, type OutputFormat } from '../../protocol/insights';
+import { COUNT_MODES, DEFAULT_CAPTURE_LIMIT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_MAX_FILE_SIZE, MAX_COMMAND_TIMEOUT, DEFAULT_POINTS, DEFAULT_STEP, OUTPUT_FORMATS, STEPS, type OutputFormat } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult, SeriesSpec } from '../engine/api';
 import { runInsights } from '../runs/runInsights';
 import { readExternalSeries } from '../runs/externalSeries';
@@ -18,6 +18,7 @@ import { ProgressLine } from './progress';
 import { HELP, COMMAND_HELP } from './help';
 import { checkCommand } from './check';
 import { recordCommand } from './record';
+import { untrustedCommands } from './commandTrust';
 import { patternProblem, structuralLanguage, unknownLanguageMessage } from '../engine/structuralMatcher';
 
 const COMMON: Record<string, OptionSpec> = {
@@ -46,10 +47,14 @@ const SERIES_OPTS: Record<string, OptionSpec> = {
   exclude: { type: 'string', multiple: true },
   limit: { type: 'number' },
   structural: { type: 'string' },
+  command: { type: 'string', multiple: true },
+  inputs: { type: 'string', multiple: true },
+  timeout: { type: 'number' },
+  checkout: { type: 'boolean' },
 };
 
 const LANG_OPTS: Record<string, OptionSpec> = { ...COMMON, at: { type: 'string' } };
-const RUN_OPTS: Record<string, OptionSpec> = { ...COMMON, config: { type: 'string' } };
+const RUN_OPTS: Record<string, OptionSpec> = { ...COMMON, config: { type: 'string' }, 'allow-commands': { type: 'boolean' } };
 
 
 /** The insights `npm start` shows when no definitions file exists. */
@@ -219,6 +224,10 @@ function reportRepos(r: ComputeResult, p: Parsed, io: Io): number {
 
 async function seriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, signal: AbortSignal): Promise<number> {
   const o = p.options;
+  if (o.command !== undefined) return commandSeriesCommand(command, p, io, signal);
+  for (const flag of ['inputs', 'timeout', 'checkout'] as const) {
+    if (o[flag] !== undefined) throw new InsightsError('BAD_OPTION', `--${flag} goes with --command`);
+  }
   const queries = (o.query as string[] | undefined) ?? [];
   if (queries.length === 0) throw new InsightsError('USAGE', `${command} needs at least one query: -q REGEX (see code-insights ${command} --help)`);
   const labels = (o.label as string[] | undefined) ?? [];
@@ -246,6 +255,47 @@ async function seriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, s
       if (problem) throw new InsightsError('BAD_PATTERN', problem);
     }
   }
+  const r = await compute({ ...commonRequest(p, { step: DEFAULT_STEP, points: DEFAULT_POINTS }), series: specs }, p, io, signal);
+  let code = reportRepos(r, p, io);
+  for (const s of r.series) {
+    if (s.error) {
+      io.err(`code-insights: ${s.label}: ${s.error}\n`);
+      code = 1;
+    }
+  }
+  printSeries(r.series, r, format, io);
+  return code;
+}
+
+/** `series --command CMD`: one series per command (or per name in its JSON output), run at each sampled commit. */
+async function commandSeriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, signal: AbortSignal): Promise<number> {
+  const o = p.options;
+  if (command !== 'series') throw new InsightsError('BAD_OPTION', '--command applies to "series" only (a JSON object of named numbers gives one series per name)');
+  for (const flag of ['query', 'literal', 'ignore-case', 'count', 'include', 'exclude', 'max-file-size', 'limit', 'structural'] as const) {
+    if (o[flag] !== undefined) throw new InsightsError('BAD_OPTION', `--${flag === 'query' ? 'query (-q)' : flag} does not go with --command: a command series' value is what the command prints`);
+  }
+  const commands = o.command as string[];
+  const empty = commands.findIndex((c) => !c.trim());
+  if (empty >= 0) throw new InsightsError('BAD_OPTION', `--command ${commands.length > 1 ? `${empty + 1} ` : ''}is empty: give a shell command that prints a number or a JSON object of numbers, e.g. --command 'wc -l < package-lock.json'`);
+  const labels = (o.label as string[] | undefined) ?? [];
+  if (labels.length > commands.length) throw new InsightsError('BAD_OPTION', `${labels.length} --label for ${commands.length} commands; give at most one label per --command`);
+  const timeout = (o.timeout as number | undefined) ?? DEFAULT_COMMAND_TIMEOUT;
+  if (!(timeout > 0) || timeout > MAX_COMMAND_TIMEOUT) throw new InsightsError('BAD_OPTION', `--timeout takes seconds above 0 and at most ${MAX_COMMAND_TIMEOUT} (got ${timeout})`);
+  const inputs = (o.inputs as string[] | undefined) ?? [];
+  if (inputs.some((g) => !g)) throw new InsightsError('BAD_OPTION', '--inputs takes a non-empty path glob');
+  if (o.checkout && inputs.length === 0) throw new InsightsError('BAD_OPTION', '--checkout goes with --inputs (without inputs the whole tree is copied anyway)');
+  const format = oneOf(o.format, OUTPUT_FORMATS, 'format', 'table');
+  const specs: SeriesSpec[] = commands.map((c, i) => ({
+    label: labels[i] ?? c,
+    query: c,
+    literal: false,
+    ignoreCase: false,
+    count: 'matches',
+    include: [],
+    exclude: [],
+    maxFileSize: 0,
+    command: { inputs, checkout: inputs.length === 0 || !!o.checkout, timeoutMs: Math.round(timeout * 1000) },
+  }));
   const r = await compute({ ...commonRequest(p, { step: DEFAULT_STEP, points: DEFAULT_POINTS }), series: specs }, p, io, signal);
   let code = reportRepos(r, p, io);
   for (const s of r.series) {
@@ -306,6 +356,7 @@ async function languagesCommand(p: Parsed, io: Io, signal: AbortSignal): Promise
 
 async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<number> {
   const o = p.options;
+  let code = 0;
   const format = oneOf(o.format, OUTPUT_FORMATS, 'format', 'table');
   let insights: InsightDefinition[];
   const configPath = o.config !== undefined ? resolve(String(o.config)) : resolve('.vscode/insights.json');
@@ -320,6 +371,13 @@ async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<numbe
       throw new InsightsError('BAD_DEFINITIONS', `${configPath} has ${errors.length} error(s) and no valid insight; fix them and run again`);
     }
     insights = parsed.insights;
+    const refused = untrustedCommands(insights, { configNamed: o.config !== undefined, allowCommands: !!o['allow-commands'] }, configPath);
+    if (refused) {
+      io.err(`code-insights: not run: ${refused.message}\n`);
+      insights = insights.filter((d) => !refused.ids.includes(d.id));
+      code = 1;
+    }
+    if (insights.length === 0 && refused) return code;
     if (insights.length === 0) {
       io.err(`code-insights: ${configPath} defines no insights\n`);
       return 0;
@@ -351,20 +409,25 @@ async function runCommand(p: Parsed, io: Io, signal: AbortSignal): Promise<numbe
     }
   }
   const results: { def: InsightDefinition; series: SeriesResult[]; languages?: LanguagesPoint[] }[] = [];
-  let code = 0;
   let last: ComputeResult | undefined;
   const stats = { repos: 0, commitsSampled: 0, blobsRead: 0, blobsFromCache: 0, blobsRuledOut: 0, blobsCountedByGit: 0, bytesRead: 0, elapsedMs: 0 };
   for (const g of groups.values()) {
     const r = await compute(g.req, p, io, signal);
     last = r;
     code = Math.max(code, reportRepos(r, { ...p, options: { ...p.options, stats: false } }, io));
+    for (const s of r.series) {
+      if (!s.error) continue;
+      io.err(`code-insights: ${s.label}: ${s.error}\n`);
+      code = 1;
+    }
     for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] = k === 'repos' ? Math.max(stats.repos, r.stats.repos) : stats[k] + r.stats[k];
     // Series ids are hashes of their definitions (capture series: plus the captured value).
     for (const m of g.members) {
       if (m.def.kind === 'languages') results.push({ def: m.def, series: [], languages: r.languages });
       else {
         const specs = g.req.series.slice(m.first, m.first + m.count);
-        const series = r.series.filter((s) => specs.some((sp) => s.id === (sp.capture ? seriesId(sp, s.capture ?? '') : seriesId(sp))));
+        // A capture series, or a name a command printed, is its spec's id with that value.
+        const series = r.series.filter((s) => specs.some((sp) => s.id === (s.capture !== undefined ? seriesId(sp, s.capture) : seriesId(sp))));
         results.push({ def: m.def, series });
       }
     }

@@ -24,6 +24,20 @@ export interface SeriesSpec {
    * `rule` the canonical JSON of an ast-grep rule (literal and ignoreCase are false).
    */
   structural?: { language: StructuralLanguage; rule?: boolean };
+  /**
+   * Present for command insights: `query` is a shell command run at each sampled commit in a
+   * temporary copy of its tree (commandSeries.ts); the count fields do not apply.
+   */
+  command?: CommandSpec;
+}
+
+export interface CommandSpec {
+  /** Globs of the files the command reads (pathFilter's include globs); empty: the whole tree. */
+  inputs: string[];
+  /** Copy the whole tree even when `inputs` are given. */
+  checkout: boolean;
+  /** Milliseconds one run may take before its process group is killed. */
+  timeoutMs: number;
 }
 
 export interface ComputeRequest {

@@ -6,6 +6,7 @@ import type { Progress } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult, EngineOptions } from './api';
 import { assemble, type RepoOutcome } from './assemble';
 import { bucketTimes } from './buckets';
+import { slots } from './commandSeries';
 import { discoverRepos, type RepoLocation } from './discoverRepos';
 import { InsightsError } from './errors';
 import { GuardedCounter } from './guardedCount';
@@ -90,6 +91,8 @@ export async function computeInsights(req: ComputeRequest, opts: EngineOptions =
       : undefined;
   const ctx: RunContext = {
     req, units, matchers, buckets, timesSec, store, stats, progress, report, signal, repoFilters, guards, grepNeedles, exactNeedles, starts, tuning, trace,
+    // Commands are the user's programs (a bundler, npm): two at a time at most, fewer on one core.
+    commandSlots: slots(Math.min(2, availableParallelism())),
     maxLimit: Math.max(...units.map((u) => u.limit), 0),
     needLines: !!req.languages,
     // Lines per language with no query to count: git counts the lines (git grep -c ''), no blob

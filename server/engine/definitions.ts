@@ -8,6 +8,8 @@ import { load as loadYaml } from 'js-yaml';
 import {
   COUNT_MODES,
   DEFAULT_CAPTURE_LIMIT,
+  DEFAULT_COMMAND_TIMEOUT,
+  MAX_COMMAND_TIMEOUT,
   DEFAULT_MAX_FILE_SIZE,
   DEFAULT_POINTS,
   DEFAULT_STEP,
@@ -70,9 +72,11 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const INSIGHT_KEYS = new Set([
   'id', 'title', 'kind', 'queries', 'literal', 'ignoreCase', 'count', 'include', 'exclude',
   'maxFileSize', 'step', 'points', 'end', 'rev', 'limit', 'repos', 'goal', 'captureGoals', 'language', 'unit', 'decimals',
+  'command', 'inputs', 'timeout', 'checkout',
 ]);
 /** What an external insight (values recorded by CI) takes beyond id, title and kind. */
 const EXTERNAL_KEYS = new Set(['id', 'title', 'kind', 'unit', 'decimals', 'step', 'points', 'end', 'goal']);
+const COMMAND_KEYS = ['command', 'inputs', 'timeout', 'checkout'] as const;
 
 const SYNTAX_MESSAGES: Record<string, string> = {
   InvalidSymbol: 'unexpected character',
@@ -190,6 +194,20 @@ export function lineColumn(text: string, offset: number): { line: number; column
 export function toSeriesSpecs(def: InsightDefinition): SeriesSpec[] {
   // Languages are counted per language; external values are recorded, not computed.
   if (def.kind === 'languages' || def.kind === 'external') return [];
+  if (def.kind === 'command') {
+    const inputs = def.inputs ?? [];
+    return [{
+      label: def.title,
+      query: def.command ?? '',
+      literal: false,
+      ignoreCase: false,
+      count: DEFAULTS.count,
+      include: [],
+      exclude: [],
+      maxFileSize: 0,
+      command: { inputs, checkout: inputs.length === 0 || def.checkout === true, timeoutMs: Math.round((def.timeout ?? DEFAULT_COMMAND_TIMEOUT) * 1000) },
+    }];
+  }
   const structural = def.kind === 'structural' ? structuralLanguage(def.language ?? '') : undefined;
   return (def.queries ?? []).map((q) => ({
     label: q.label ?? q.query,
@@ -300,6 +318,13 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
       if (n) p.add(n, [...path, key], 'DEF_UNUSED_PROPERTY', `${name}: "${key}" applies to external insights only ("kind": "external"): computed counts have no unit`, 'warning');
     }
   }
+  if (kind === 'command') readCommand(node, path, name, p, value);
+  else if (kind !== 'external') {
+    for (const key of COMMAND_KEYS) {
+      const n = get(key);
+      if (n) p.add(n, [...path, key], 'DEF_UNUSED_PROPERTY', `${name}: "${key}" applies to command insights only ("kind": "command")`, 'warning');
+    }
+  }
 
   const bool = (key: 'literal' | 'ignoreCase') => {
     const n = get(key);
@@ -385,6 +410,8 @@ function readInsight(node: Node, path: JsonPath, p: Problems): { ok: boolean; id
   const queriesNode = get('queries');
   if (kind === 'external') {
     // Its values come from `code-insights record`; unused keys were reported by readExternal.
+  } else if (kind === 'command') {
+    if (queriesNode) p.add(queriesNode, [...path, 'queries'], 'DEF_UNUSED_PROPERTY', `${name}: a command insight's values come from its "command" and it takes no "queries"`, 'warning');
   } else if (kind === 'languages') {
     if (queriesNode) p.add(queriesNode, [...path, 'queries'], 'DEF_SCHEMA', `${name}: a languages insight counts lines per language and takes no "queries"`, 'warning');
   } else if (!queriesNode) {
@@ -502,6 +529,44 @@ function readExternal(node: Node, path: JsonPath, name: string, p: Problems, val
     if (decimals.type !== 'number' || !Number.isInteger(decimals.value) || decimals.value < 0 || decimals.value > EXTERNAL_LIMITS.maxDecimals) {
       p.add(decimals, [...path, 'decimals'], 'DEF_BAD_DECIMALS', `${name}: "decimals" must be a whole number from 0 to ${EXTERNAL_LIMITS.maxDecimals} (the fractional digits a value may have)`);
     } else value.decimals = decimals.value;
+  }
+}
+
+/** A command insight's `command`, `inputs`, `timeout` and `checkout`, into `value`; the fields that do not apply are warned about. */
+function readCommand(node: Node, path: JsonPath, name: string, p: Problems, value: Record<string, unknown>): void {
+  const get = (key: string) => findNodeAtLocation(node, [key]);
+  const cmd = get('command');
+  if (!cmd) {
+    p.add(node, path, 'DEF_BAD_COMMAND', `${name}: a command insight needs "command", a shell command that prints a number or a JSON object of numbers (e.g. "wc -l < package-lock.json")`);
+  } else if (cmd.type !== 'string' || !(cmd.value as string).trim()) {
+    p.add(cmd, [...path, 'command'], 'DEF_BAD_COMMAND', `${name}: "command" must be a non-empty string (run by /bin/sh -c)`);
+  } else {
+    const unstorable = storableTextProblem(cmd.value as string) ?? ((cmd.value as string).length > ORG_LIMITS.maxQueryLength ? `is ${(cmd.value as string).length} characters; the limit is ${ORG_LIMITS.maxQueryLength}` : undefined);
+    if (unstorable) p.add(cmd, [...path, 'command'], 'DEF_BAD_COMMAND', `${name}: "command" ${unstorable}`);
+    else value.command = cmd.value;
+  }
+  const inputs = get('inputs');
+  if (inputs) {
+    const items = inputs.type === 'array' ? (inputs.children ?? []) : [];
+    if (inputs.type !== 'array' || items.some((c) => c.type !== 'string' || !(c.value as string) || (c.value as string).length > ORG_LIMITS.maxGlobLength) || items.length > ORG_LIMITS.maxGlobs) {
+      p.add(inputs, [...path, 'inputs'], 'DEF_SCHEMA', `${name}: "inputs" must be an array of at most ${ORG_LIMITS.maxGlobs} non-empty path globs of at most ${ORG_LIMITS.maxGlobLength} characters (e.g. ["package-lock.json"])`);
+    } else value.inputs = items.map((c) => c.value as string);
+  }
+  const timeout = get('timeout');
+  if (timeout) {
+    if (timeout.type !== 'number' || !(timeout.value > 0) || timeout.value > MAX_COMMAND_TIMEOUT) {
+      p.add(timeout, [...path, 'timeout'], 'DEF_BAD_TIMEOUT', `${name}: "timeout" must be a number of seconds above 0 and at most ${MAX_COMMAND_TIMEOUT}`);
+    } else value.timeout = timeout.value;
+  }
+  const checkout = get('checkout');
+  if (checkout) {
+    if (checkout.type !== 'boolean') p.add(checkout, [...path, 'checkout'], 'DEF_SCHEMA', `${name}: "checkout" must be true or false`);
+    else if (!inputs) p.add(checkout, [...path, 'checkout'], 'DEF_UNUSED_PROPERTY', `${name}: "checkout" applies with "inputs"; without them the whole tree is copied anyway`, 'warning');
+    else value.checkout = checkout.value;
+  }
+  for (const key of ['literal', 'ignoreCase', 'count', 'include', 'exclude', 'maxFileSize', 'limit'] as const) {
+    const n = get(key);
+    if (n) p.add(n, [...path, key], 'DEF_UNUSED_PROPERTY', `${name}: a command insight's value is what its command prints; "${key}" does not apply`, 'warning');
   }
 }
 

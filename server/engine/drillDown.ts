@@ -161,6 +161,9 @@ async function commitsBetween(gitDir: string, commit: string, previous: string |
 }
 
 export async function drillDown(req: DrillDownRequest, signal?: AbortSignal): Promise<DrillDownResult> {
+  if (req.spec.command) {
+    throw new InsightsError('NO_DRILL_DOWN', 'a command series has no files to drill down to: its value is what the command printed at that commit');
+  }
   if (req.spec.capture && req.capture === undefined) {
     throw new InsightsError('NO_CAPTURE_VALUE', 'a capture series drills down by its captured value; none was given');
   }

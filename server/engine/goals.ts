@@ -64,8 +64,8 @@ export function readInsightGoals(node: Node, path: Path, name: string, kind: Ins
     if (g) value.goal = g;
   }
   if (!captureNode) return;
-  if (kind !== 'capture') {
-    add(captureNode, [...path, 'captureGoals'], 'DEF_BAD_GOAL', `${name}: "captureGoals" sets a goal per captured value; it needs "kind": "capture"`);
+  if (kind !== 'capture' && kind !== 'command') {
+    add(captureNode, [...path, 'captureGoals'], 'DEF_BAD_GOAL', `${name}: "captureGoals" sets a goal per captured value (or per name a command prints); it needs "kind": "capture" or "command"`);
   } else if (captureNode.type !== 'object') {
     add(captureNode, [...path, 'captureGoals'], 'DEF_BAD_GOAL', `${name}: "captureGoals" must be an object: {"captured value": {"max": 0}}`);
   } else {

@@ -2,12 +2,15 @@
 // commits, then its values at each of them (computeRepo.ts); a failure is its status.
 import type { RepoStatus } from '../../protocol/insights';
 import type { RepoOutcome } from './assemble';
+import { commandValues } from './commandSeries';
 import { computeRepo } from './computeRepo';
 import type { RepoLocation } from './discoverRepos';
 import { AbortedError, InsightsError } from './errors';
 import { rootIdentity } from './repoIdentity';
 import { startRepo } from './repoStart';
 import type { RunContext } from './runContext';
+import type { ChainCommit } from './sampleCommits';
+import type { UnitValue } from './units';
 import { nextSampleMemo, sampleCommits, sampleFromMemo, type Sample, type SampleMemo } from './sampleCommits';
 
 export async function processRepo(loc: RepoLocation, shared: RunContext): Promise<RepoOutcome> {
@@ -52,7 +55,7 @@ export async function processRepo(loc: RepoLocation, shared: RunContext): Promis
         `shallow clone: history is cut at ${sample.shallowCut.sha.slice(0, 12)} (${new Date(sample.shallowCut.time * 1000).toISOString()}); earlier points have no value for this repository (run "git fetch --unshallow" for the full history)`,
       );
     }
-    const values = await computeRepo(loc, ctx, sample.commits, notes);
+    const values = await unitValues(loc, ctx, sample.commits, notes);
     status.repo = await identity;
     trace('identity');
     if (notes.length) status.warning = notes.join('; ');
@@ -90,4 +93,29 @@ async function sampleWithMemo(gitDir: string, headSha: string, ctx: RunContext):
   const next = nextSampleMemo(memo, headSha, sample, ctx.timesSec);
   if (ctx.store && next) ctx.store.putMeta(key, JSON.stringify(next));
   return sample;
+}
+
+/**
+ * Every unit's values at the sampled commits: the blob units through the tree walk
+ * (computeRepo.ts), the command units by running their commands (commandSeries.ts).
+ */
+async function unitValues(loc: RepoLocation, ctx: RunContext, sampled: (ChainCommit | undefined)[], notes: string[]): Promise<Map<string, UnitValue[]>> {
+  const commandUnits: number[] = [];
+  ctx.units.forEach((u, ui) => {
+    if (u.spec?.command) commandUnits.push(ui);
+  });
+  if (commandUnits.length === 0) return computeRepo(loc, ctx, sampled, notes);
+  const blobUnits = ctx.units.filter((u) => !u.spec?.command);
+  const [blobs, commands] = await Promise.all([
+    blobUnits.length ? computeRepo(loc, { ...ctx, units: blobUnits }, sampled, notes) : undefined,
+    commandValues(loc, ctx, commandUnits, sampled, notes),
+  ]);
+  const out = new Map<string, UnitValue[]>();
+  for (const [sha, cmd] of commands) {
+    const b = blobs?.get(sha);
+    let bi = 0;
+    out.set(sha, ctx.units.map((u, ui) => (u.spec?.command ? cmd[commandUnits.indexOf(ui)] : b![bi++])));
+  }
+  if (!blobs) ctx.stats.commitsSampled += commands.size; // counted by computeRepo otherwise
+  return out;
 }

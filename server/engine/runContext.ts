@@ -2,6 +2,7 @@
 import type { Progress } from '../../protocol/insights';
 import type { ComputeRequest, ComputeResult } from './api';
 import type { Bucket } from './buckets';
+import type { Slots } from './commandSeries';
 import type { BlobMatcher } from './countMatches';
 import type { RepoLocation } from './discoverRepos';
 import type { GuardedCounter } from './guardedCount';
@@ -38,5 +39,7 @@ export interface RunContext {
   /** Repositories whose first git calls started before the store was open. */
   starts: ReadonlyMap<RepoLocation, RepoStart>;
   tuning: Tuning;
+  /** Command series' runs, shared by every repository (each command may use a core of its own). */
+  commandSlots: Slots;
   trace: (what: string) => void;
 }

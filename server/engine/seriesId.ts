@@ -7,6 +7,10 @@ import type { SeriesSpec } from './api';
 export const SEMANTICS_VERSION = 1;
 
 export function canonicalDefinition(spec: SeriesSpec): Record<string, unknown> {
+  // A command's value depends on the command and the files it is given, not on its timeout.
+  if (spec.command) {
+    return { v: SEMANTICS_VERSION, kind: 'command', query: spec.query, inputs: [...spec.command.inputs].sort(), checkout: spec.command.inputs.length === 0 || spec.command.checkout };
+  }
   return {
     v: SEMANTICS_VERSION,
     kind: spec.structural ? 'structural' : spec.capture ? 'capture' : 'series',

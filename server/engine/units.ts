@@ -2,6 +2,8 @@
 // lines per language), each with its insight kind, path filter and size limit.
 import { DEFAULT_MAX_FILE_SIZE } from '../../protocol/insights';
 import type { ComputeRequest, SeriesSpec } from './api';
+import { commandKind } from './commandSeries';
+import type { CommandOutput } from './commandRunner';
 import type { BlobCounts, BlobMatcher, CaptureCounts } from './countMatches';
 import { Matcher } from './countMatches';
 import { captureKind, countKind, languagesKind, type InsightKind, type LangValue } from './insightKinds';
@@ -11,14 +13,14 @@ import { languagesUnitId, seriesId } from './seriesId';
 import { languagePathOk, StructuralMatcher } from './structuralMatcher';
 
 
-export type UnitValue = number | CaptureCounts | LangValue;
+export type UnitValue = number | CaptureCounts | LangValue | CommandOutput;
 
 export interface Unit {
   /** Store key of per-commit values: the series id, or the languages unit id. */
   key: string;
   kind: InsightKind<UnitValue>;
   spec?: SeriesSpec;
-  /** Index of the unit's matcher (query units). */
+  /** Index of the unit's matcher (query units; a command unit has none and reads no blob). */
   matcher?: number;
   pathOk: (path: string) => boolean;
   /** Bytes; Infinity = no limit. */
@@ -40,18 +42,22 @@ function limitOf(bytes: number): number {
   return bytes === 0 ? Infinity : bytes;
 }
 
-/** One matcher per query, one unit per query plus one for languages when asked. */
+/** One matcher per query, one unit per query or command plus one for languages when asked. */
 export function planUnits(req: ComputeRequest): { matchers: BlobMatcher[]; units: Unit[] } {
-  const matchers = req.series.map((s) => newMatcher(s));
+  const matchers: BlobMatcher[] = [];
   const keys = unitKeys(req);
-  const units: Unit[] = req.series.map((s, i) => ({
-    key: keys[i],
-    kind: s.capture ? captureKind : countKind,
-    spec: s,
-    matcher: i,
-    pathOk: seriesPathFilter(s),
-    limit: limitOf(s.maxFileSize),
-  }));
+  const units: Unit[] = req.series.map((s, i) =>
+    s.command
+      ? { key: keys[i], kind: commandKind, spec: s, pathOk: () => false, limit: 0 }
+      : {
+        key: keys[i],
+        kind: s.capture ? captureKind : countKind,
+        spec: s,
+        matcher: matchers.push(newMatcher(s)) - 1,
+        pathOk: seriesPathFilter(s),
+        limit: limitOf(s.maxFileSize),
+      },
+  );
   if (req.languages) {
     const max = req.languagesMaxFileSize ?? DEFAULT_MAX_FILE_SIZE;
     units.push({ key: keys[req.series.length], kind: languagesKind, pathOk: (p) => !languages().isVendored(p) && languages().detectLanguage(p) !== undefined, limit: limitOf(max) });

@@ -242,7 +242,8 @@ connection.onRequest(SeriesQueryRequest.type, async ({ key, seriesId: id }) => {
   const series = ws.result(key)?.series.find((s) => s.id === id);
   if (!insight || !series) return null;
   const spec = toSeriesSpecs(insight.def).find((s) => seriesId(s, series.capture) === id);
-  return spec ? { query: spec.query, literal: spec.literal, ignoreCase: spec.ignoreCase } : null;
+  // A command is no text to find in the editor.
+  return spec && !spec.command ? { query: spec.query, literal: spec.literal, ignoreCase: spec.ignoreCase } : null;
 });
 
 connection.onRequest(ExportInsightRequest.type, ({ key, format }) => {

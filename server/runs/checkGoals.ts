@@ -144,13 +144,18 @@ export async function checkGoals(path: string, insights: InsightDefinition[], op
       continue;
     }
     for (const { spec, query } of m.specs) {
-      const captures = spec.capture
-        ? [...new Set([...[...headValues.values(), ...(baseValues?.values() ?? [])].filter((s) => s.id === seriesId(spec, s.capture)).map((s) => s.capture!), ...Object.keys(m.def.captureGoals ?? {})])]
-        : [undefined];
+      // A capture query's series are its captured values; a command's, its plain number and the names in its JSON output.
+      const computed = [...headValues.values(), ...(baseValues?.values() ?? [])];
+      const named = [...computed.filter((s) => s.capture !== undefined && s.id === seriesId(spec, s.capture)).map((s) => s.capture!), ...Object.keys(m.def.captureGoals ?? {})];
+      const captures: (string | undefined)[] = spec.capture
+        ? [...new Set(named)]
+        : spec.command
+          ? [...(named.length === 0 || computed.some((s) => s.id === seriesId(spec)) ? [undefined] : []), ...new Set(named)]
+          : [undefined];
       for (const capture of captures) {
         const goal = goalOf(m.def, query, capture);
         if (!goal) continue;
-        const id = spec.capture ? seriesId(spec, capture) : seriesId(spec);
+        const id = capture !== undefined ? seriesId(spec, capture) : seriesId(spec);
         const target = goal.target?.start ? startValues.get(goal.target.start)?.get(id) : undefined;
         const values = {
           head: headValues.get(id)?.value ?? 0,
@@ -162,14 +167,15 @@ export async function checkGoals(path: string, insights: InsightDefinition[], op
           insightId: m.def.id,
           insightTitle: m.def.title,
           seriesId: id,
-          label: spec.capture ? `${spec.label}: ${capture}` : spec.label,
+          label: capture !== undefined ? `${spec.label}: ${capture}` : spec.label,
           ...(capture !== undefined ? { capture } : {}),
           goal,
           ...values,
           verdict: e.verdict,
           reasons: e.reasons,
         };
-        if (e.verdict === 'broken' && base.commit !== head) Object.assign(check, await culprits(gitDir, top, spec, capture, id, base.commit, head, e.tooHigh, signal));
+        // A command's value comes from no line of a file: no drill-down names what moved it.
+        if (e.verdict === 'broken' && base.commit !== head && !spec.command) Object.assign(check, await culprits(gitDir, top, spec, capture, id, base.commit, head, e.tooHigh, signal));
         result.series.push(check);
       }
     }
@@ -279,7 +285,7 @@ export function goalStates(def: InsightDefinition, series: SeriesResult[], now =
   const specs = toSeriesSpecs(def);
   const out: SeriesGoalState[] = [];
   for (const s of series) {
-    const query = specs.findIndex((sp) => (sp.capture ? seriesId(sp, s.capture ?? '') : seriesId(sp)) === s.id);
+    const query = specs.findIndex((sp) => (s.capture !== undefined ? seriesId(sp, s.capture) : seriesId(sp)) === s.id);
     // An external insight is one series: its goal is the insight's.
     const goal = def.kind === 'external' ? def.goal : query >= 0 ? goalOf(def, query, s.capture) : undefined;
     const last = s.points.at(-1);

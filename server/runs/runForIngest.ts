@@ -16,6 +16,9 @@ export interface IngestBatch {
 
 /** Throws the repository's or a series' error: a worker fails the job with it. */
 export async function runForIngest(def: InsightDefinition, gitDir: string, opts: { cacheFile: string | null; signal?: AbortSignal }): Promise<IngestBatch> {
+  // Org-defined insights are refused a command when created (DEF_KIND_NOT_SUPPORTED); a worker
+  // never runs one whatever reaches it: the repositories are the org's, the definition not the user's.
+  if (def.kind === 'command') throw new Error(`insight "${def.id}": command insights never run in the org's workers`);
   const res = await runInsights(toComputeRequest(def, [gitDir]), { cacheFile: opts.cacheFile, queueForSync: false, concurrency: 1, signal: opts.signal });
   const failed = res.repos.find((r) => r.error);
   if (failed) throw new Error(failed.error);

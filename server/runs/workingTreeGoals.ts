@@ -27,7 +27,7 @@ export const WORKING_TREE_LIMITS = { bytes: 1 << 20, marks: 200 } as const;
 /** The insights whose goals include a ratchet: only those mark lines as you type. */
 export function ratchetInsights(insights: InsightDefinition[]): InsightDefinition[] {
   // Structural series are left out: their matches are found in a whole file, not per line.
-  return insights.filter((d) => d.kind !== 'languages' && d.kind !== 'structural' && hasGoals(d) && (d.goal?.ratchet || (d.queries ?? []).some((q) => q.goal?.ratchet) || Object.values(d.captureGoals ?? {}).some((g) => g.ratchet)));
+  return insights.filter((d) => d.kind !== 'languages' && d.kind !== 'structural' && d.kind !== 'command' && hasGoals(d) && (d.goal?.ratchet || (d.queries ?? []).some((q) => q.goal?.ratchet) || Object.values(d.captureGoals ?? {}).some((g) => g.ratchet)));
 }
 
 async function git(cwd: string, args: string[], signal?: AbortSignal): Promise<Buffer | undefined> {

@@ -3,6 +3,7 @@
 // series is the live value at `end` and is dropped. Capture-group series are not synced: their
 // label and id come from captured text, which is matched text and must not leave the machine.
 // Structural series are not synced either (yet): the org's series definition has no language.
+// Nor are command series: the org's definitions have no command, and a command never leaves the machine.
 import type { InsightDefinition, SeriesResult } from '../../protocol/insights';
 import { ORG_LIMITS, type OrgPoint, type SeriesDefinition } from '../../protocol/org';
 import type { SeriesSpec } from '../engine/api';
@@ -71,7 +72,7 @@ export function syncableSeries(results: SeriesResult[], specs: SeriesSpec[]): Sy
     // Capture series are named by captured text, which is matched text: it never leaves the machine.
     if (s.error || s.capture !== undefined) continue;
     // Structural series stay local for now: the org protocol's definitions have no language yet.
-    const spec = specs.find((sp) => !sp.capture && !sp.structural && seriesId(sp) === s.id);
+    const spec = specs.find((sp) => !sp.capture && !sp.structural && !sp.command && seriesId(sp) === s.id);
     if (!spec) continue;
     const points: OrgPoint[] = [];
     // Every point but the last is a bucket boundary (buckets.ts); the last is the live value at `end`.
