@@ -255,6 +255,11 @@ async function seriesCommand(command: 'series' | 'capture', p: Parsed, io: Io, s
       if (problem) throw new InsightsError('BAD_PATTERN', problem);
     }
   }
+  return computeAndPrint(specs, format, p, io, signal);
+}
+
+/** Computes the series, reports repositories and series that failed, prints the rest; the exit code. */
+async function computeAndPrint(specs: SeriesSpec[], format: (typeof OUTPUT_FORMATS)[number], p: Parsed, io: Io, signal: AbortSignal): Promise<number> {
   const r = await compute({ ...commonRequest(p, { step: DEFAULT_STEP, points: DEFAULT_POINTS }), series: specs }, p, io, signal);
   let code = reportRepos(r, p, io);
   for (const s of r.series) {
@@ -296,16 +301,7 @@ async function commandSeriesCommand(command: 'series' | 'capture', p: Parsed, io
     maxFileSize: 0,
     command: { inputs, checkout: inputs.length === 0 || !!o.checkout, timeoutMs: Math.round(timeout * 1000) },
   }));
-  const r = await compute({ ...commonRequest(p, { step: DEFAULT_STEP, points: DEFAULT_POINTS }), series: specs }, p, io, signal);
-  let code = reportRepos(r, p, io);
-  for (const s of r.series) {
-    if (s.error) {
-      io.err(`code-insights: ${s.label}: ${s.error}\n`);
-      code = 1;
-    }
-  }
-  printSeries(r.series, r, format, io);
-  return code;
+  return computeAndPrint(specs, format, p, io, signal);
 }
 
 /** `--structural LANG`: the queries are ast-grep patterns in LANG; undefined without the option. */
