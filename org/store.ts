@@ -309,12 +309,13 @@ async function resolveDefinitions(q: Queryable, orgId: string, defs: SeriesDefin
   const fresh = defs.filter((d) => !ids.has(d.id));
   if (fresh.length === 0) return ids;
   const rows = await q.query<{ id: string; series_key: string }>(
-    `INSERT INTO series (org_id, series_key, label, query, kind, literal, ignore_case, count_mode, include, exclude, max_file_size, semantics_version, unit, decimals)
+    `INSERT INTO series (org_id, series_key, label, query, kind, literal, ignore_case, count_mode, include, exclude, max_file_size, semantics_version, unit, decimals, language, rule)
      SELECT $1, d.id, d.label, d.query, d.kind, d.literal, d."ignoreCase", d.count,
             ARRAY(SELECT jsonb_array_elements_text(d.include)), ARRAY(SELECT jsonb_array_elements_text(d.exclude)),
-            d."maxFileSize", d."semanticsVersion", d.unit, d.decimals
+            d."maxFileSize", d."semanticsVersion", d.unit, d.decimals, d.language, d.rule
      FROM jsonb_to_recordset($2::jsonb) AS d(id text, label text, query text, kind text, literal boolean, "ignoreCase" boolean,
-          count text, include jsonb, exclude jsonb, "maxFileSize" bigint, "semanticsVersion" integer, unit text, decimals smallint)
+          count text, include jsonb, exclude jsonb, "maxFileSize" bigint, "semanticsVersion" integer, unit text, decimals smallint,
+          language text, rule boolean)
      ON CONFLICT (org_id, series_key) DO NOTHING
      RETURNING id, series_key`,
     [orgId, JSON.stringify(fresh)],
@@ -521,7 +522,7 @@ export async function listSeries(db: OrgDb, orgId: string): Promise<SeriesSummar
   return withOrg(db, orgId, async (q) => {
     const rows = await q.query<Record<string, unknown>>(
       `SELECT s.series_key, s.label, s.query, s.kind, s.literal, s.ignore_case, s.count_mode, s.include, s.exclude,
-              s.max_file_size, s.semantics_version, s.unit, s.decimals,
+              s.max_file_size, s.semantics_version, s.unit, s.decimals, s.language, s.rule,
               a.buckets, a.repos, a.latest
        FROM series s
        LEFT JOIN LATERAL (
@@ -545,6 +546,8 @@ export async function listSeries(db: OrgDb, orgId: string): Promise<SeriesSummar
       semanticsVersion: Number(r.semantics_version),
       ...(r.unit != null ? { unit: String(r.unit) } : {}),
       ...(r.decimals != null ? { decimals: Number(r.decimals) } : {}),
+      ...(r.language != null ? { language: r.language as SeriesSummary['language'] } : {}),
+      ...(r.rule === true ? { rule: true } : {}),
       buckets: Number(r.buckets),
       repos: Number(r.repos),
       latest: r.latest == null ? null : iso(r.latest),

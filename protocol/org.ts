@@ -6,7 +6,7 @@
 // Privacy: a point carries only a series id, a repository identity, times, a commit id and a
 // number. A definition carries the query as the user wrote it. Nothing else leaves the machine.
 
-import { EXTERNAL_LIMITS, externalValueProblem, UNIT_PATTERN, type CountMode, type InsightKind } from './insights';
+import { EXTERNAL_LIMITS, externalValueProblem, STRUCTURAL_LANGUAGES, UNIT_PATTERN, type CountMode, type InsightKind, type StructuralLanguage } from './insights';
 
 /** One repository's value of one series at one bucket boundary. */
 export interface OrgPoint {
@@ -49,6 +49,13 @@ export interface SeriesDefinition {
   unit?: string;
   /** External series only: fractional digits of the values, 0–6. Part of the id. */
   decimals?: number;
+  /**
+   * Structural series only (kind `structural`): the language of the ast-grep pattern in `query`.
+   * Part of the id.
+   */
+  language?: StructuralLanguage;
+  /** Structural series only: `query` is an ast-grep YAML rule, not a pattern. Part of the id. */
+  rule?: boolean;
 }
 
 /** `POST /api/v1/points` body. Every point's series must be defined in the same batch. */
@@ -152,7 +159,7 @@ export function storableTextProblem(s: string): string | undefined {
   return undefined;
 }
 
-const KINDS: readonly InsightKind[] = ['series', 'capture', 'languages', 'external'];
+const KINDS: readonly InsightKind[] = ['series', 'capture', 'languages', 'external', 'structural'];
 const COUNTS: readonly CountMode[] = ['matches', 'lines', 'files'];
 
 export type Validation<T> =
@@ -247,7 +254,7 @@ function globs(o: Record<string, unknown>, k: string, where: string): string[] {
 
 const DEFINITION_KEYS = ['id', 'label', 'query', 'kind', 'literal', 'ignoreCase', 'count', 'include', 'exclude', 'maxFileSize', 'semanticsVersion'] as const;
 /** Fields a definition may leave out: what older clients never send. */
-const OPTIONAL_DEFINITION_KEYS = ['unit', 'decimals'] as const;
+const OPTIONAL_DEFINITION_KEYS = ['unit', 'decimals', 'language', 'rule'] as const;
 const POINT_KEYS = ['series', 'repo', 'time', 'commit', 'commitTime', 'value'] as const;
 
 export function validateSeriesDefinition(v: unknown, where = 'definition'): SeriesDefinition {
@@ -264,6 +271,7 @@ export function validateSeriesDefinition(v: unknown, where = 'definition'): Seri
   const label = str(v, 'label', where, ORG_LIMITS.maxLabelLength);
   if (CONTROL_CHARS.test(label)) throw new Invalid(`${where}.label must not contain control characters`);
   const scale = valueScale(v, kind as InsightKind, where);
+  const structural = structuralFields(v, kind as InsightKind, where);
   return {
     id: seriesId(str(v, 'id', where, 64), `${where}.id`),
     label,
@@ -277,13 +285,31 @@ export function validateSeriesDefinition(v: unknown, where = 'definition'): Seri
     maxFileSize: count(v.maxFileSize, `${where}.maxFileSize`),
     semanticsVersion,
     ...scale,
+    ...structural,
   };
+}
+
+/** `language` and `rule` of a definition: only a structural series has them, and it has a language. */
+function structuralFields(v: Record<string, unknown>, kind: InsightKind, where: string): { language?: StructuralLanguage; rule?: boolean } {
+  if (kind !== 'structural') {
+    for (const k of ['language', 'rule'] as const) {
+      if (k in v) throw new Invalid(`${where}.${k} applies to structural series only (kind "structural"), not to kind "${kind}"`);
+    }
+    return {};
+  }
+  const language = v.language;
+  if (typeof language !== 'string' || !STRUCTURAL_LANGUAGES.includes(language as StructuralLanguage)) {
+    throw new Invalid(`${where}.language must be one of ${STRUCTURAL_LANGUAGES.join(', ')} (a structural series' pattern is in one language)`);
+  }
+  if (!('rule' in v)) return { language: language as StructuralLanguage };
+  if (v.rule !== true) throw new Invalid(`${where}.rule must be true when given (the query is an ast-grep YAML rule)`);
+  return { language: language as StructuralLanguage, rule: true };
 }
 
 /** `unit` and `decimals` of a definition: only an external series has them, and it has `decimals`. */
 function valueScale(v: Record<string, unknown>, kind: InsightKind, where: string): { unit?: string; decimals?: number } {
   if (kind !== 'external') {
-    for (const k of OPTIONAL_DEFINITION_KEYS) {
+    for (const k of ['unit', 'decimals'] as const) {
       if (k in v) throw new Invalid(`${where}.${k} applies to external series only (kind "external"), not to kind "${kind}"`);
     }
     return {};

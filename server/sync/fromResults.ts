@@ -2,8 +2,8 @@
 // bucket-boundary points per repository. Only boundary points are synced: the last point of a
 // series is the live value at `end` and is dropped. Capture-group series are not synced: their
 // label and id come from captured text, which is matched text and must not leave the machine.
-// Structural series are not synced either (yet): the org's series definition has no language.
-// Nor are command series: the org's definitions have no command, and a command never leaves the machine.
+// Structural series are synced with their language (and whether the query is a YAML rule).
+// Command series are not: the org's definitions have no command, and a command never leaves the machine.
 import type { InsightDefinition, SeriesResult } from '../../protocol/insights';
 import { ORG_LIMITS, type OrgPoint, type SeriesDefinition } from '../../protocol/org';
 import type { SeriesSpec } from '../engine/api';
@@ -24,7 +24,7 @@ export function seriesDefinition(id: string, spec: SeriesSpec): SeriesDefinition
     id,
     label: syncLabel(spec.label),
     query: spec.query,
-    kind: spec.capture ? 'capture' : 'series',
+    kind: spec.structural ? 'structural' : spec.capture ? 'capture' : 'series',
     literal: spec.literal,
     ignoreCase: spec.ignoreCase,
     count: spec.count,
@@ -32,6 +32,8 @@ export function seriesDefinition(id: string, spec: SeriesSpec): SeriesDefinition
     exclude: [...spec.exclude],
     maxFileSize: spec.maxFileSize,
     semanticsVersion: SEMANTICS_VERSION,
+    // The same fields, and only for structural series, as the id hashes (seriesId.ts).
+    ...(spec.structural ? { language: spec.structural.language, ...(spec.structural.rule ? { rule: true } : {}) } : {}),
   };
 }
 
@@ -71,8 +73,8 @@ export function syncableSeries(results: SeriesResult[], specs: SeriesSpec[]): Sy
   for (const s of results) {
     // Capture series are named by captured text, which is matched text: it never leaves the machine.
     if (s.error || s.capture !== undefined) continue;
-    // Structural series stay local for now: the org protocol's definitions have no language yet.
-    const spec = specs.find((sp) => !sp.capture && !sp.structural && !sp.command && seriesId(sp) === s.id);
+    // Command series stay local: a command never leaves the machine.
+    const spec = specs.find((sp) => !sp.capture && !sp.command && seriesId(sp) === s.id);
     if (!spec) continue;
     const points: OrgPoint[] = [];
     // Every point but the last is a bucket boundary (buckets.ts); the last is the live value at `end`.

@@ -93,6 +93,58 @@ describe('sync client', () => {
     assert.equal((await pushOutbox(db, { server: srv.base, token: org.write })).sent, 0);
   });
 
+  it('syncs structural series with their language; the org lists it and sums the same points; command series stay local', async () => {
+    const structural: SeriesSpec = { ...spec, label: 'console.log calls', query: 'console.log($$$)', structural: { language: 'typescript' } };
+    const dir = TestRepo.init();
+    try {
+      dir.git(['remote', 'add', 'origin', 'git@github.com:acme/ast.git']);
+      // A comment and a string never match a structural pattern: only the calls count.
+      dir.commit('2026-09-01T10:00:00Z', { 'a.ts': '// console.log(x)\nconsole.log(1);\nconst s = "console.log(2)";\n' });
+      dir.commit('2026-09-09T10:00:00Z', { 'a.ts': 'console.log(1);\nconsole.log(a, b);\n' });
+      const command: SeriesSpec = { ...spec, label: 'files', query: 'ls | wc -l', command: { inputs: [], checkout: true, timeoutMs: 10_000 } };
+      const res = await runInsights({ paths: [dir.dir], series: [structural, command], step: 'week', points: 3, end: new Date('2026-09-20T00:00:00Z') }, { cacheFile: null });
+      const synced = syncableSeries(res.series, [structural, command]);
+      assert.equal(synced.length, 1, 'the command series is not synced');
+      const def = synced[0].definition;
+      assert.equal(def.kind, 'structural');
+      assert.equal(def.language, 'typescript');
+      assert.deepEqual(synced[0].points.map((p) => [p.time, p.value]), [
+        ['2026-09-07T00:00:00.000Z', 1],
+        ['2026-09-14T00:00:00.000Z', 2],
+      ]);
+      const db = await memDb();
+      enqueuePoints(db, synced[0].points, [def]);
+      assert.equal((await pushOutbox(db, { server: srv.base, token: org.write })).sent, 2);
+      const s = await get(srv.base, `/api/v1/series/${def.id}`, org.read);
+      assert.deepEqual(s.json.points.map((p: { time: string; value: number }) => [p.time, p.value]), [
+        ['2026-09-07T00:00:00.000Z', 1],
+        ['2026-09-14T00:00:00.000Z', 2],
+      ]);
+      const list = await get(srv.base, '/api/v1/series', org.read);
+      const listed = list.json.series.find((x: { id: string }) => x.id === def.id);
+      assert.equal(listed.kind, 'structural');
+      assert.equal(listed.language, 'typescript');
+      assert.equal(listed.query, 'console.log($$$)');
+      // The service refuses a structural definition without a language, and a language on another kind.
+      const bad = await fetch(`${srv.base}/api/v1/points`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${org.write}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ definitions: [{ ...def, language: undefined }], points: [] }),
+      });
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { error: { message: string } }).error.message, /language must be one of/);
+      const bad2 = await fetch(`${srv.base}/api/v1/points`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${org.write}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ definitions: [{ ...def, kind: 'series' }], points: [] }),
+      });
+      assert.equal(bad2.status, 400);
+      assert.match(((await bad2.json()) as { error: { message: string } }).error.message, /language applies to structural series only/);
+    } finally {
+      rmSync(dir.dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to queue anything but the contract (a path, text, a bad id) before storing a thing', async () => {
     const db = await memDb();
     assert.throws(() => enqueuePoints(db, [{ ...point(), path: 'src/a.ts' } as never], [definition()]), /unknown field "path"/);
