@@ -249,7 +249,8 @@ export class InsightsService implements vscode.Disposable {
     const edit = new vscode.WorkspaceEdit();
     for (const c of r.changes) edit.replace(uri, new vscode.Range(doc.positionAt(c.offset), doc.positionAt(c.offset + c.length)), c.content);
     if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`could not edit ${uri.fsPath}`);
-    await doc.save();
+    // Said, not swallowed: an unsaved change would leave the file as it was on disk.
+    if (!(await doc.save())) throw new Error(`could not save ${uri.fsPath} (is it changed on disk? save or revert it, then try again)`);
     return uri;
   }
 
