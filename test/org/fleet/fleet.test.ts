@@ -271,6 +271,9 @@ describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DAT
     await createInsight({ ...INSIGHT, id: 'exports', title: 'Exports', queries: [{ query: 'export' }] });
     const id = await insightId('exports');
     await allSettled(id);
+    // A job is marked done in the database before its worker logs "job finished": wait for the
+    // lines too (the last one once arrived just after the runs settled).
+    await waitFor('every job finished in the logs', async () => finished(id).length >= REPOS, 10_000).catch(() => undefined);
     const jobs = finished(id);
     assert.equal(jobs.length, REPOS, logs.join(''));
     assert.deepEqual(jobs.filter((j) => j.cloned || j.routed !== 'home'), [], 'every job ran where its mirror was');
@@ -298,6 +301,7 @@ describe('worker fleet over git daemon and PostgreSQL', { skip: !process.env.DAT
     await allSettled(id);
     const runs = await pg.query<{ repo_id: string; state: string }>('SELECT repo_id, state FROM fleet_runs WHERE insight_id = $1', [id]);
     assert.ok(runs.rows.filter((r) => victimRepos.has(String(r.repo_id))).every((r) => r.state === 'done'), JSON.stringify(runs.rows));
+    await waitFor('every repository finished in the logs', async () => new Set(finished(id).map((j) => j.repo)).size >= REPOS, 10_000).catch(() => undefined);
     const jobs = finished(id);
     // (A job the victim finished just before SIGSTOP but had not yet marked complete runs again.)
     assert.equal(new Set(jobs.map((j) => j.repo)).size, REPOS);
