@@ -28,6 +28,7 @@ import {
   SeriesQueryRequest,
   SettingsNotification,
   SyncRequest,
+  type TextChange,
   SyncStatusRequest,
   VerifyOrgRequest,
   type ExportFormat,
@@ -234,23 +235,36 @@ export class InsightsService implements vscode.Disposable {
     return (await (await this.ready()).sendRequest(ExportInsightRequest.type, { key, format })).text;
   }
 
-  /** Adds or removes an insight in a folder's definitions file as an undoable edit, then saves it. */
+  /**
+   * Adds or removes an insight in a folder's definitions file. The server computes the change
+   * (keeping comments and layout) on the very text this side holds. A file with unsaved edits in
+   * an editor gets the change as an undoable edit in that editor, saved with them; otherwise the
+   * file is written, and an editor showing it reloads it (also undoable there). Never half done:
+   * a refused save or a file changed meanwhile throws with what to do.
+   */
   async editDefinitions(folder: vscode.Uri, change: { add?: InsightDefinition; remove?: string }): Promise<vscode.Uri> {
-    const r = await (await this.ready()).sendRequest(EditDefinitionsRequest.type, { folderUri: folder.toString(), ...change });
-    const uri = vscode.Uri.parse(r.uri);
-    if (r.create) {
-      await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(r.changes[0]!.content));
-      // Opening it sends didOpen to the server at once: a file watcher on a folder that did not
-      // exist a moment ago may report the new file late, or not at all.
-      await vscode.workspace.openTextDocument(uri);
+    const client = await this.ready();
+    const uri = vscode.Uri.joinPath(folder, '.vscode', 'insights.json');
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (open?.isDirty) {
+      const version = open.version;
+      const r = await client.sendRequest(EditDefinitionsRequest.type, { folderUri: folder.toString(), ...change, text: open.getText() });
+      if (open.version !== version) throw new Error(`${uri.fsPath} changed while the edit was prepared; try again`);
+      const edit = new vscode.WorkspaceEdit();
+      for (const c of r.changes) edit.replace(uri, new vscode.Range(open.positionAt(c.offset), open.positionAt(c.offset + c.length)), c.content);
+      if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`could not edit ${uri.fsPath}`);
+      // Said, not swallowed: an unsaved change would leave the file as it was on disk.
+      if (!(await open.save())) throw new Error(`could not save ${uri.fsPath} (is it changed on disk? save or revert it, then try again)`);
       return uri;
     }
-    const doc = await vscode.workspace.openTextDocument(uri);
-    const edit = new vscode.WorkspaceEdit();
-    for (const c of r.changes) edit.replace(uri, new vscode.Range(doc.positionAt(c.offset), doc.positionAt(c.offset + c.length)), c.content);
-    if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`could not edit ${uri.fsPath}`);
-    // Said, not swallowed: an unsaved change would leave the file as it was on disk.
-    if (!(await doc.save())) throw new Error(`could not save ${uri.fsPath} (is it changed on disk? save or revert it, then try again)`);
+    const before = await readText(uri);
+    const r = await client.sendRequest(EditDefinitionsRequest.type, { folderUri: folder.toString(), ...change, ...(before === undefined ? {} : { text: before }) });
+    const after = r.create ? r.changes[0]!.content : applyChanges(before ?? '', r.changes);
+    if ((await readText(uri)) !== before) throw new Error(`${uri.fsPath} changed on disk while the edit was prepared; try again`);
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(after));
+    // Opening it sends didOpen to the server at once: a file watcher on a folder that did not
+    // exist a moment ago may report the new file late, or not at all.
+    if (r.create) await vscode.workspace.openTextDocument(uri);
     return uri;
   }
 
@@ -301,4 +315,19 @@ export class InsightsService implements vscode.Disposable {
 export function errorMessage(err: unknown): string {
   if (err instanceof ResponseError) return err.message;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A file's text, or undefined when it does not exist. */
+async function readText(uri: vscode.Uri): Promise<string | undefined> {
+  try {
+    return new TextDecoder('utf-8', { ignoreBOM: true }).decode(await vscode.workspace.fs.readFile(uri));
+  } catch (err) {
+    if (err instanceof vscode.FileSystemError && err.code === 'FileNotFound') return undefined;
+    throw err;
+  }
+}
+
+/** `text` with non-overlapping changes (offsets into `text`) applied. */
+export function applyChanges(text: string, changes: readonly TextChange[]): string {
+  return [...changes].sort((a, b) => b.offset - a.offset).reduce((acc, c) => acc.slice(0, c.offset) + c.content + acc.slice(c.offset + c.length), text);
 }

@@ -199,6 +199,11 @@ export interface EditDefinitionsParams {
   add?: InsightDefinition;
   /** The id of an insight to remove. */
   remove?: string;
+  /**
+   * The file's text as the client holds it (its editor's text, or what it read from disk), so
+   * the changes apply to exactly that text; absent: the server's own view of the file.
+   */
+  text?: string;
 }
 export interface EditDefinitionsResult {
   /** `file:` URI of the definitions file. */

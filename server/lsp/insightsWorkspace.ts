@@ -172,12 +172,18 @@ export class InsightsWorkspace {
   }
 
   /** The edit that adds or removes an insight in a folder's definitions file, keeping comments and layout. */
-  async editDefinitions(folderUri: string, add?: InsightDefinition, remove?: string): Promise<EditDefinitionsResult> {
+  async editDefinitions(folderUri: string, add?: InsightDefinition, remove?: string, text?: string): Promise<EditDefinitionsResult> {
     const folder = this.folders.find((f) => f.uri === folderUri) ?? folderFromUri(folderUri);
     const uri = definitionsUri(folder);
-    // Re-read first: the edit must apply to the text as it is now, whatever the watcher reported.
-    await this.reloadFolder(folder);
-    const file = this.files.get(uri)!;
+    let file: { text: string | null; parsed: ParsedDefinitions };
+    if (text !== undefined) {
+      // The client's text: the changes must apply to exactly what it will edit.
+      file = { text, parsed: parseDefinitions(text) };
+    } else {
+      // Re-read first: the edit must apply to the text as it is now, whatever the watcher reported.
+      await this.reloadFolder(folder);
+      file = this.files.get(uri)!;
+    }
     const options = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } };
     if (file.text === null) {
       if (!add) throw new InsightsError('DEF_NOT_FOUND', `${folder.name} has no ${DEFINITIONS_PATH} to remove "${remove}" from`);

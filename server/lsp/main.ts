@@ -256,10 +256,11 @@ connection.onRequest(ExportInsightRequest.type, ({ key, format }) => {
   return { text: JSON.stringify({ ...body, repos: r.repos, stats: r.stats }, null, 2) + '\n' };
 });
 
-connection.onRequest(EditDefinitionsRequest.type, async ({ folderUri, add, remove }) => {
+connection.onRequest(EditDefinitionsRequest.type, async ({ folderUri, add, remove, text }) => {
   await reloads;
   try {
-    return await ws.editDefinitions(folderUri, add, remove);
+    if (text !== undefined && typeof text !== 'string') throw new InsightsError('BAD_REQUEST', 'text must be a string');
+    return await ws.editDefinitions(folderUri, add, remove, text);
   } catch (err) {
     throw userError(err);
   }

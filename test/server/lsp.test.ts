@@ -328,6 +328,13 @@ test('editDefinitions adds and removes insights, keeping comments', async () => 
     const withoutA = apply(withB, removed.changes);
     assert.match(withoutA, /\/\/ keep me/);
     assert.deepEqual(JSON.parse(withoutA.replace(/\/\/.*\n/, '')).insights.map((i: { id: string }) => i.id), ['b']);
+
+    // The client's text (an editor's, unsaved) is what the changes apply to, not the file on disk.
+    const held = '{"insights": [{"id": "z", "title": "Z", "queries": ["z"]}, {"id": "a", "title": "A", "queries": ["a"]}]}';
+    const onHeld = await s.conn.sendRequest(EditDefinitionsRequest.type, { folderUri, remove: 'z', text: held });
+    assert.equal(onHeld.create, false);
+    assert.deepEqual(JSON.parse(apply(held, onHeld.changes)).insights.map((i: { id: string }) => i.id), ['a']);
+    await assert.rejects(s.conn.sendRequest(EditDefinitionsRequest.type, { folderUri, remove: 'b', text: held }), /no insight with id "b"/);
   } finally {
     await s.stop();
     rmSync(folder, { recursive: true, force: true });

@@ -56,13 +56,35 @@ const tests = [
     const folder = vscode.workspace.workspaceFolders[0];
     const service = vscode.extensions.getExtension(EXTENSION_ID).exports.service;
     await service.editDefinitions(folder.uri, { remove: 'a-b' });
+    // When editDefinitions returns, the change is on disk.
     const defsPath = join(folder.uri.fsPath, '.vscode', 'insights.json');
-    // The editor saved it (editDefinitions throws when a save is refused); read until the
-    // write is on disk (failed once in CI right after the save under load).
-    const insights = () => JSON.parse(readFileSync(defsPath, 'utf8')).insights;
-    await waitFor('the insight gone from the file', () => insights().length === 0, 10000).catch(() => undefined);
-    assert.deepEqual(insights(), []);
+    assert.deepEqual(JSON.parse(readFileSync(defsPath, 'utf8')).insights, []);
     await waitFor('the list to empty', async () => (await service.list()).length === 0);
+  }],
+
+  ['an insight added while the file has unsaved edits in an editor joins them: both saved, nothing of the user lost', async () => {
+    const folder = vscode.workspace.workspaceFolders[0];
+    const service = vscode.extensions.getExtension(EXTENSION_ID).exports.service;
+    const defsUri = vscode.Uri.joinPath(folder.uri, '.vscode', 'insights.json');
+    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(defsUri));
+    try {
+      await editor.edit((e) => e.insert(new vscode.Position(0, 0), '// typed, not saved\n'));
+      assert.ok(editor.document.isDirty);
+      await service.editDefinitions(folder.uri, { add: { id: 'joined', title: 'Joined', kind: 'series', queries: [{ query: 'joined' }] } });
+      const disk = readFileSync(defsUri.fsPath, 'utf8');
+      assert.match(disk, /^\/\/ typed, not saved\n/);
+      assert.match(disk, /"id": "joined"/);
+      assert.equal(editor.document.isDirty, false);
+      assert.equal(editor.document.getText(), disk);
+      await waitFor('the added insight listed', async () => (await service.list()).some((i) => i.id === 'joined'));
+      // Clean now: the removal writes the file, and the editor shows it.
+      await service.editDefinitions(folder.uri, { remove: 'joined' });
+      assert.doesNotMatch(readFileSync(defsUri.fsPath, 'utf8'), /joined/);
+      await waitFor('the editor to show the file as written', () => !editor.document.getText().includes('joined') && !editor.document.isDirty);
+      await waitFor('the list to empty', async () => (await service.list()).length === 0);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
   }],
 
   ['Check Goals runs the check in the insights server: a broken ratchet is reported and its added line marked', async () => {
