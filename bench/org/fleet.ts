@@ -47,6 +47,10 @@ async function pusher(base: string, token: string, firstRepo: number, stride: nu
   const lat: number[] = [];
   let next = firstRepo;
   let errors = 0;
+  // The span this process pushed (wall clock, comparable across processes): the main process
+  // rates pushes over the pushers' span, not over their start-up (tsx loading), and counts as
+  // reads under load only those made while every pusher was pushing.
+  const first = Date.now();
   await Promise.all(
     Array.from({ length: INFLIGHT }, async () => {
       while (Date.now() < until) {
@@ -62,7 +66,7 @@ async function pusher(base: string, token: string, firstRepo: number, stride: nu
     }),
   );
   const u = process.cpuUsage();
-  process.stdout.write(`${JSON.stringify({ lat, errors, cpu: (u.user + u.system) / 1e6 })}\n`);
+  process.stdout.write(`${JSON.stringify({ lat, errors, cpu: (u.user + u.system) / 1e6, first, last: Date.now() })}\n`);
 }
 
 function startService(args: string[]): Promise<{ child: ChildProcess; base: string }> {
@@ -100,14 +104,15 @@ async function setup(db: OrgDb): Promise<{ write: string; read: string; orgId: s
 }
 
 /** Dashboard reads (unfiltered, the org's first series) one after another until `stopAt()`. */
-async function reads(base: string, token: string, stopAt: () => boolean): Promise<number[]> {
-  const lat: number[] = [];
+async function reads(base: string, token: string, stopAt: () => boolean): Promise<{ at: number; ms: number }[]> {
+  const lat: { at: number; ms: number }[] = [];
   while (!stopAt()) {
+    const at = Date.now();
     const t0 = performance.now();
     const res = await fetch(`${base}/api/v1/series/${DEFS[0].id}`, { headers: { authorization: `Bearer ${token}` } });
     await res.arrayBuffer();
     if (res.status !== 200) throw new Error(`read: HTTP ${res.status}`);
-    lat.push(performance.now() - t0);
+    lat.push({ at, ms: performance.now() - t0 });
   }
   return lat;
 }
@@ -145,7 +150,7 @@ async function runBackend(backend: string): Promise<void> {
     // Warm up (JIT, pools) and seed the series so reads have something to read.
     for (let r = 0; r < 20; r++) await fetch(`${svc.base}/api/v1/points`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.write}` }, body: body(1_000_000 + r) });
     const idleEnd = Date.now() + 3_000;
-    const idle = await reads(svc.base, tokens.read, () => Date.now() > idleEnd);
+    const idle = (await reads(svc.base, tokens.read, () => Date.now() > idleEnd)).map((r) => r.ms);
 
     // CPU seconds of the service and of the database's processes (PostgreSQL backends of this
     // database; PGlite runs inside the service): with the machine shared, CPU per push is the
@@ -160,13 +165,12 @@ async function runBackend(backend: string): Promise<void> {
     const svcCpu0 = procCpu(svc.child.pid!);
     const dbCpu0 = await dbCpu();
     const until = Date.now() + 2_000 + SECONDS * 1000; // the pushers start within the first 2 s
-    const started = performance.now();
     const kids = Array.from({ length: PUSHERS }, (_, i) =>
       spawn(process.execPath, ['--import', 'tsx', __filename, '--pusher', svc.base, tokens.write, String(i), String(PUSHERS), String(until)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }),
     );
     const outs = kids.map(
       (k) =>
-        new Promise<{ lat: number[]; errors: number; cpu: number }>((resolve, reject) => {
+        new Promise<{ lat: number[]; errors: number; cpu: number; first: number; last: number }>((resolve, reject) => {
           let text = '';
           k.stdout!.on('data', (d) => (text += d));
           k.on('exit', (c) => (c === 0 ? resolve(JSON.parse(text)) : reject(new Error(`pusher exited ${c}`))));
@@ -176,8 +180,10 @@ async function runBackend(backend: string): Promise<void> {
     const loaded = reads(svc.base, tokens.read, () => !writing);
     const results = await Promise.all(outs);
     writing = false;
-    const wall = (performance.now() - started) / 1000;
-    const underLoad = await loaded;
+    // From the first push of any pusher to the last answer of any (start-up excluded).
+    const wall = (Math.max(...results.map((r) => r.last)) - Math.min(...results.map((r) => r.first))) / 1000;
+    const allPushing = [Math.max(...results.map((r) => r.first)), Math.min(...results.map((r) => r.last))];
+    const underLoad = (await loaded).filter((r) => r.at >= allPushing[0] && r.at < allPushing[1]).map((r) => r.ms);
     const svcCpu = procCpu(svc.child.pid!) - svcCpu0;
     let backendCpu = 0;
     for (const [pid, v] of await dbCpu()) backendCpu += v - (dbCpu0.get(pid) ?? 0);
@@ -185,7 +191,6 @@ async function runBackend(backend: string): Promise<void> {
     const clientCpu = results.reduce((a, r) => a + r.cpu, 0);
     const lat = results.flatMap((r) => r.lat);
     const errors = results.reduce((a, r) => a + r.errors, 0);
-    // Pushes/s over the time the pushers ran (they start within the first 2 s of `wall`).
     const pushes = lat.length;
     console.log(
       `${backend}: ${PUSHERS} pusher processes × ${INFLIGHT} in flight, ${POINTS_PER_PUSH} points per push: ${pushes} pushes (${errors} not 200) in ${wall.toFixed(1)} s = ` +
@@ -197,7 +202,7 @@ async function runBackend(backend: string): Promise<void> {
       `${backend}: CPU per push: service ${per(svcCpu)}${pg ? `, PostgreSQL backends ${per(backendCpu)}` : ' (PGlite inside it)'}, pusher clients ${per(clientCpu)}; ` +
         `service + database ${per(svcCpu + backendCpu)} = at most ${Math.round((2 * pushes) / (svcCpu + backendCpu))} pushes/s on 2 otherwise idle cores (reads included)`,
     );
-    console.log(`${backend}: dashboard reads alone p95 ${ms(pct(idle, 95))} (${idle.length} reads, ${(idle.length / 3).toFixed(0)}/s); under the write load p50 ${ms(pct(underLoad, 50))}, p95 ${ms(pct(underLoad, 95))} (${underLoad.length} reads, ${(underLoad.length / wall).toFixed(0)}/s); load average ${load()}`);
+    console.log(`${backend}: dashboard reads alone p95 ${ms(pct(idle, 95))} (${idle.length} reads, ${(idle.length / 3).toFixed(0)}/s); under the write load p50 ${ms(pct(underLoad, 50))}, p95 ${ms(pct(underLoad, 95))} (${underLoad.length} reads, ${((underLoad.length * 1000) / (allPushing[1] - allPushing[0])).toFixed(0)}/s while every pusher pushed); load average ${load()}`);
 
     await stop(svc.child);
     // The same rows by a plain multi-row INSERT: one 156-row statement per push into a bare
