@@ -128,16 +128,20 @@ export async function removeRepos(db: OrgDb, orgId: string, inputs: string[]): P
   });
 }
 
+const FLEET_KINDS = new Set(['series', 'structural']);
+
 /** Checks an insights.json text exactly as `.vscode/insights.json` is checked (same messages). */
 export function checkDefinitions(text: string): { insights: InsightDefinition[]; problems: FleetDefinitionProblem[] } {
   const parsed = parseDefinitions(text);
   const problems: FleetDefinitionProblem[] = parsed.problems.map((p) => ({ ...lineColumn(text, p.offset), code: p.code, message: p.message, severity: p.severity }));
   for (const def of parsed.insights) {
-    // Only plain series have an org representation (protocol/org.ts): capture series take their
-    // ids from matched text, and lines per language are not a series the org service stores.
-    if ((def.kind ?? 'series') !== 'series') {
+    // Regex and structural series have an org representation (protocol/org.ts) and are counted
+    // from the repository's files alone. Not capture series (ids from matched text), lines per
+    // language (not a series the org stores), external values (recorded by CI, not computed) or
+    // commands (the org's repositories are not the user's to run code from).
+    if (!FLEET_KINDS.has(def.kind ?? 'series')) {
       const at = lineColumn(text, parsed.locations[def.id]?.offset ?? 0);
-      problems.push({ ...at, code: 'DEF_KIND_NOT_SUPPORTED', severity: 'error', message: `insight "${def.id}": org-defined insights are of kind "series"; "${def.kind}" is computed only in the editor and the CLI` });
+      problems.push({ ...at, code: 'DEF_KIND_NOT_SUPPORTED', severity: 'error', message: `insight "${def.id}": org-defined insights are of kind "series" or "structural"; "${def.kind}" is computed only in the editor and the CLI` });
     }
   }
   if (parsed.insights.length === 0 && !problems.some((p) => p.severity === 'error')) {

@@ -76,4 +76,42 @@ describe('fleet in process on PGlite (org serve)', () => {
       );
     }
   });
+
+  it('computes a structural insight (ast-grep pattern) on the same repositories; points equal the CLI with --structural', async () => {
+    const structural = { id: 'consts', title: 'Exported constants', kind: 'structural', language: 'typescript', queries: [{ pattern: 'export const $A = $B' }], step: 'week', points: 10, end: '2026-03-09' };
+    const made = await post(base, '/api/v1/fleet/insights', org.admin, { config: JSON.stringify({ insights: [structural] }), scope: { kind: 'regex', regex: 'repo-' } });
+    assert.equal(made.status, 200, JSON.stringify(made.json));
+    assert.equal(made.json.queued, 3);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const s = (await get(base, '/api/v1/fleet/status', org.read)).json.insights.find((i: { name: string }) => i.name === 'consts');
+      if (s.done + s.failed === s.total) {
+        assert.deepEqual([s.total, s.done, s.failed], [3, 3, 0], JSON.stringify(s.failures));
+        break;
+      }
+      assert.ok(Date.now() < deadline, `timed out: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const cli = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [BIN, 'series', ...repos, '-q', 'export const $A = $B', '--structural', 'typescript', '--step', 'week', '--points', '10', '--end', '2026-03-09', '--format', 'json', '--no-cache'], { env: GIT_ENV }, (err, out, errOut) =>
+        err ? reject(new Error(errOut)) : resolve(out),
+      ),
+    );
+    const [series] = JSON.parse(cli).series;
+    const got = (await get(base, `/api/v1/series/${series.id}`, org.read)).json;
+    const want = series.points.slice(0, -1).filter((p: { repos: unknown[] }) => p.repos.length > 0).map((p: { time: string; value: number }) => [p.time, p.value]);
+    assert.ok(want.length > 0 && want.some((p: [string, number]) => p[1] > 0), 'the CLI found matches');
+    assert.deepEqual(got.points.map((p: { time: string; value: number }) => [p.time, p.value]), want);
+  });
+
+  it('refuses org-defined command and external insights, saying where they are computed', async () => {
+    for (const def of [
+      { id: 'cmd', title: 'Cmd', kind: 'command', command: 'echo 1' },
+      { id: 'cov', title: 'Coverage', kind: 'external', unit: '%' },
+    ]) {
+      const r = await post(base, '/api/v1/fleet/insights', org.admin, { config: JSON.stringify({ insights: [def] }), scope: { kind: 'all' } });
+      assert.equal(r.status, 400, JSON.stringify(r.json));
+      assert.match(JSON.stringify(r.json), new RegExp(`DEF_KIND_NOT_SUPPORTED.*"${def.kind}\\\\" is computed only in the editor and the CLI`));
+    }
+  });
 });

@@ -63,7 +63,7 @@ for (const backend of backends()) {
         return true;
       });
       const capture = '{"insights": [{"id": "c", "title": "C", "kind": "capture", "queries": ["TODO\\\\((\\\\w+)\\\\)"]}]}';
-      await assert.rejects(createInsights(t.db, a.id, capture, { kind: 'all' }), /org-defined insights are of kind "series"/);
+      await assert.rejects(createInsights(t.db, a.id, capture, { kind: 'all' }), /org-defined insights are of kind "series" or "structural"; "capture"/);
       assert.equal((await fleetStatus(t.db, a.id)).insights.length, 0);
     });
 
