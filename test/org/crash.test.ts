@@ -142,6 +142,58 @@ for (const backend of backends()) {
       }
     });
 
+    // Two service processes on one database (PostgreSQL: a PGlite folder has one opener, tested
+    // in hardening.test.ts). Each process keeps its own ids of series and repositories and folds
+    // totals on its own; pushes of the same new series and repositories race through both, each
+    // key with an older commit through one and a newer through the other at the same time.
+    if (backend === 'postgres') {
+      it('two service processes on one database: racing pushes through both converge, and both read the same exact totals', async () => {
+        const [a, b] = await Promise.all([startService(dbArgs), startService(dbArgs)]);
+        try {
+          const def = definition({ id: 'ace0ace0ace0ace0', query: 'RACE', label: 'race' });
+          const K = 40;
+          // Version v of repository r: commit v, committed at v o'clock, value 100 v + r.
+          const push = (svc: Service, r: number, v: number) =>
+            post(svc.base, org.write, {
+              definitions: [def],
+              points: TIMES.map((time) => ({ series: def.id, repo: `github.com/race/r${r}`, time, commit: sha(v), commitTime: `2026-10-01T0${v}:00:00.000Z`, value: 100 * v + r })),
+            });
+          // Each repository's two versions at once, one through each process (which one sends
+          // the newer alternates), two repositories at a time.
+          const round = async (older: number) => {
+            const send = async (rs: number[]) => {
+              for (const r of rs) {
+                const res = await Promise.all([push(a, r, older + (r % 2)), push(b, r, older + 1 - (r % 2))]);
+                for (const x of res) assert.equal(x.status, 200, JSON.stringify(x.json));
+              }
+            };
+            const up = Array.from({ length: K }, (_, r) => r);
+            await Promise.all([send(up.slice(0, K / 2)), send(up.slice(K / 2).reverse())]);
+          };
+          const expect = async (newest: number) => {
+            const value = Array.from({ length: K }, (_, r) => 100 * newest + r).reduce((x, y) => x + y, 0);
+            const expected = TIMES.map((time) => ({ time, value, repos: K }));
+            for (const svc of [a, b]) {
+              assert.deepEqual((await get(svc.base, `/api/v1/series/${def.id}`, org.read)).json.points, expected);
+              assert.deepEqual((await get(svc.base, `/api/v1/series/${def.id}?repo=race/r`, org.read)).json.points, expected, 're-summed from the points');
+            }
+          };
+          // First pushes: the series and repositories are new to the database and both processes.
+          await round(1);
+          await expect(2);
+          // Again with newer versions, now that both processes know every id.
+          await round(3);
+          await expect(4);
+          // Pushing older versions again through either process changes nothing.
+          for (const r of [0, 1, K - 1]) assert.equal((await push(r % 2 ? a : b, r, 2)).json.unchanged, TIMES.length);
+          await expect(4);
+        } finally {
+          for (const svc of [a, b]) svc.child.kill('SIGKILL');
+          await Promise.all([a.exited, b.exited]);
+        }
+      });
+    }
+
     it('SIGTERM finishes the in-flight request, then exits 0', async () => {
       const svc = await startService(dbArgs);
       const big = batch(1000);
