@@ -1,8 +1,9 @@
-// "New Insight": a multi-step quick input (title, kind, queries, step, points, scope) with a
-// Back button on every step after the first. Returns a definition and where to save it; the
+// "New Insight": a multi-step quick input (title, kind, queries — for a structural insight its
+// language, then its patterns —, step, points, scope) with a Back button on every step after the
+// first. Returns a definition and where to save it; the
 // server checks it (its diagnostics point at any mistake once it is written).
 import * as vscode from 'vscode';
-import { DEFAULT_POINTS, DEFAULT_STEP, escapeRegExp, STEPS, type InsightDefinition, type InsightKind, type Step } from '../protocol/insights';
+import { DEFAULT_POINTS, DEFAULT_STEP, escapeRegExp, STEPS, STRUCTURAL_LANGUAGES, type InsightDefinition, type InsightKind, type Step, type StructuralLanguage } from '../protocol/insights';
 
 export interface NewInsight {
   def: InsightDefinition;
@@ -69,8 +70,9 @@ export function idFromTitle(title: string, taken: Set<string>): string {
 export async function askNewInsight(takenIds: Set<string>): Promise<NewInsight | undefined> {
   const TITLE = 'New Insight';
   const total = 6;
-  const state: { title?: string; kind: InsightKind; queries: string[]; step: Step; points: string; scope?: vscode.WorkspaceFolder | 'all' | 'settings' } = {
+  const state: { title?: string; kind: InsightKind; language: StructuralLanguage; queries: string[]; step: Step; points: string; scope?: vscode.WorkspaceFolder | 'all' | 'settings' } = {
     kind: 'series',
+    language: 'typescript',
     queries: [],
     step: DEFAULT_STEP,
     points: String(DEFAULT_POINTS),
@@ -90,6 +92,7 @@ export async function askNewInsight(takenIds: Set<string>): Promise<NewInsight |
           items: [
             { label: 'Series', description: 'one line per query', value: 'series' },
             { label: 'Capture groups', description: 'one line per value the first capture group takes', value: 'capture' },
+            { label: 'Structural', description: 'ast-grep patterns on the syntax tree: calls, not comments or strings', value: 'structural' },
             { label: 'Languages', description: 'lines of code per language', value: 'languages' },
           ],
         });
@@ -98,6 +101,10 @@ export async function askNewInsight(takenIds: Set<string>): Promise<NewInsight |
       case 3:
         if (state.kind === 'languages') {
           r = 'skip';
+          break;
+        }
+        if (state.kind === 'structural') {
+          r = await structuralQueries(TITLE, total, state);
           break;
         }
         r = await input({
@@ -151,6 +158,7 @@ export async function askNewInsight(takenIds: Set<string>): Promise<NewInsight |
     id: idFromTitle(state.title!, takenIds),
     title: state.title!,
     kind: state.kind,
+    ...(state.kind === 'structural' ? { language: state.language } : {}),
     ...(state.kind !== 'languages' ? { queries: state.queries.map((query) => ({ query })) } : {}),
     step: state.step,
     points: Number(state.points),
@@ -161,4 +169,27 @@ export async function askNewInsight(takenIds: Set<string>): Promise<NewInsight |
     def.repos = [`^${escapeRegExp(scope.uri.fsPath)}(/|$)`];
   }
   return { def, folder: scope === 'settings' ? undefined : scope === 'all' ? folders[0] : scope };
+}
+
+/** Step 3 of a structural insight: its language, then its patterns (Back from the patterns goes
+ *  to the language). Answers the patterns' text, BACK (to the kind) or undefined (cancelled). */
+async function structuralQueries(title: string, total: number, state: { language: StructuralLanguage; queries: string[] }): Promise<string | Back | undefined> {
+  for (;;) {
+    const language = await pick<StructuralLanguage>({
+      title, step: 3, total, placeholder: 'Language of the patterns (files are chosen by its extensions)', active: state.language,
+      items: STRUCTURAL_LANGUAGES.map((l) => ({ label: l, value: l })),
+    });
+    if (language === undefined || language === BACK) return language;
+    state.language = language;
+    const r = await input({
+      title, step: 3, total,
+      prompt: `ast-grep patterns in ${language} ($A: one node, $$$: any number), separated by "  ||  " for several series`,
+      placeholder: 'e.g. console.log($$$)',
+      value: state.queries.join('  ||  '),
+      validate: (v) => (v.trim() ? undefined : 'Enter at least one pattern'),
+    });
+    if (r === BACK) continue;
+    if (typeof r === 'string') state.queries = r.split('  ||  ').map((q) => q.trim()).filter(Boolean);
+    return r;
+  }
 }

@@ -194,3 +194,26 @@ test('the extension reports its activate() time in its log', { skip: gate.skip }
   // on 2 busy cores). What is asserted is that activate() finished and logged a measurement.
   assert.ok(Number.isFinite(log) && log >= 0, `activate() reported ${log}`);
 });
+
+test('New Insight makes a structural insight: language, then an ast-grep pattern; the tree shows its exact count', { skip: gate.skip }, async () => {
+  await showInsightsView();
+  await runCommand(page, 'Code Insights: New Insight');
+  await answer(page, 'Title of the insight', 'Constants');
+  await answer(page, 'What should it count?', 'Structural');
+  await answer(page, 'Language of the patterns', 'typescript');
+  await screenshot(page, '07-new-structural-pattern');
+  await answer(page, /ast-grep patterns in typescript/, 'const $A = $B');
+  await answer(page, 'One point per', 'month');
+  await answer(page, 'How many points', '3');
+  await answer(page, 'Which repositories');
+
+  const file = join(ws, '.vscode', 'insights.json');
+  const made = await waitFor('the structural definition', async () => JSON.parse(readFileSync(file, 'utf8')).insights.find((d: { id: string }) => d.id === 'constants'), 20_000);
+  assert.deepEqual(made, { id: 'constants', title: 'Constants', kind: 'structural', language: 'typescript', queries: [{ query: 'const $A = $B' }], step: 'month', points: 3 });
+  // One declaration (alpha's b.ts); the TODOs in comments and beta's Python file are not code of it.
+  const row = await waitFor('the structural tree row', async () => {
+    const r = await treeRow('Constants');
+    return r && /^\d/.test(r.description) && !/updating/.test(r.description) ? r : undefined;
+  });
+  assert.equal(row.description, '1 (±0)');
+});
