@@ -1,7 +1,7 @@
 // "New Insight": a multi-step quick input (title, kind, queries — for a structural insight its
 // language, then its patterns —, step, points, scope) with a Back button on every step after the
-// first. Returns a definition and where to save it; the
-// server checks it (its diagnostics point at any mistake once it is written).
+// first. Returns a definition and where to save it; the server checks it (its diagnostics point
+// at any mistake once it is written).
 import * as vscode from 'vscode';
 import { DEFAULT_POINTS, DEFAULT_STEP, escapeRegExp, STEPS, STRUCTURAL_LANGUAGES, type InsightDefinition, type InsightKind, type Step, type StructuralLanguage } from '../protocol/insights';
 
@@ -12,6 +12,10 @@ export interface NewInsight {
 }
 
 const BACK = Symbol('back');
+
+/** Several queries (or patterns) in one input box: the separator, and the text split back. */
+const SEPARATOR = '  ||  ';
+const splitQueries = (text: string): string[] => text.split(SEPARATOR).map((q) => q.trim()).filter(Boolean);
 type Back = typeof BACK;
 
 function input(opts: { title: string; step: number; total: number; prompt: string; value?: string; placeholder?: string; validate?: (v: string) => string | undefined }): Promise<string | Back | undefined> {
@@ -112,10 +116,10 @@ export async function askNewInsight(takenIds: Set<string>): Promise<NewInsight |
           prompt: state.kind === 'capture'
             ? 'A regular expression with a capture group, e.g. TODO\\((\\w+)\\)'
             : 'Regular expressions (JavaScript syntax), one per query, separated by "  ||  " for several series',
-          value: state.queries.join('  ||  '),
+          value: state.queries.join(SEPARATOR),
           validate: (v) => (v.trim() ? undefined : 'Enter at least one query'),
         });
-        if (typeof r === 'string') state.queries = r.split('  ||  ').map((q) => q.trim()).filter(Boolean);
+        if (typeof r === 'string') state.queries = splitQueries(r);
         break;
       case 4:
         r = await pick<Step>({
@@ -185,11 +189,11 @@ async function structuralQueries(title: string, total: number, state: { language
       title, step: 3, total,
       prompt: `ast-grep patterns in ${language} ($A: one node, $$$: any number), separated by "  ||  " for several series`,
       placeholder: 'e.g. console.log($$$)',
-      value: state.queries.join('  ||  '),
+      value: state.queries.join(SEPARATOR),
       validate: (v) => (v.trim() ? undefined : 'Enter at least one pattern'),
     });
     if (r === BACK) continue;
-    if (typeof r === 'string') state.queries = r.split('  ||  ').map((q) => q.trim()).filter(Boolean);
+    if (typeof r === 'string') state.queries = splitQueries(r);
     return r;
   }
 }

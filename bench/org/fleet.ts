@@ -181,8 +181,10 @@ async function runBackend(backend: string): Promise<void> {
     const results = await Promise.all(outs);
     writing = false;
     // From the first push of any pusher to the last answer of any (start-up excluded).
-    const wall = (Math.max(...results.map((r) => r.last)) - Math.min(...results.map((r) => r.first))) / 1000;
-    const allPushing = [Math.max(...results.map((r) => r.first)), Math.min(...results.map((r) => r.last))];
+    const firsts = results.map((r) => r.first);
+    const lasts = results.map((r) => r.last);
+    const wall = (Math.max(...lasts) - Math.min(...firsts)) / 1000;
+    const allPushing = [Math.max(...firsts), Math.min(...lasts)];
     const underLoad = (await loaded).filter((r) => r.at >= allPushing[0] && r.at < allPushing[1]).map((r) => r.ms);
     const svcCpu = procCpu(svc.child.pid!) - svcCpu0;
     let backendCpu = 0;

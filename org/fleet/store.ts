@@ -141,7 +141,7 @@ export function checkDefinitions(text: string): { insights: InsightDefinition[];
     // commands (the org's repositories are not the user's to run code from).
     if (!FLEET_KINDS.has(def.kind ?? 'series')) {
       const at = lineColumn(text, parsed.locations[def.id]?.offset ?? 0);
-      problems.push({ ...at, code: 'DEF_KIND_NOT_SUPPORTED', severity: 'error', message: `insight "${def.id}": org-defined insights are of kind "series" or "structural"; "${def.kind}" is computed only in the editor and the CLI` });
+      problems.push({ ...at, code: 'DEF_KIND_NOT_SUPPORTED', severity: 'error', message: `insight "${def.id}": org-defined insights are of kind ${[...FLEET_KINDS].map((k) => `"${k}"`).join(' or ')}; "${def.kind}" is computed only in the editor and the CLI` });
     }
   }
   if (parsed.insights.length === 0 && !problems.some((p) => p.severity === 'error')) {

@@ -47,20 +47,24 @@ describe('fleet in process on PGlite (org serve)', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  /** The fleet status of an insight once every run of it is done or failed. */
+  async function settled(name: string) {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const s = (await get(base, '/api/v1/fleet/status', org.read)).json.insights.find((i: { name: string }) => i.name === name);
+      if (s.done + s.failed === s.total) return s;
+      assert.ok(Date.now() < deadline, `timed out: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   it('computes queued runs with the engine; points equal the CLI; an unclonable repository fails with its reason', async () => {
     process.env.CODE_INSIGHTS_FLEET_MAX_ATTEMPTS = '1';
     const added = await post(base, '/api/v1/fleet/repos', org.admin, { urls: [...repos, join(work, 'nowhere.git')] });
     assert.equal(added.status, 200, JSON.stringify(added.json));
     const made = await post(base, '/api/v1/fleet/insights', org.admin, { config: JSON.stringify({ insights: [INSIGHT] }), scope: { kind: 'all' } });
     assert.equal(made.json.queued, 4);
-    const deadline = Date.now() + 120_000;
-    let s;
-    for (;;) {
-      s = (await get(base, '/api/v1/fleet/status', org.read)).json.insights[0];
-      if (s.done + s.failed === s.total) break;
-      assert.ok(Date.now() < deadline, `timed out: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const s = await settled(INSIGHT.id);
     delete process.env.CODE_INSIGHTS_FLEET_MAX_ATTEMPTS;
     assert.deepEqual([s.total, s.done, s.failed], [4, 3, 1]);
     assert.match(s.failures[0].error, /git clone .*nowhere\.git: fatal: .*nowhere\.git/);
@@ -82,16 +86,8 @@ describe('fleet in process on PGlite (org serve)', () => {
     const made = await post(base, '/api/v1/fleet/insights', org.admin, { config: JSON.stringify({ insights: [structural] }), scope: { kind: 'regex', regex: 'repo-' } });
     assert.equal(made.status, 200, JSON.stringify(made.json));
     assert.equal(made.json.queued, 3);
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const s = (await get(base, '/api/v1/fleet/status', org.read)).json.insights.find((i: { name: string }) => i.name === 'consts');
-      if (s.done + s.failed === s.total) {
-        assert.deepEqual([s.total, s.done, s.failed], [3, 3, 0], JSON.stringify(s.failures));
-        break;
-      }
-      assert.ok(Date.now() < deadline, `timed out: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const s = await settled('consts');
+    assert.deepEqual([s.total, s.done, s.failed], [3, 3, 0], JSON.stringify(s.failures));
     const cli = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, [BIN, 'series', ...repos, '-q', 'export const $A = $B', '--structural', 'typescript', '--step', 'week', '--points', '10', '--end', '2026-03-09', '--format', 'json', '--no-cache'], { env: GIT_ENV }, (err, out, errOut) =>
         err ? reject(new Error(errOut)) : resolve(out),
