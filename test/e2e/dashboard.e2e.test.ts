@@ -11,7 +11,7 @@ import { TestRepo, tempDir } from '../helpers/gitRepo';
 import { runInsights } from '../../server/runs/runInsights';
 import { toComputeRequest } from '../../server/engine/definitions';
 import type { InsightDefinition } from '../../protocol/insights';
-import { ensureVsix, extensionLog, launchBrowser, openWorkbench, prerequisiteGate, runCommand, screenshot, startCodeServer, waitFor, type CodeServer } from './harness';
+import { ensureVsix, extensionLog, failureContext, launchBrowser, openWorkbench, prerequisiteGate, runCommand, screenshot, startCodeServer, waitFor, type CodeServer } from './harness';
 
 type Inspected = Record<string, { role: string; labels: string[]; datasets: { label: string; data: (number | null)[] }[] }[]>;
 
@@ -82,11 +82,17 @@ test('Open Dashboard shows the insight with the engine’s exact values, under t
   frame = await waitFor('the dashboard webview', dashboardFrame, 60_000);
   const want = await expected();
   // Partial results arrive as each repository finishes; wait for the card to say it is done.
+  // (Once in CI, with another e2e file beside it, the card stayed on one repository's partial
+  // numbers for the whole wait: on a timeout, say the card's state, its data and the log.)
   const charts = await waitFor('the computed chart', async () => {
     const done = await frame.locator(`article[data-key="${key()}"][data-state="done"]`).count();
     const c = (await inspect(frame))[key()];
     return done && c?.[0]?.datasets.length === 2 ? c : undefined;
-  }, 90_000);
+  }, 90_000).catch(async (err) => {
+    const state = await frame.locator(`article[data-key="${key()}"]`).getAttribute('data-state').catch(() => '(no card)');
+    const data = await inspect(frame).then((i) => JSON.stringify(i[key()])).catch((e) => String(e));
+    throw new Error(`${(err as Error).message}: card state ${state}, charts ${data}\n${await failureContext(page, cs, 'dashboard-computed-chart', 80)}`);
+  });
   await screenshot(page, 'dashboard-01-open');
   assert.deepEqual(charts[0].datasets.map((d) => d.label), ['TODO', 'FIXME']);
   assert.deepEqual(charts[0].datasets.map((d) => d.data), want);
