@@ -96,6 +96,8 @@ class DashboardPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private cacheTimer: NodeJS.Timeout | undefined;
   private loaded = false;
+  /** The newest insight list that arrived while load() ran (applied once it is done). */
+  private listDuringLoad: readonly InsightSummary[] | undefined;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -301,6 +303,11 @@ class DashboardPanel implements vscode.Disposable {
     this.loaded = true;
     this.post({ type: 'dashboard', layout: layoutOf(this.dashboards, this.active), cards: this.cards(), theme: themeKind(), capabilities: this.capabilities(), filter: this.filter() });
     this.scheduleCache();
+    // A computation that ended while the list and results above were read (its state change
+    // came between them and here) would leave a card on the partial result read: apply it now.
+    const during = this.listDuringLoad;
+    this.listDuringLoad = undefined;
+    if (during) await this.onInsights(during);
   }
 
   private onResult(r: InsightResult, p?: CardProgress): void {
@@ -315,7 +322,10 @@ class DashboardPanel implements vscode.Disposable {
   }
 
   private async onInsights(list: readonly InsightSummary[]): Promise<void> {
-    if (!this.loaded) return;
+    if (!this.loaded) {
+      this.listDuringLoad = list;
+      return;
+    }
     const before = new Set(this.summaries.map((s) => s.key));
     this.summaries = list;
     for (const k of before) {
